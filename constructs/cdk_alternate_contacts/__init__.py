@@ -1,0 +1,24 @@
+"""AWS CDK constructs for AWS account alternate contacts (BILLING, OPERATIONS, SECURITY).
+
+Example
+-------
+>>> from cdk_alternate_contacts import AlternateContact, AlternateContactType
+>>> AlternateContact(
+...     stack, "SecurityContact",
+...     contact_type=AlternateContactType.SECURITY,
+...     email_address="security@example.com", name="Security team",
+...     phone_number="+1 555 0100", title="CISO office",
+... )
+"""
+
+from cdk_alternate_contacts_handler.spec import AlternateContactType
+
+from .contact import AlternateContact, AlternateContactValidationError
+from .provider import AlternateContactProvider
+
+__all__ = [
+    "AlternateContact",
+    "AlternateContactProvider",
+    "AlternateContactType",
+    "AlternateContactValidationError",
+]

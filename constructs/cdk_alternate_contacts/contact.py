@@ -1,0 +1,130 @@
+"""``AlternateContact``: one alternate contact of one account, as a CloudFormation custom resource."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CustomResource, RemovalPolicy, Token
+from constructs import Construct
+
+from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.spec import AlternateContactType
+
+from .provider import SERVICE_TIMEOUT, AlternateContactProvider
+
+#: The construct's keyword for each API field, for error messages in the user's own terms.
+PROP_NAMES = {
+    spec.ACCOUNT_ID: "account_id",
+    spec.CONTACT_TYPE: "contact_type",
+    spec.EMAIL_ADDRESS: "email_address",
+    spec.NAME: "name",
+    spec.PHONE_NUMBER: "phone_number",
+    spec.TITLE: "title",
+}
+
+
+class AlternateContactValidationError(ValueError):
+    """A declared contact breaks the Account API's rules; the message names every bad field."""
+
+
+def validate_literals(path: str, properties: dict[str, Any]) -> None:
+    """Check every value already known at synth time; values that are still tokens wait for the handler.
+
+    Raises
+    ------
+    AlternateContactValidationError
+        One error naming every bad field (``email_address (EmailAddress) must be ...``). Contact details are
+        not repeated in the message: synth output ends up in CI logs.
+    """
+    unresolved = frozenset(key for key, value in properties.items() if Token.is_unresolved(value))
+    errors = spec.field_errors(properties, skip=unresolved)
+    if errors:
+        named = []
+        for error in errors:
+            key = error.split(" ", 1)[0]
+            named.append(f"{PROP_NAMES.get(key, key)} ({error})" if key in PROP_NAMES else error)
+        raise AlternateContactValidationError(
+            f"invalid alternate contact {path}: " + "; ".join(named)
+        )
+
+
+class AlternateContact(Construct):
+    """One alternate contact (BILLING, OPERATIONS or SECURITY) of one AWS account.
+
+    Create and Update call PutAlternateContact and wait until the API reads back the new values; Delete
+    calls DeleteAlternateContact. The stack's single provider function does the calls; its role may act
+    only on the accounts and types that the stack declares.
+
+    Parameters
+    ----------
+    scope, construct_id:
+        Where the contact sits in the construct tree. The custom resource is the child ``Resource``.
+    contact_type:
+        Which contact: an :class:`AlternateContactType` or its string value.
+    email_address, name, phone_number, title:
+        The contact's details, checked at synth time with the API's exact rules (email up to 254
+        characters, name up to 64, phone up to 25 of digits, spaces and ``()+-``, title up to 50).
+    account_id:
+        The 12-digit account whose contact this is. Default: the account the stack is deployed to. Another
+        account must be a member of the deploying account's organization, deployed from the management
+        account or the delegated administrator for account.amazonaws.com, with trusted access enabled.
+        A CDK token is accepted and checked at deploy time.
+    removal_policy:
+        What happens to the contact when the resource leaves the stack. Default: ``RemovalPolicy.DESTROY``,
+        the contact is deleted from the account (as Terraform's resource does). ``RemovalPolicy.RETAIN``
+        leaves the contact as it is: CloudFormation never calls the handler.
+
+    Raises
+    ------
+    AlternateContactValidationError
+        When a literal value breaks the API's rules; one message names every bad field.
+    ValueError
+        When another contact in the stack already manages the same literal account and type.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        contact_type: AlternateContactType | str,
+        email_address: str,
+        name: str,
+        phone_number: str,
+        title: str,
+        account_id: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        type_value = contact_type.value if isinstance(contact_type, AlternateContactType) else contact_type
+        properties: dict[str, Any] = {
+            spec.CONTACT_TYPE: type_value,
+            spec.EMAIL_ADDRESS: email_address,
+            spec.NAME: name,
+            spec.PHONE_NUMBER: phone_number,
+            spec.TITLE: title,
+        }
+        if account_id is not None:
+            properties[spec.ACCOUNT_ID] = account_id
+        validate_literals(self.node.path, properties)
+
+        provider = AlternateContactProvider.of(self)
+        provider.claim(account_id, type_value, self.node.path)
+        provider.allow(account_id, type_value)
+
+        self.contact_type = type_value
+        self.account_id = account_id
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=spec.RESOURCE_TYPE,
+            properties=properties,
+            removal_policy=removal_policy,
+            service_timeout=SERVICE_TIMEOUT,
+        )
+
+    @property
+    def contact_id(self) -> str:
+        """The contact's identity as the handler reports it: ``<12-digit account>/<TYPE>`` (a token)."""
+        return self.resource.ref

@@ -1,0 +1,306 @@
+"""Calls to the Account Management API: retried within a deadline, confirmed by reads, errors explained.
+
+Every function takes the boto3 ``account`` client as an argument so tests can hand in a client pointed at
+moto or wrapped in botocore's Stubber. Nothing here reads the environment or logs contact details.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import re
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from botocore.exceptions import (
+    ClientError,
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    ReadTimeoutError,
+)
+
+from . import spec
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: CloudFormation shows at most this much of a reason (crhelper keeps the tail of a longer one).
+MAX_REASON = 256
+
+#: Error codes worth another attempt: the API's throttling and server faults.
+RETRYABLE_CODES = frozenset(
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "InternalServerException",
+        "ServiceUnavailableException",
+    }
+)
+RETRYABLE_TRANSPORT = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
+
+ACCESS_DENIED_HINT = (
+    "call from the organization's management account or the delegated administrator for "
+    "account.amazonaws.com, with trusted access enabled; the target must be a member account"
+)
+
+
+class ContactError(Exception):
+    """A failure to report to CloudFormation: its message is short, readable and free of contact details."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """One alternate contact slot: an account and a contact type.
+
+    Attributes
+    ----------
+    account_id:
+        The 12-digit account whose contact is managed.
+    contact_type:
+        BILLING, OPERATIONS or SECURITY.
+    own_account:
+        True when ``account_id`` is the account the function runs in. The API call then leaves
+        AccountId out, because the management account may not name itself.
+    """
+
+    account_id: str
+    contact_type: str
+    own_account: bool
+
+    @property
+    def physical_id(self) -> str:
+        """The resource identity, ``<account>/<TYPE>``."""
+        return spec.physical_id(self.account_id, self.contact_type)
+
+    def api_arguments(self) -> dict[str, str]:
+        """Keyword arguments that select this slot in Put/Get/DeleteAlternateContact."""
+        arguments = {spec.CONTACT_TYPE: self.contact_type}
+        if not self.own_account:
+            arguments[spec.ACCOUNT_ID] = self.account_id
+        return arguments
+
+
+@dataclass
+class Deadline:
+    """The time an invocation may still spend on API calls before it must answer CloudFormation.
+
+    Parameters
+    ----------
+    remaining_ms:
+        Returns the milliseconds the invocation has left (the Lambda context's method).
+    reserve_s:
+        Seconds kept back for answering CloudFormation, well before crhelper's own timer, which
+        fires half a second before the end and would make a second answer.
+    """
+
+    remaining_ms: Callable[[], int]
+    reserve_s: float = 5.0
+    clock: Callable[[], float] = field(default=time.monotonic)
+
+    def seconds_left(self) -> float:
+        """Seconds still usable for calls (may be negative)."""
+        return self.remaining_ms() / 1000.0 - self.reserve_s
+
+
+@dataclass
+class RetryPolicy:
+    """Exponential backoff with full jitter, bounded by the invocation's deadline.
+
+    Parameters
+    ----------
+    base_s, cap_s:
+        The first backoff ceiling and the largest; attempt *n* sleeps a random time up to
+        ``min(cap_s, base_s * 2**n)``, which spreads many concurrent invocations apart.
+    sleep, uniform:
+        Injected for tests.
+    """
+
+    base_s: float = 0.5
+    cap_s: float = 8.0
+    sleep: Callable[[float], None] = time.sleep
+    uniform: Callable[[float, float], float] = random.uniform
+
+    def backoff(self, attempt: int) -> float:
+        """A jittered delay before retry number ``attempt`` (0-based)."""
+        return self.uniform(0.0, min(self.cap_s, self.base_s * (2**attempt)))
+
+
+def error_code(error: BaseException) -> str:
+    """The API error code of a botocore ClientError, or the exception's class name."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", "Unknown"))
+    return type(error).__name__
+
+
+def is_retryable(error: BaseException) -> bool:
+    """Whether another attempt may succeed: throttling, a server fault or a broken connection."""
+    if isinstance(error, RETRYABLE_TRANSPORT):
+        return True
+    if isinstance(error, ClientError):
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        return error_code(error) in RETRYABLE_CODES or status in (429, 500, 502, 503, 504)
+    return False
+
+
+def call_with_retry(operation: Callable[[], T], *, what: str, deadline: Deadline, policy: RetryPolicy) -> T:
+    """Run ``operation``, retrying throttling and server faults while the deadline allows.
+
+    Raises
+    ------
+    ContactError
+        When the deadline leaves no room for another attempt; the reason names the last error.
+    botocore.exceptions.ClientError
+        At once, for errors that another attempt cannot fix.
+    """
+    attempt = 0
+    while True:
+        try:
+            return operation()
+        except Exception as error:
+            if not is_retryable(error):
+                raise
+            delay = policy.backoff(attempt)
+            attempt += 1
+            # A retry needs the delay plus time for the call itself before the reserve is reached.
+            if deadline.seconds_left() - delay < 1.0:
+                raise ContactError(
+                    f"{what}: still {error_code(error)} after {attempt} attempts; gave up to answer "
+                    "CloudFormation before the function's timeout"
+                ) from None
+            logger.info("%s: %s, retry %d in %.2f s", what, error_code(error), attempt, delay)
+            policy.sleep(delay)
+
+
+def redact(text: str, secrets: Iterable[str]) -> str:
+    """Remove every contact detail (and anything shaped like an email address) from ``text``."""
+    for secret in sorted({s.strip() for s in secrets if isinstance(s, str) and s.strip()}, key=len, reverse=True):
+        text = text.replace(secret, "<redacted>")
+    return re.sub(r"[^\s@]+@[^\s@]+", "<redacted>", text)
+
+
+def explain(error: ClientError, target: Target, action: str, details: Mapping[str, Any]) -> ContactError:
+    """Turn an API error into a reason that tells the user what to do, without contact details."""
+    code = error_code(error)
+    slot = target.physical_id
+    if code == "AccessDeniedException":
+        if not target.own_account:
+            text = f"{action} {slot}: AccessDenied; {ACCESS_DENIED_HINT}"
+        else:
+            text = (
+                f"{action} {slot}: AccessDenied; the function's role needs account:{action}"
+                " on this account for this type"
+            )
+    elif code == "ValidationException":
+        message = redact(str(error.response.get("Error", {}).get("Message", "")), details.values())
+        text = f"{action} {slot}: the API rejected the request: {message}"
+    else:
+        message = redact(str(error.response.get("Error", {}).get("Message", "")), details.values())
+        text = f"{action} {slot}: {code}: {message}"
+    return ContactError(fit_reason(text))
+
+
+def fit_reason(text: str) -> str:
+    """Shorten a reason to what CloudFormation shows, keeping its start (crhelper would keep the end)."""
+    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+
+
+def read_contact(client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> dict[str, Any] | None:
+    """Return the live contact of ``target``, or ``None`` when the account has none of that type."""
+    try:
+        response = call_with_retry(
+            lambda: client.get_alternate_contact(**target.api_arguments()),
+            what=f"GetAlternateContact {target.physical_id}",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return None
+        raise explain(error, target, "GetAlternateContact", {}) from None
+    contact: dict[str, Any] = response.get("AlternateContact", {})
+    return contact
+
+
+def wait_until(
+    check: Callable[[], bool],
+    *,
+    what: str,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    agreeing_reads: int = 2,
+    max_wait_s: float = 120.0,
+) -> None:
+    """Poll ``check`` until it holds on ``agreeing_reads`` reads in a row (the API is eventually consistent).
+
+    Raises
+    ------
+    ContactError
+        When the reads do not agree within ``max_wait_s`` or the deadline.
+    """
+    started = deadline.clock()
+    in_a_row = 0
+    interval = 0.25
+    while True:
+        in_a_row = in_a_row + 1 if check() else 0
+        if in_a_row >= agreeing_reads:
+            return
+        waited = deadline.clock() - started
+        if waited + interval > max_wait_s or deadline.seconds_left() - interval < 1.0:
+            raise ContactError(f"{what}: the API did not confirm the change within {waited:.0f} s; deploy again")
+        policy.sleep(interval)
+        interval = min(interval * 2, 2.0)
+
+
+def put_contact(
+    client: Any, target: Target, details: Mapping[str, str], *, deadline: Deadline, policy: RetryPolicy
+) -> None:
+    """Write the contact (create or replace) and wait until two reads in a row return it."""
+    arguments = {**target.api_arguments(), **{key: details[key] for key in spec.DETAIL_FIELDS}}
+    try:
+        call_with_retry(
+            lambda: client.put_alternate_contact(**arguments),
+            what=f"PutAlternateContact {target.physical_id}",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        raise explain(error, target, "PutAlternateContact", details) from None
+
+    def visible() -> bool:
+        live = read_contact(client, target, deadline=deadline, policy=policy)
+        return live is not None and spec.same_contact(details, live)
+
+    wait_until(visible, what=f"PutAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
+
+
+def delete_contact(client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> bool:
+    """Delete the contact and wait until two reads in a row find none.
+
+    Returns
+    -------
+    bool
+        False when there was no contact to delete (ResourceNotFoundException counts as success).
+    """
+    try:
+        call_with_retry(
+            lambda: client.delete_alternate_contact(**target.api_arguments()),
+            what=f"DeleteAlternateContact {target.physical_id}",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        if error_code(error) == "ResourceNotFoundException":
+            return False
+        raise explain(error, target, "DeleteAlternateContact", {}) from None
+    wait_until(
+        lambda: read_contact(client, target, deadline=deadline, policy=policy) is None,
+        what=f"DeleteAlternateContact {target.physical_id}",
+        deadline=deadline,
+        policy=policy,
+    )
+    return True

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Installs everything this repository needs, from nothing, into the repository itself:
+#   .venv         the library, its tools and test dependencies (pinned by requirements-dev.lock)
+#   .venv-lambda  what the Lambda Python runtime provides and nothing more (boto3, awslambdaric)
+#   node_modules  the CDK CLI matching aws-cdk-lib, and a Node release jsii supports
+# Safe to run again: each step is skipped or brought up to date.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+python=${PYTHON:-python3}
+"$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed" >&2; exit 1; }
+
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
+.venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-dev.lock -e '.[dev]'
+
+[ -x .venv-lambda/bin/python ] || "$python" -m venv .venv-lambda
+.venv-lambda/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-lambda.lock
+
+command -v npm >/dev/null || { echo "npm is needed (apt-get install nodejs npm)" >&2; exit 1; }
+npm ci --no-audit --no-fund --loglevel=error
+node_version=$(node_modules/.bin/node --version)
+case "$node_version" in
+  v22.*) ;;
+  *) echo "node_modules/.bin/node is $node_version, expected v22 (package.json)" >&2; exit 1 ;;
+esac
+echo "set-up complete: $(.venv/bin/python --version), node $node_version, cdk $(node_modules/.bin/node node_modules/aws-cdk/bin/cdk --version 2>/dev/null | cut -d' ' -f1)"
