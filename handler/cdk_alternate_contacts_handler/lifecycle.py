@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 
 from . import spec
 from .account_api import (
+    MAX_REASON,
     ContactError,
     Deadline,
     RetryPolicy,
@@ -70,7 +71,13 @@ def target_from_properties(properties: Mapping[str, Any], own_account_id: str) -
     """
     errors = spec.field_errors(properties)
     if errors:
-        raise ContactError(fit_reason("Invalid properties: " + "; ".join(errors)))
+        reason = "Invalid properties: " + "; ".join(errors)
+        if len(reason) > MAX_REASON:
+            # CloudFormation shows 256 characters: name every field there, the rules go to the log.
+            logger.error("%s", reason)
+            fields = ", ".join(error.split(" ", 1)[0] for error in errors)
+            reason = f"Invalid properties: {fields} break the API's rules (details in the function's log)"
+        raise ContactError(fit_reason(reason))
     account_id = properties.get(spec.ACCOUNT_ID) or own_account_id
     return Target(account_id, properties[spec.CONTACT_TYPE], own_account=account_id == own_account_id)
 

@@ -12,11 +12,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any, Final
 
 
-class AlternateContactType(str, Enum):
+class AlternateContactType(StrEnum):
     """The three kinds of alternate contact an AWS account can have."""
 
     BILLING = "BILLING"
@@ -60,16 +60,15 @@ class FieldRule:
     pattern: re.Pattern[str] | None
     description: str
 
-    def violations(self, value: str) -> list[str]:
-        """Describe each way ``value`` breaks this rule, without quoting the value itself."""
-        problems = []
+    def violation(self, value: str) -> str | None:
+        """Describe how ``value`` breaks this rule, without quoting the value; ``None`` when it does not."""
         if not self.min_length <= len(value) <= self.max_length:
-            problems.append(
-                f"must be {self.min_length} to {self.max_length} characters long (got {len(value)})"
-            )
-        if self.pattern is not None and value and not self.pattern.fullmatch(value):
-            problems.append(f"must be {self.description}")
-        return problems
+            if self.min_length == self.max_length:
+                return f"must be {self.description} (got {len(value)} characters)"
+            return f"must be {self.min_length} to {self.max_length} characters long (got {len(value)})"
+        if self.pattern is not None and not self.pattern.fullmatch(value):
+            return f"must be {self.description}"
+        return None
 
 
 FIELD_RULES: Final[Mapping[str, FieldRule]] = {
@@ -78,17 +77,16 @@ FIELD_RULES: Final[Mapping[str, FieldRule]] = {
         1,
         254,
         re.compile(r"^[\s]*[\w+=.#|!&-]+@[\w.-]+\.[\w]+[\s]*$", re.ASCII),
-        "an email address of ASCII letters, digits and + = . # | ! & - _ before the @, "
-        "and a domain with a dot after it",
+        "an ASCII email address, name@domain.tld",
     ),
-    NAME: FieldRule(1, 64, None, "a name"),
+    NAME: FieldRule(1, 64, None, "1 to 64 characters"),
     PHONE_NUMBER: FieldRule(
         1,
         25,
         re.compile(r"^[\s0-9()+-]+$", re.ASCII),
-        "a phone number of digits, spaces and the characters ( ) + -",
+        "digits, spaces and ( ) + - only",
     ),
-    TITLE: FieldRule(1, 50, None, "a title"),
+    TITLE: FieldRule(1, 50, None, "1 to 50 characters"),
 }
 
 #: Physical id of a managed contact: ``<12-digit account>/<TYPE>``; nothing else was issued by this handler.
@@ -122,14 +120,14 @@ def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozen
     Returns
     -------
     list[str]
-        One message per bad field, naming the field and the rule; empty when all is well. Contact
+        One message per bad field, starting with the field's name and stating the rule; empty when all is well. Contact
         details are never quoted; the account id and the type are, since they are not personal data.
     """
     errors = []
     contact_type = properties.get(CONTACT_TYPE)
     if CONTACT_TYPE not in skip:
         if contact_type is None:
-            errors.append(f"{CONTACT_TYPE} is required: one of {', '.join(CONTACT_TYPES)}")
+            errors.append(f"{CONTACT_TYPE} is required")
         elif contact_type not in CONTACT_TYPES:
             shown = repr(contact_type)[:40]
             errors.append(f"{CONTACT_TYPE} must be one of {', '.join(CONTACT_TYPES)} (got {shown})")
@@ -139,15 +137,15 @@ def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozen
         value = properties.get(field)
         if value is None:
             if field != ACCOUNT_ID:
-                errors.append(f"{field} is required: {rule.description}")
+                errors.append(f"{field} is required")
             continue
         if not isinstance(value, str):
             errors.append(f"{field} must be a string (got {type(value).__name__})")
             continue
-        problems = rule.violations(value)
-        if problems and field == ACCOUNT_ID:
-            problems = [f"{problem} (got {value[:40]!r})" for problem in problems]
-        errors.extend(f"{field} {problem}" for problem in problems)
+        problem = rule.violation(value)
+        if problem is not None:
+            shown = f" (got {value[:20]!r})" if field == ACCOUNT_ID else ""
+            errors.append(f"{field} {problem}{shown}")
     return errors
 
 

@@ -1,0 +1,45 @@
+"""Fixtures for handler tests: moto's Account API in-process, a stubbed CloudFormation, fake time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from cfn_events import OWN_ACCOUNT, FakeTime
+from moto import mock_aws
+
+from cdk_alternate_contacts_handler.lifecycle import Clients
+
+
+@pytest.fixture
+def fake_time() -> FakeTime:
+    return FakeTime()
+
+
+@pytest.fixture
+def moto_account() -> Iterator[Any]:
+    """The Account API of moto, in-process. moto is lenient (see the Stubber tests for what it skips)."""
+    with mock_aws():
+        yield boto3.client("account", region_name="us-east-1")
+
+
+@pytest.fixture
+def cloudformation() -> Iterator[tuple[Any, Stubber]]:
+    """A CloudFormation client whose ListStackResources answers come from the test (moto has no stack)."""
+    client = boto3.client("cloudformation", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        yield client, stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def clients(moto_account: Any, cloudformation: tuple[Any, Stubber], fake_time: FakeTime) -> Clients:
+    return Clients(
+        account=moto_account,
+        cloudformation=cloudformation[0],
+        own_account_id=OWN_ACCOUNT,
+        policy=fake_time.policy(),
+    )

@@ -1,0 +1,223 @@
+"""API behaviour moto does not emulate, reproduced with botocore's Stubber or a ``before-send`` hook.
+
+moto answers every request at once and validates nothing: it never throttles, never fails with a server
+fault, deletes an absent contact without complaint, has no AccessDenied for organization rules and no
+eventual consistency. The real Account API does all of these (shared/REFERENCE.md sections 1 and 4).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.config import Config
+from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.stub import Stubber
+from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
+
+from cdk_alternate_contacts_handler.account_api import (
+    ContactError,
+    Target,
+    delete_contact,
+    is_retryable,
+    put_contact,
+    read_contact,
+)
+
+OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
+MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)
+LIVE = {"AlternateContact": {"AlternateContactType": "SECURITY", **DETAILS}}
+STALE = {"AlternateContact": {"AlternateContactType": "SECURITY", **DETAILS, "Title": "Old title"}}
+
+
+@pytest.fixture
+def account() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("account", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+    with Stubber(client) as stubber:
+        yield client, stubber
+
+
+class ScriptedEndpoint:
+    """Answers real HTTP-level responses from a script, so botocore parses them as it would AWS's."""
+
+    def __init__(self, script: list[tuple[int, str | None, dict[str, Any]]]) -> None:
+        self.script = list(script)
+        self.requests: list[str] = []
+
+    def __call__(self, request: Any, **_: Any) -> AWSResponse:
+        self.requests.append(request.url)
+        status, error_type, body = self.script.pop(0)
+        headers = {"Content-Type": "application/json"}
+        if error_type:
+            headers["x-amzn-ErrorType"] = error_type
+        return AWSResponse(request.url, status, headers, _Raw(json.dumps(body).encode()))
+
+
+class _Raw:
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self.data
+
+
+def scripted_client(script: list[tuple[int, str | None, dict[str, Any]]]) -> tuple[Any, ScriptedEndpoint]:
+    client = boto3.client("account", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+    endpoint = ScriptedEndpoint(script)
+    client.meta.events.register_first("before-send.account.*", endpoint)
+    return client, endpoint
+
+
+THROTTLED = (429, "TooManyRequestsException", {"message": "Rate exceeded"})
+
+
+def test_throttled_put_is_retried_with_growing_jittered_backoff(fake_time: FakeTime) -> None:
+    # GIVEN the API answers HTTP 429 TooManyRequestsException twice, as the real one does under its quota
+    client, endpoint = scripted_client([THROTTLED, THROTTLED, (200, None, {}), (200, None, LIVE), (200, None, LIVE)])
+    # WHEN the contact is put
+    put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    # THEN it succeeded on the third attempt, after backoffs whose ceilings doubled (jitter set to its ceiling)
+    assert len(endpoint.requests) == 5
+    assert fake_time.sleeps[:2] == [0.5, 1.0]
+
+
+def test_throttling_that_outlasts_the_invocation_fails_in_time_with_a_reason(fake_time: FakeTime) -> None:
+    # GIVEN an invocation with 20 s left and an API that throttles every call
+    fake_time.budget_ms = 20_000
+    client, endpoint = scripted_client([THROTTLED] * 50)
+    # WHEN the contact is put
+    with pytest.raises(ContactError, match="still TooManyRequestsException after") as raised:
+        put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    # THEN the handler gave up while the 5 s reserved for answering CloudFormation was still there
+    assert fake_time.remaining_ms() >= 5_000
+    assert len(endpoint.requests) >= 3
+    assert len(str(raised.value)) <= 256
+
+
+def test_internal_server_error_is_retried(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    client, stubber = account
+    stubber.add_client_error("put_alternate_contact", "InternalServerException", "oops", 500)
+    stubber.add_response("put_alternate_contact", {})
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_response("get_alternate_contact", LIVE)
+    put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    stubber.assert_no_pending_responses()
+
+
+def test_put_waits_until_two_reads_in_a_row_return_the_new_values(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN an eventually consistent API: not found, then the old values, then the new ones
+    client, stubber = account
+    stubber.add_response("put_alternate_contact", {})
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    stubber.add_response("get_alternate_contact", STALE)
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_response("get_alternate_contact", STALE)
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_response("get_alternate_contact", LIVE)
+    # WHEN the contact is put
+    put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    # THEN every read was needed: one agreeing read followed by a stale one does not count
+    stubber.assert_no_pending_responses()
+    assert len(fake_time.sleeps) == 5
+
+
+def test_put_never_confirmed_fails_in_time_with_a_reason(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    fake_time.budget_ms = 15_000
+    client, stubber = account
+    stubber.add_response("put_alternate_contact", {})
+    for _ in range(30):
+        stubber.add_response("get_alternate_contact", STALE)
+    with pytest.raises(ContactError, match="did not confirm the change"):
+        put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    assert fake_time.remaining_ms() >= 5_000
+
+
+def test_delete_of_an_absent_contact_counts_as_success(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    # The real API answers ResourceNotFoundException; moto would simply succeed.
+    client, stubber = account
+    stubber.add_client_error("delete_alternate_contact", "ResourceNotFoundException", "No contact", 404)
+    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy())
+    assert existed is False
+    stubber.assert_no_pending_responses()
+
+
+def test_delete_waits_until_reads_show_the_contact_gone(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    client, stubber = account
+    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    assert delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy()) is True
+    stubber.assert_no_pending_responses()
+
+
+def test_access_denied_for_a_member_account_explains_the_organization_setup(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    client, stubber = account
+    stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    with pytest.raises(ContactError) as raised:
+        put_contact(client, MEMBER, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    reason = str(raised.value)
+    assert f"{MEMBER_ACCOUNT}/BILLING" in reason
+    for hint in ("management account", "delegated administrator", "trusted access", "member account"):
+        assert hint in reason
+    assert len(reason) <= 256
+
+
+def test_access_denied_for_the_own_account_names_the_missing_permission(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    client, stubber = account
+    stubber.add_client_error("delete_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    with pytest.raises(ContactError, match="account:DeleteAlternateContact"):
+        delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy())
+
+
+def test_validation_error_from_the_api_is_reported_without_contact_details(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN an API error message that quotes the submitted values
+    client, stubber = account
+    message = f"Invalid EmailAddress {DETAILS['EmailAddress']} for {DETAILS['Name']}; also x.y@corp.example"
+    stubber.add_client_error("put_alternate_contact", "ValidationException", message, 400)
+    with pytest.raises(ContactError) as raised:
+        put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+    reason = str(raised.value)
+    # THEN the reason keeps the API's words but none of the details, nor any other address
+    assert "Invalid EmailAddress" in reason
+    for secret in (DETAILS["EmailAddress"], DETAILS["Name"], "x.y@corp.example"):
+        assert secret not in reason
+
+
+def test_read_of_a_missing_contact_is_none(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    client, stubber = account
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    assert read_contact(client, MEMBER, deadline=fake_time.deadline(), policy=fake_time.policy()) is None
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        EndpointConnectionError(endpoint_url="https://account.us-east-1.amazonaws.com"),
+        ConnectionClosedError(endpoint_url="https://account.us-east-1.amazonaws.com"),
+        ReadTimeoutError(endpoint_url="https://account.us-east-1.amazonaws.com"),
+    ],
+)
+def test_broken_connections_are_retryable(error: Exception) -> None:
+    assert is_retryable(error)
+
+
+def test_programming_errors_are_not_retried() -> None:
+    assert not is_retryable(KeyError("AlternateContact"))
+
+
+def test_member_target_sends_account_id_and_own_target_does_not() -> None:
+    assert MEMBER.api_arguments() == {"AlternateContactType": "BILLING", "AccountId": MEMBER_ACCOUNT}
+    assert OWN.api_arguments() == {"AlternateContactType": "SECURITY"}
