@@ -43,7 +43,7 @@ def crhelper_files() -> tuple[Path, Path]:
 class CopyHandlerWithCrhelper:
     """Local bundler that copies the handler package and crhelper into the asset folder."""
 
-    def try_bundle(self, output_dir: str, options: Any) -> bool:  # noqa: ARG002 - jsii signature
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
         """Write the asset into ``output_dir``; returning True tells the CDK that Docker is not needed."""
         out = Path(output_dir)
         shutil.copytree(handler_source(), out / "cdk_alternate_contacts_handler", ignore=_IGNORED)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import CustomResource, RemovalPolicy, Token
 from constructs import Construct
@@ -127,4 +127,4 @@ class AlternateContact(Construct):
     @property
     def contact_id(self) -> str:
         """The contact's identity as the handler reports it: ``<12-digit account>/<TYPE>`` (a token)."""
-        return self.resource.ref
+        return cast(str, self.resource.ref)

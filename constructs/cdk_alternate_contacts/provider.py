@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -25,7 +27,9 @@ SERVICE_TIMEOUT = Duration.minutes(7)
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
-ACTIONS = tuple(f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact"))
+ACTIONS = tuple(
+    f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
+)
 
 
 class AlternateContactProvider(Construct):
@@ -82,7 +86,7 @@ class AlternateContactProvider(Construct):
     @property
     def service_token(self) -> str:
         """The ARN CloudFormation invokes for each contact."""
-        return self.function.function_arn
+        return cast(str, self.function.function_arn)
 
     def claim(self, account_id: str | None, contact_type: str, path: str) -> None:
         """Record that ``path`` manages ``contact_type`` of ``account_id`` (None: the deploying account).
