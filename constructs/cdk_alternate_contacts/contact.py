@@ -43,9 +43,7 @@ def validate_literals(path: str, properties: dict[str, Any]) -> None:
         for error in errors:
             key = error.split(" ", 1)[0]
             named.append(f"{PROP_NAMES.get(key, key)} ({error})" if key in PROP_NAMES else error)
-        raise AlternateContactValidationError(
-            f"invalid alternate contact {path}: " + "; ".join(named)
-        )
+        raise AlternateContactValidationError(f"invalid alternate contact {path}: " + "; ".join(named))
 
 
 class AlternateContact(Construct):

@@ -45,9 +45,7 @@ class AlternateContactProvider(Construct):
         self._granted: set[tuple[str, str]] = set()
         self._claims: dict[tuple[str, str], str] = {}
 
-        self.log_group = logs.LogGroup(
-            self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
-        )
+        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
             self,
             "Role",
@@ -138,9 +136,7 @@ class AlternateContactProvider(Construct):
         if statement is None:
             statement = iam.PolicyStatement(actions=list(ACTIONS))
             if statement_key != "token":
-                statement.add_condition(
-                    "ForAllValues:StringEquals", {"account:AlternateContactTypes": [contact_type]}
-                )
+                statement.add_condition("ForAllValues:StringEquals", {"account:AlternateContactTypes": [contact_type]})
             else:
                 statement.add_condition(
                     "ForAllValues:StringEquals", {"account:AlternateContactTypes": list(spec.CONTACT_TYPES)}
