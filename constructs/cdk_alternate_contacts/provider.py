@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import cast
 
 from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Token, Validations
@@ -30,6 +31,31 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ACTIONS = tuple(
     f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
 )
+
+
+def render_like_cdk_nag(value: object) -> str:
+    """Flatten a resolved CloudFormation value into the text cdk-nag 3 puts in a finding's id.
+
+    A port of cdk-nag's ``flattenCfnReference``: ``Ref`` becomes ``<Id>``, ``Fn::GetAtt`` ``<Id.Attr>``,
+    ``Fn::Join`` is joined, ``Fn::Sub`` and ``Fn::ImportValue`` are flattened, ``${X}`` becomes ``<X>``. A
+    reference that only becomes an ``Fn::ImportValue`` at synth time (an automatic cross-stack reference)
+    renders differently there; pass such an account through a CfnParameter or ``Fn.import_value`` instead.
+    """
+    if isinstance(value, str):
+        return value.replace("${", "<").replace("}", ">")
+    if isinstance(value, dict):
+        if value.get("Fn::Join"):
+            delimiter, items = value["Fn::Join"]
+            return str(delimiter).join(render_like_cdk_nag(item) for item in items)
+        inner = value.get("Fn::Sub") or value.get("Fn::ImportValue")
+        if inner:
+            return render_like_cdk_nag(inner)
+        if value.get("Fn::GetAtt"):
+            resource, attribute = value["Fn::GetAtt"]
+            return f"<{render_like_cdk_nag(resource)}.{render_like_cdk_nag(attribute)}>"
+        if value.get("Ref"):
+            return f"<{render_like_cdk_nag(value['Ref'])}>"
+    return json.dumps(value, separators=(",", ":"))
 
 
 class AlternateContactProvider(Construct):
@@ -149,10 +175,13 @@ class AlternateContactProvider(Construct):
             if (statement_key, resource) not in self._granted:
                 self._granted.add((statement_key, resource))
                 statement.add_resources(resource)
-        if account_id is not None and not Token.is_unresolved(account_id):
+        if account_id is not None:
+            # cdk-nag names the finding after the resource as it renders it, references included (a
+            # CfnParameter account becomes <ParameterId>), so a token account is acknowledged in that form.
+            member_arn = render_like_cdk_nag(Stack.of(self).resolve(resources[-1]))
             Validations.of(self.role).acknowledge(
                 Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/{account_id}]",
+                    id=f"AwsSolutions-IAM5[Resource::{member_arn}]",
                     reason=(
                         "A member account's ARN embeds the management account and organization ids, unknown "
                         "at synth time; the member account id and the contact-type condition are exact."
