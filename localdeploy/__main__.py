@@ -1,0 +1,9 @@
+"""``python -m localdeploy``: see :mod:`localdeploy.cli`."""
+
+from __future__ import annotations
+
+import sys
+
+from .cli import main
+
+sys.exit(main())

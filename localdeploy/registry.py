@@ -1,0 +1,60 @@
+"""The live resource list of each stack, as CloudFormation reports it while an operation runs.
+
+The engine publishes every status change; the CloudFormation API endpoint serves it. A handler that
+lists its stack's resources mid-operation therefore sees what it would see on AWS (for example a renamed
+resource CREATE_COMPLETE while the old one is DELETE_IN_PROGRESS).
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class ResourceSummary:
+    """One row of ListStackResources."""
+
+    logical_id: str
+    physical_id: str | None
+    resource_type: str
+    status: str
+    updated_at: datetime
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class StackView:
+    """A stack as the API shows it at one moment."""
+
+    stack_id: str
+    stack_name: str
+    status: str
+    resources: tuple[ResourceSummary, ...]
+
+
+class StackRegistry:
+    """Thread-safe map of stacks, by id and by name."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._by_id: dict[str, StackView] = {}
+        self._latest_by_name: dict[str, str] = {}
+
+    def publish(self, view: StackView) -> None:
+        """Replace what is known of ``view.stack_id``."""
+        with self._lock:
+            self._by_id[view.stack_id] = view
+            self._latest_by_name[view.stack_name] = view.stack_id
+
+    def find(self, stack: str) -> StackView | None:
+        """Look a stack up as CloudFormation does: by id always, by name only while it exists."""
+        with self._lock:
+            if stack in self._by_id:
+                return self._by_id[stack]
+            stack_id = self._latest_by_name.get(stack)
+            view = self._by_id.get(stack_id) if stack_id else None
+            if view is None or view.status == "DELETE_COMPLETE":
+                return None
+            return view
