@@ -1,0 +1,162 @@
+"""All the local stand-ins started together and stopped together, even when something fails midway.
+
+with LocalCloud(workdir) as cloud:
+    engine = cloud.engine(state_dir)
+    engine.deploy(assembly, "MyStack")
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import boto3
+
+from .assembly import REPO
+from .cfn_api import CloudFormationApi
+from .custom_resources import CustomResourceClient
+from .engine import Engine, EngineSettings
+from .functions import HostSettings
+from .lambda_service import DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
+from .moto import DEPLOYING_ACCOUNT, MotoServer
+from .registry import StackRegistry
+from .responses import ResponseListener
+from .state import StateStore
+
+#: The SSM parameter CDK templates read to check the bootstrap stack (CheckBootstrapVersion rule).
+BOOTSTRAP_VERSION_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+
+#: The value `cdk bootstrap` writes there; the templates require 6 or more.
+BOOTSTRAP_VERSION = "30"
+
+#: The interpreter of the Lambda-like environment (boto3 and awslambdaric only).
+LAMBDA_PYTHON = REPO / ".venv-lambda" / "bin" / "python"
+
+REGION = "us-east-1"
+
+
+class LocalCloud:
+    """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1.
+
+    Parameters
+    ----------
+    workdir:
+        Holds the CA certificate, moto's output and the function logs (``logs/<group>/<stream>.log``).
+    concurrency:
+        Execution environments per function.
+    retry_delays:
+        Delays before Lambda's retries of a failed asynchronous invocation.
+    answer_timeout_cap_s:
+        Caps the wait for each answer below the resource's ServiceTimeout (``None``: no cap).
+    lambda_python:
+        The interpreter that runs functions.
+    """
+
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        concurrency: int = DEFAULT_CONCURRENCY,
+        retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS_S,
+        answer_timeout_cap_s: float | None = None,
+        lambda_python: Path = LAMBDA_PYTHON,
+    ) -> None:
+        self.workdir = workdir.resolve()
+        self.concurrency = concurrency
+        self.retry_delays = tuple(retry_delays)
+        self.answer_timeout_cap_s = answer_timeout_cap_s
+        self.lambda_python = lambda_python
+        self.registry = StackRegistry()
+        self._stack = contextlib.ExitStack()
+        self.moto: MotoServer
+        self.responses: ResponseListener
+        self.cfn_api: CloudFormationApi
+        self.functions: FunctionService
+
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        """Start everything; on any failure, stop what had started and re-raise."""
+        if not self.lambda_python.exists():
+            raise FileNotFoundError(f"{self.lambda_python} not found: run `make setup`")
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.moto = MotoServer(self.workdir / "moto_server.log").start()
+            self._stack.callback(self.moto.stop)
+            self.responses = ResponseListener(self.workdir).start()
+            self._stack.callback(self.responses.stop)
+            self.cfn_api = CloudFormationApi(self.registry).start()
+            self._stack.callback(self.cfn_api.stop)
+            host = HostSettings(
+                python=self.lambda_python,
+                account_endpoint=self.moto.endpoint,
+                cloudformation_endpoint=self.cfn_api.endpoint,
+                fallback_endpoint=self.moto.endpoint,
+                ca_file=self.responses.ca_file,
+                log_root=self.workdir / "logs",
+                region=REGION,
+                account_id=DEPLOYING_ACCOUNT,
+            )
+            self.functions = FunctionService(host, max_concurrency=self.concurrency, retry_delays=self.retry_delays)
+            self._stack.callback(self.functions.stop)
+            self.bootstrap()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        """Stop every process and server started (runtime processes first, moto last)."""
+        self._stack.close()
+
+    def bootstrap(self) -> None:
+        """What `cdk bootstrap` leaves in an account that templates read: the bootstrap version."""
+        self.client("ssm").put_parameter(
+            Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
+        )
+
+    def reset(self) -> None:
+        """Empty every account in moto (and bootstrap again): a clean slate between tests."""
+        self.moto.reset()
+        self.bootstrap()
+
+    def client(self, service: str) -> Any:
+        """A boto3 client for ``service`` in moto, with fake credentials."""
+        return boto3.client(
+            service,
+            endpoint_url=self.moto.endpoint,
+            region_name=REGION,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
+        )
+
+    def ssm_lookup(self, name: str) -> str:
+        """Read an SSM parameter (for SSM-typed template parameters)."""
+        value: str = self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
+        return value
+
+    def engine(self, state_dir: Path, *, settings: EngineSettings | None = None) -> Engine:
+        """An engine whose stack states live in ``state_dir``."""
+        return Engine(
+            functions=self.functions,
+            requests=CustomResourceClient(
+                self.functions, self.responses, answer_timeout_cap_s=self.answer_timeout_cap_s
+            ),
+            registry=self.registry,
+            store=StateStore(state_dir),
+            ssm_lookup=self.ssm_lookup,
+            settings=settings,
+        )
+
+    def log_text(self) -> str:
+        """Every function log stream written so far, concatenated (the local CloudWatch Logs)."""
+        return "".join(path.read_text(encoding="utf-8", errors="replace") for path in self.functions.log_files())

@@ -1,0 +1,819 @@
+"""A minimal CloudFormation engine for the custom resources of a synthesized template.
+
+It follows CloudFormation's documented order of work:
+
+deploy
+    Resources are created or updated in dependency order, independent ones in parallel. A custom resource
+    is created when its logical id is new, updated when its resolved properties changed, left alone
+    otherwise. An Update answered with a different physical id is a replacement.
+cleanup (after every create and update succeeded)
+    The OLD physical id of each replaced resource gets a Delete carrying the OLD properties; logical ids
+    no longer in the template get a Delete, in reverse dependency order. A failure here does not roll
+    back (CloudFormation completes the update and leaves the resource).
+rollback (after any failure)
+    In-flight requests finish first. Completed Updates (and the failed one) get an Update back to the
+    old properties; completed Creates get a Delete, and so does the failed Create, carrying the physical
+    id from its FAILED answer. A replacement undone by the rollback Update has its new physical id
+    deleted. The stack is left as it was.
+destroy
+    Every resource is deleted in reverse dependency order.
+
+``DeletionPolicy`` / ``UpdateReplacePolicy`` ``Retain`` mean the handler is never called for that delete.
+Other resource types (role, policy, log group, the function) are recorded with synthetic physical ids
+and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from . import native
+from .assembly import AssemblyError, CloudAssembly
+from .custom_resources import CustomResourceClient, RequestRecord, RequestType, is_custom
+from .functions import FunctionConfig
+from .lambda_service import FunctionService
+from .moto import DEPLOYING_ACCOUNT
+from .registry import ResourceSummary, StackRegistry, StackView
+from .state import ResourceState, StackState, StateStore, now_iso
+from .template import Resolver, Template, TemplateError, parameter_values, stringify
+
+#: Final stack statuses of an operation that did what was asked.
+SUCCESS_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMPLETE"})
+
+LAMBDA_FUNCTION = "AWS::Lambda::Function"
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    """One line of the stack's event history."""
+
+    timestamp: float
+    logical_id: str
+    physical_id: str | None
+    resource_type: str
+    status: str
+    reason: str = ""
+
+
+@dataclass
+class OperationResult:
+    """What one deploy or destroy did.
+
+    Attributes
+    ----------
+    status:
+        The stack's final status (CREATE_COMPLETE, UPDATE_ROLLBACK_COMPLETE, DELETE_COMPLETE, ...), or
+        VALIDATION_FAILED when the template was rejected before any resource was touched.
+    changed:
+        False when there was nothing to do (CloudFormation's "No updates are to be performed").
+    requests:
+        Every request sent to a custom resource, in the order sent.
+    events:
+        Every resource status change.
+    problems:
+        Anything CloudFormation would not have let pass silently or that signals a handler bug: a request
+        answered more than once or never, a function error, a failed cleanup Delete.
+    code_dirs:
+        The function code folders that ran (the synthesized assets).
+    """
+
+    operation: Literal["deploy", "destroy"]
+    stack_name: str
+    stack_id: str
+    status: str = ""
+    changed: bool = True
+    requests: list[RequestRecord] = field(default_factory=list)
+    events: list[StackEvent] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    code_dirs: list[str] = field(default_factory=list)
+    started_at: float = field(default_factory=time.time)
+    ended_at: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        """True when the stack reached the status asked for and nothing went wrong on the way."""
+        return (self.status in SUCCESS_STATUSES or not self.changed) and not self.problems
+
+    @property
+    def duration_s(self) -> float:
+        """Wall-clock duration of the operation."""
+        return (self.ended_at or time.time()) - self.started_at
+
+    def requests_for(self, logical_id: str) -> list[RequestRecord]:
+        """The requests sent to one logical id, in order."""
+        return [r for r in self.requests if r.logical_id == logical_id]
+
+
+@dataclass
+class EngineSettings:
+    """Tunables of the engine.
+
+    Attributes
+    ----------
+    region, account_id:
+        Where stacks are deployed (AWS::Region, AWS::AccountId).
+    max_parallel:
+        Resource operations in flight at once.
+    settle_timeout_s:
+        At the end of an operation, how long to wait for the functions' invocations to finish, so their
+        logs and any extra answers are complete before answers are counted.
+    """
+
+    region: str = "us-east-1"
+    account_id: str = DEPLOYING_ACCOUNT
+    max_parallel: int = 64
+    settle_timeout_s: float = 60.0
+
+
+@dataclass
+class _Step:
+    """One completed change, kept so a rollback can undo it."""
+
+    kind: Literal["created", "create_failed", "updated", "update_failed", "created_replacement"]
+    logical_id: str
+    before: ResourceState | None = None
+    after: ResourceState | None = None
+    attempted: dict[str, Any] | None = None
+
+
+class _Operation:
+    """The working state of one operation: the stack as it is now, published on every change."""
+
+    def __init__(
+        self, engine: Engine, stack: StackState, result: OperationResult, assembly: CloudAssembly | None, artifact: str
+    ) -> None:
+        self.engine = engine
+        self.stack = stack
+        self.result = result
+        self.assembly = assembly
+        self.artifact = artifact
+        self.lock = threading.RLock()
+        self.journal: list[_Step] = []
+        self.replaced: list[ResourceState] = []
+        self.actions = 0
+
+    # -- reading ----------------------------------------------------------------------------------------
+
+    def get(self, logical_id: str) -> ResourceState | None:
+        with self.lock:
+            state = self.stack.resources.get(logical_id)
+            return state.copy() if state is not None else None
+
+    def ref(self, logical_id: str) -> str:
+        state = self.get(logical_id)
+        if state is None or not state.physical_id:
+            raise TemplateError(f"Ref {logical_id}: the resource has no physical id yet")
+        return state.physical_id
+
+    def get_att(self, logical_id: str, attribute: str) -> Any:
+        state = self.get(logical_id)
+        if state is None or not state.physical_id:
+            raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute}: the resource does not exist yet")
+        if is_custom(state.resource_type):
+            if attribute not in state.attributes:
+                raise TemplateError(
+                    f"CustomResource attribute error: Vendor response doesn't contain {attribute} attribute"
+                )
+            return state.attributes[attribute]
+        settings = self.engine.settings
+        return native.attribute(
+            state.resource_type, state.physical_id, attribute, region=settings.region, account_id=settings.account_id
+        )
+
+    # -- writing ----------------------------------------------------------------------------------------
+
+    def put(self, state: ResourceState, status: str, reason: str = "") -> None:
+        """Record ``state`` as the resource of its logical id, with ``status``."""
+        with self.lock:
+            stored = state.copy()
+            stored.status, stored.reason, stored.updated_at = status, reason, now_iso()
+            self.stack.resources[state.logical_id] = stored
+            self._event(stored.logical_id, stored.physical_id, stored.resource_type, status, reason)
+
+    def set_status(self, logical_id: str, status: str, reason: str = "") -> None:
+        """Change the status of the resource listed under ``logical_id``."""
+        with self.lock:
+            stored = self.stack.resources[logical_id]
+            stored.status, stored.reason, stored.updated_at = status, reason, now_iso()
+            self._event(logical_id, stored.physical_id, stored.resource_type, status, reason)
+
+    def event(self, state: ResourceState, status: str, reason: str = "") -> None:
+        """An event for a physical resource that is not (or no longer) the one listed for its logical id."""
+        with self.lock:
+            self._event(state.logical_id, state.physical_id, state.resource_type, status, reason)
+
+    def forget(self, logical_id: str) -> None:
+        """Drop a deleted resource from the list."""
+        with self.lock:
+            self.stack.resources.pop(logical_id, None)
+            self.publish()
+
+    def record(self, step: _Step) -> None:
+        with self.lock:
+            self.journal.append(step)
+
+    def add_request(self, record: RequestRecord) -> None:
+        with self.lock:
+            self.result.requests.append(record)
+            self.actions += 1
+
+    def count_action(self) -> None:
+        """Note that a resource was changed without a custom resource request (a recorded type)."""
+        with self.lock:
+            self.actions += 1
+
+    def problem(self, text: str) -> None:
+        with self.lock:
+            self.result.problems.append(text)
+
+    def set_stack_status(self, status: str) -> None:
+        with self.lock:
+            self.stack.status = status
+            self.stack.updated_at = now_iso()
+            self.result.status = status
+            self._event(self.stack.stack_name, self.stack.stack_id, "AWS::CloudFormation::Stack", status)
+
+    def _event(
+        self, logical_id: str, physical_id: str | None, resource_type: str, status: str, reason: str = ""
+    ) -> None:
+        self.result.events.append(StackEvent(time.time(), logical_id, physical_id, resource_type, status, reason))
+        self.publish()
+
+    def publish(self) -> None:
+        """Show the stack as it is now to the CloudFormation API."""
+        with self.lock:
+            rows = tuple(
+                ResourceSummary(
+                    logical_id=s.logical_id,
+                    physical_id=s.physical_id,
+                    resource_type=s.resource_type,
+                    status=s.status,
+                    updated_at=datetime.fromisoformat(s.updated_at),
+                    reason=s.reason,
+                )
+                for s in self.stack.resources.values()
+            )
+            self.engine.registry.publish(StackView(self.stack.stack_id, self.stack.stack_name, self.stack.status, rows))
+
+
+class Engine:
+    """Deploys and destroys stacks whose custom resources run on the local Lambda service.
+
+    Parameters
+    ----------
+    functions:
+        The local Lambda service (functions are deployed to it as the template declares them).
+    requests:
+        Sends custom resource requests and collects the answers.
+    registry:
+        Where the live resource lists are published for the CloudFormation API.
+    store:
+        Where stack states persist between operations.
+    ssm_lookup:
+        Reads an SSM parameter (for ``AWS::SSM::Parameter::Value<...>`` parameters such as CDK's
+        BootstrapVersion); ``None`` when no SSM is available.
+    settings:
+        Region, account and limits.
+    """
+
+    def __init__(
+        self,
+        *,
+        functions: FunctionService,
+        requests: CustomResourceClient,
+        registry: StackRegistry,
+        store: StateStore,
+        ssm_lookup: Callable[[str], str] | None = None,
+        settings: EngineSettings | None = None,
+    ) -> None:
+        self.functions = functions
+        self.requests = requests
+        self.registry = registry
+        self.store = store
+        self.ssm_lookup = ssm_lookup
+        self.settings = settings or EngineSettings()
+
+    # -- deploy --------------------------------------------------------------------------------------------
+
+    def deploy(
+        self,
+        assembly: CloudAssembly,
+        stack_name: str,
+        *,
+        artifact: str | None = None,
+        parameters: Mapping[str, str] | None = None,
+    ) -> OperationResult:
+        """Create the stack, or update it to the assembly's template.
+
+        Parameters
+        ----------
+        assembly:
+            The synthesized app.
+        stack_name:
+            The stack to create or update.
+        artifact:
+            The assembly stack whose template to use. Default: the one named ``stack_name``. (A test can
+            deploy two versions of one stack from two stacks of a single synthesized app.)
+        parameters:
+            Parameter values; parameters left out keep the value given last time, else their Default.
+        """
+        artifact = artifact or stack_name
+        previous = self.store.load(stack_name)
+        stack = previous.copy() if previous is not None else StackState(stack_name, self._new_stack_id(stack_name), "")
+        result = OperationResult("deploy", stack_name, stack.stack_id)
+        op = _Operation(self, stack, result, assembly, artifact)
+        overrides = {**(previous.parameters if previous else {}), **dict(parameters or {})}
+        try:
+            template = Template(assembly.template(artifact))
+            values = parameter_values(template, overrides, self.ssm_lookup)
+            resolver = Resolver(template, pseudo=self._pseudo(stack), parameters=values, ref=op.ref, get_att=op.get_att)
+            failures = resolver.rule_failures()
+            if failures:
+                raise TemplateError("; ".join(failures))
+            desired = template.order([lid for lid in template.resources if resolver.included(lid)])
+            if previous is not None:
+                self._restore_functions(op)
+        except (TemplateError, AssemblyError) as error:
+            # CloudFormation rejects such a template before touching any resource.
+            result.status = "VALIDATION_FAILED"
+            result.problems.append(str(error))
+            result.ended_at = time.time()
+            return result
+
+        removed = [lid for lid in stack.resources if lid not in desired]
+        prerequisites = {lid: template.dependencies(lid) & set(desired) for lid in desired}
+        op.set_stack_status("CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS")
+        succeeded = self._run_graph(
+            op, desired, prerequisites, lambda lid: self._apply(op, template, resolver, lid, prerequisites[lid])
+        )
+        if succeeded:
+            if previous is not None and (removed or op.replaced):
+                op.set_stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+                self._cleanup(op, removed)
+            if previous is not None and op.actions == 0 and not removed:
+                result.changed = False
+                result.notes.append("No updates are to be performed.")
+                op.set_stack_status(previous.status)
+            else:
+                op.set_stack_status("CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE")
+            stack.parameters = dict(overrides)
+            self.store.save(stack)
+        else:
+            self._rollback(op, new_stack=previous is None)
+            if previous is None:
+                # A stack whose creation rolled back holds nothing; `cdk deploy` deletes it before retrying.
+                self.store.delete(stack_name)
+            else:
+                stack.parameters = dict(previous.parameters)
+                self.store.save(stack)
+        self._finish(op)
+        return result
+
+    def _apply(self, op: _Operation, template: Template, resolver: Resolver, logical_id: str, deps: set[str]) -> bool:
+        declaration = template.resources[logical_id]
+        resource_type = str(declaration["Type"])
+        previous = op.get(logical_id)
+        fresh = ResourceState(
+            logical_id=logical_id,
+            resource_type=resource_type,
+            physical_id=None,
+            properties={},
+            status="",
+            deletion_policy=str(declaration.get("DeletionPolicy", "Delete")),
+            update_replace_policy=str(declaration.get("UpdateReplacePolicy", "Delete")),
+            depends_on=sorted(deps),
+        )
+        try:
+            properties = resolver.resolve(declaration.get("Properties", {})) or {}
+        except TemplateError as error:
+            if previous is None:
+                op.put(fresh, "CREATE_FAILED", str(error))
+                op.record(_Step("create_failed", logical_id, after=fresh))
+            else:
+                op.set_status(logical_id, "UPDATE_FAILED", str(error))
+            return False
+        fresh.properties = stringify(properties) if is_custom(resource_type) else properties
+        if previous is None:
+            return self._create(op, fresh)
+        if previous.resource_type != resource_type:
+            return self._create(op, fresh, replacing=previous)
+        if previous.properties == fresh.properties:
+            with op.lock:
+                # Policies and dependencies may change without any call (CloudFormation updates metadata only).
+                current = op.stack.resources[logical_id]
+                current.deletion_policy = fresh.deletion_policy
+                current.update_replace_policy = fresh.update_replace_policy
+                current.depends_on = fresh.depends_on
+            return True
+        return self._update(op, previous, fresh)
+
+    def _create(self, op: _Operation, fresh: ResourceState, *, replacing: ResourceState | None = None) -> bool:
+        op.put(fresh, "CREATE_IN_PROGRESS")
+        if is_custom(fresh.resource_type):
+            record = self._send(op, "deploy", "Create", fresh)
+            fresh.physical_id = record.answered_physical_id
+            if not record.succeeded:
+                # The FAILED answer's physical id (crhelper invents one) is what the rollback Delete carries.
+                op.put(fresh, "CREATE_FAILED", record.reason)
+                op.record(_Step("create_failed", fresh.logical_id, after=fresh.copy()))
+                return False
+            fresh.attributes = record.data
+        else:
+            op.count_action()
+            try:
+                self._create_native(op, fresh)
+            except (TemplateError, AssemblyError, ValueError, KeyError) as error:
+                op.put(fresh, "CREATE_FAILED", str(error))
+                op.record(_Step("create_failed", fresh.logical_id, after=fresh.copy()))
+                return False
+        op.put(fresh, "CREATE_COMPLETE")
+        if replacing is not None:
+            op.replaced.append(replacing)
+            op.record(_Step("created_replacement", fresh.logical_id, before=replacing, after=fresh.copy()))
+        else:
+            op.record(_Step("created", fresh.logical_id, after=fresh.copy()))
+        return True
+
+    def _create_native(self, op: _Operation, fresh: ResourceState) -> None:
+        fresh.physical_id = native.physical_id(
+            fresh.resource_type, op.stack.stack_name, fresh.logical_id, fresh.properties
+        )
+        if fresh.resource_type == LAMBDA_FUNCTION:
+            config = self._function_config(op, fresh)
+            self.functions.deploy(config)
+            fresh.function = config.to_json()
+            op.result.code_dirs.append(config.code_dir)
+
+    def _update(self, op: _Operation, previous: ResourceState, fresh: ResourceState) -> bool:
+        logical_id = fresh.logical_id
+        op.set_status(logical_id, "UPDATE_IN_PROGRESS")
+        if is_custom(fresh.resource_type):
+            if fresh.properties.get("ServiceToken") != previous.properties.get("ServiceToken"):
+                op.set_status(logical_id, "UPDATE_FAILED", "Modifying service token is not allowed.")
+                return False
+            record = self._send(
+                op, "deploy", "Update", fresh, physical_id=previous.physical_id, old_properties=previous.properties
+            )
+            if not record.succeeded:
+                op.set_status(logical_id, "UPDATE_FAILED", record.reason)
+                op.record(_Step("update_failed", logical_id, before=previous, attempted=fresh.properties))
+                return False
+            fresh.physical_id, fresh.attributes = record.answered_physical_id, record.data
+        else:
+            op.count_action()
+            try:
+                self._create_native(op, fresh)
+            except (TemplateError, AssemblyError, ValueError, KeyError) as error:
+                op.set_status(logical_id, "UPDATE_FAILED", str(error))
+                return False
+        op.put(fresh, "UPDATE_COMPLETE")
+        if fresh.physical_id != previous.physical_id:
+            # A new identity is a replacement: the old one is deleted during cleanup.
+            op.replaced.append(previous)
+        op.record(_Step("updated", logical_id, before=previous, after=fresh.copy()))
+        return True
+
+    # -- cleanup and rollback ---------------------------------------------------------------------------------
+
+    def _cleanup(self, op: _Operation, removed: list[str]) -> None:
+        replaced = list(op.replaced)
+
+        def delete_replaced(index: str) -> bool:
+            old = replaced[int(index)]
+            if old.update_replace_policy == "Retain":
+                op.event(old, "DELETE_SKIPPED")
+                return True
+            op.event(old, "DELETE_IN_PROGRESS")
+            done, reason = self._delete(op, "cleanup", old)
+            op.event(old, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            if not done:
+                op.problem(f"cleanup: Delete of {old.logical_id} ({old.physical_id}) failed: {reason}")
+            return True
+
+        self._run_graph(op, [str(i) for i in range(len(replaced))], {}, delete_replaced)
+
+        with op.lock:
+            states = {lid: op.stack.resources[lid].copy() for lid in removed}
+        prerequisites = {lid: {other for other in removed if lid in states[other].depends_on} for lid in removed}
+
+        def delete_removed(logical_id: str) -> bool:
+            state = states[logical_id]
+            if state.deletion_policy == "Retain":
+                op.set_status(logical_id, "DELETE_SKIPPED")
+                op.forget(logical_id)
+                return True
+            op.set_status(logical_id, "DELETE_IN_PROGRESS")
+            done, reason = self._delete(op, "cleanup", state)
+            op.set_status(logical_id, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            if not done:
+                # CloudFormation completes the update anyway and stops tracking the resource.
+                op.problem(f"cleanup: Delete of {logical_id} ({state.physical_id}) failed: {reason}")
+            op.forget(logical_id)
+            return True
+
+        self._run_graph(op, removed, prerequisites, delete_removed)
+
+    def _rollback(self, op: _Operation, *, new_stack: bool) -> None:
+        steps = list(reversed(op.journal))
+        if new_stack:
+            op.set_stack_status("ROLLBACK_IN_PROGRESS")
+            clean = True
+            for step in steps:
+                if step.after is not None:
+                    clean &= self._rollback_delete(op, step.after, listed=True)
+            op.set_stack_status("ROLLBACK_COMPLETE" if clean else "ROLLBACK_FAILED")
+            return
+        op.set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
+        restored_all = True
+        to_delete: list[tuple[ResourceState, bool]] = []
+        for step in steps:
+            if step.kind == "updated" and step.before is not None and step.after is not None:
+                restored = self._rollback_update(op, step.before, step.after.physical_id, step.after.properties)
+                if restored is None:
+                    restored_all = False
+                elif restored.physical_id != step.after.physical_id:
+                    # The rollback Update moved the identity back: the replacement's resource goes.
+                    to_delete.append((step.after, False))
+            elif step.kind == "update_failed" and step.before is not None:
+                restored = self._rollback_update(op, step.before, step.before.physical_id, step.attempted or {})
+                restored_all &= restored is not None
+            elif step.kind in ("created", "create_failed") and step.after is not None:
+                to_delete.append((step.after, True))
+            elif step.kind == "created_replacement" and step.before is not None and step.after is not None:
+                op.put(step.before, step.before.status)
+                to_delete.append((step.after, False))
+        op.set_stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+        for state, listed in to_delete:
+            self._rollback_delete(op, state, listed=listed)
+        op.set_stack_status("UPDATE_ROLLBACK_COMPLETE" if restored_all else "UPDATE_ROLLBACK_FAILED")
+
+    def _rollback_update(
+        self, op: _Operation, target: ResourceState, current_physical_id: str | None, attempted: dict[str, Any]
+    ) -> ResourceState | None:
+        """Bring a resource back to ``target``; returns the restored state, or ``None`` if that failed."""
+        logical_id = target.logical_id
+        op.set_status(logical_id, "UPDATE_IN_PROGRESS")
+        restored = target.copy()
+        if is_custom(target.resource_type):
+            record = self._send(
+                op, "rollback", "Update", target, physical_id=current_physical_id, old_properties=attempted
+            )
+            if not record.succeeded:
+                op.set_status(logical_id, "UPDATE_FAILED", record.reason)
+                op.problem(f"rollback: Update of {logical_id} back to its old properties failed: {record.reason}")
+                return None
+            restored.physical_id, restored.attributes = record.answered_physical_id, record.data
+        elif target.function is not None:
+            self.functions.deploy(FunctionConfig.from_json(target.function))
+        op.put(restored, "UPDATE_COMPLETE")
+        return restored
+
+    def _rollback_delete(self, op: _Operation, state: ResourceState, *, listed: bool) -> bool:
+        """Delete what the failed operation created; ``listed``: it is the resource listed for its logical id."""
+        if state.deletion_policy == "Retain":
+            op.event(state, "DELETE_SKIPPED")
+            if listed:
+                op.forget(state.logical_id)
+            return True
+        if listed:
+            op.set_status(state.logical_id, "DELETE_IN_PROGRESS")
+        else:
+            op.event(state, "DELETE_IN_PROGRESS")
+        done, reason = self._delete(
+            op, "rollback cleanup" if not op.stack.status.startswith("ROLLBACK") else "rollback", state
+        )
+        status = "DELETE_COMPLETE" if done else "DELETE_FAILED"
+        if listed:
+            op.set_status(state.logical_id, status, reason)
+            op.forget(state.logical_id)
+        else:
+            op.event(state, status, reason)
+        if not done:
+            op.problem(f"rollback: Delete of {state.logical_id} ({state.physical_id}) failed: {reason}")
+        return done
+
+    # -- destroy --------------------------------------------------------------------------------------------
+
+    def destroy(self, stack_name: str, *, assembly: CloudAssembly | None = None) -> OperationResult:
+        """Delete the stack: every resource in reverse dependency order, Retain honoured.
+
+        Parameters
+        ----------
+        stack_name:
+            The stack to delete.
+        assembly:
+            A current synthesis of the app: where the deployed function code is found again if the
+            assembly it was deployed from is gone (same asset hash).
+        """
+        previous = self.store.load(stack_name)
+        if previous is None:
+            result = OperationResult("destroy", stack_name, "", status="DELETE_COMPLETE", changed=False)
+            result.notes.append(f"Stack {stack_name} does not exist: nothing to destroy.")
+            result.ended_at = time.time()
+            return result
+        stack = previous.copy()
+        result = OperationResult("destroy", stack_name, stack.stack_id)
+        op = _Operation(self, stack, result, assembly, stack_name)
+        try:
+            self._restore_functions(op)
+        except AssemblyError as error:
+            result.status = "DELETE_FAILED"
+            result.problems.append(str(error))
+            result.ended_at = time.time()
+            return result
+        op.set_stack_status("DELETE_IN_PROGRESS")
+        logical_ids = list(stack.resources)
+        states = {lid: stack.resources[lid].copy() for lid in logical_ids}
+        prerequisites = {lid: {o for o in logical_ids if lid in states[o].depends_on} for lid in logical_ids}
+
+        def delete(logical_id: str) -> bool:
+            state = states[logical_id]
+            if state.deletion_policy == "Retain":
+                op.set_status(logical_id, "DELETE_SKIPPED")
+                return True
+            op.set_status(logical_id, "DELETE_IN_PROGRESS")
+            done, reason = self._delete(op, "destroy", state)
+            op.set_status(logical_id, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            return done
+
+        if self._run_graph(op, logical_ids, prerequisites, delete):
+            op.set_stack_status("DELETE_COMPLETE")
+            self.store.delete(stack_name)
+        else:
+            op.set_stack_status("DELETE_FAILED")
+            with op.lock:
+                for lid in [
+                    lid for lid, s in stack.resources.items() if s.status in ("DELETE_COMPLETE", "DELETE_SKIPPED")
+                ]:
+                    del stack.resources[lid]
+            self.store.save(stack)
+        self._finish(op)
+        return result
+
+    # -- shared -----------------------------------------------------------------------------------------------
+
+    def _delete(self, op: _Operation, phase: str, state: ResourceState) -> tuple[bool, str]:
+        """Delete one physical resource (the caller has already honoured Retain)."""
+        if is_custom(state.resource_type):
+            if not state.physical_id:
+                op.result.notes.append(
+                    f"{state.logical_id}: no physical id was ever answered, so there is nothing to send a Delete for"
+                )
+                return True, ""
+            record = self._send(op, phase, "Delete", state, physical_id=state.physical_id)
+            return record.succeeded, record.reason
+        op.count_action()
+        if state.resource_type == LAMBDA_FUNCTION and state.function is not None:
+            self.functions.remove(FunctionConfig.from_json(state.function).arn)
+        return True, ""
+
+    def _send(
+        self,
+        op: _Operation,
+        phase: str,
+        request_type: RequestType,
+        state: ResourceState,
+        *,
+        physical_id: str | None = None,
+        old_properties: dict[str, Any] | None = None,
+    ) -> RequestRecord:
+        return self.requests.send(
+            phase=phase,
+            request_type=request_type,
+            stack_id=op.stack.stack_id,
+            stack_name=op.stack.stack_name,
+            logical_id=state.logical_id,
+            resource_type=state.resource_type,
+            properties=state.properties,
+            physical_id=physical_id,
+            old_properties=old_properties,
+            on_sent=op.add_request,
+        )
+
+    def _run_graph(
+        self, op: _Operation, nodes: list[str], prerequisites: Mapping[str, set[str]], work: Callable[[str], bool]
+    ) -> bool:
+        """Run ``work`` on every node once its prerequisites are done, independent nodes in parallel.
+
+        After a failure nothing new starts, but the work in flight finishes (as in CloudFormation).
+        Returns True when every node succeeded.
+        """
+        done: set[str] = set()
+        started: set[str] = set()
+        failed = False
+        with ThreadPoolExecutor(max_workers=self.settings.max_parallel, thread_name_prefix="cfn") as pool:
+            running: dict[Future[bool], str] = {}
+            while True:
+                if not failed:
+                    for node in nodes:
+                        if node not in started and (prerequisites.get(node, set()) & set(nodes)) <= done:
+                            started.add(node)
+                            running[pool.submit(work, node)] = node
+                if not running:
+                    break
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    node = running.pop(future)
+                    try:
+                        succeeded = future.result()
+                    except Exception as error:
+                        op.problem(f"{node}: internal error: {error!r}")
+                        succeeded = False
+                    if succeeded:
+                        done.add(node)
+                    else:
+                        failed = True
+        return not failed and len(done) == len(nodes)
+
+    def _function_config(self, op: _Operation, state: ResourceState) -> FunctionConfig:
+        properties = state.properties
+        code = properties.get("Code", {})
+        if "S3Key" not in code:
+            raise TemplateError(f"{state.logical_id}: only Code.S3Key (a synthesized asset) is supported")
+        if op.assembly is None:
+            raise AssemblyError(f"{state.logical_id}: a cloud assembly is needed to find the function's code")
+        object_key = str(code["S3Key"])
+        code_dir = op.assembly.asset_dir(op.artifact, object_key)
+        logging_config = properties.get("LoggingConfig", {})
+        physical = str(state.physical_id)
+        variables = properties.get("Environment", {}).get("Variables", {})
+        return FunctionConfig(
+            function_name=physical,
+            arn=native.attribute(
+                LAMBDA_FUNCTION, physical, "Arn", region=self.settings.region, account_id=self.settings.account_id
+            ),
+            code_dir=str(code_dir),
+            asset_hash=object_key.removesuffix(".zip"),
+            handler=str(properties["Handler"]),
+            runtime=str(properties.get("Runtime", "")),
+            timeout_s=int(properties.get("Timeout", 3)),
+            memory_mb=int(properties.get("MemorySize", 128)),
+            environment=tuple(sorted((str(k), str(v)) for k, v in variables.items())),
+            log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{physical}"),
+            log_format=str(logging_config.get("LogFormat", "Text")),
+            application_log_level=str(logging_config.get("ApplicationLogLevel", "")),
+        )
+
+    def _restore_functions(self, op: _Operation) -> None:
+        """Deploy the stack's functions as they were deployed, for the requests sent before (or without)
+        the function's own update: the code is the deployed code, not the new one."""
+        for state in op.stack.resources.values():
+            if state.function is None:
+                continue
+            config = FunctionConfig.from_json(state.function)
+            if not Path(config.code_dir).is_dir():
+                if op.assembly is None:
+                    raise AssemblyError(f"the deployed code of {config.function_name} is gone: {config.code_dir}")
+                found = op.assembly.asset_dir(op.artifact, f"{config.asset_hash}.zip")
+                config = dataclasses.replace(config, code_dir=str(found))
+                state.function = config.to_json()
+            self.functions.deploy(config)
+            op.result.code_dirs.append(config.code_dir)
+
+    def _finish(self, op: _Operation) -> None:
+        """Let the invocations end, then count answers: each request must have exactly one."""
+        deadline = time.monotonic() + self.settings.settle_timeout_s
+        for record in op.result.requests:
+            if record.invocation is not None and not record.invocation.wait(max(deadline - time.monotonic(), 0)):
+                op.problem(f"{record.request_type} {record.logical_id}: the function was still running at the end")
+        for record in op.result.requests:
+            record.answers = len(self.requests.responses.answers(record.request_id))
+            label = f"{record.request_type} {record.logical_id} (request {record.request_id})"
+            if record.answers > 1:
+                op.problem(f"{label} was answered {record.answers} times; CloudFormation expects exactly one answer")
+            elif record.answers == 0:
+                op.problem(f"{label} was never answered: {record.reason}")
+            invocation = record.invocation
+            for attempt in invocation.attempts if invocation is not None else []:
+                if attempt.outcome != "success":
+                    op.problem(
+                        f"{label}: invocation attempt {attempt.number} ended {attempt.outcome}: "
+                        f"{attempt.error_type} {attempt.error_message}".rstrip()
+                    )
+        op.result.code_dirs = sorted(set(op.result.code_dirs))
+        op.result.ended_at = time.time()
+
+    def _pseudo(self, stack: StackState) -> dict[str, Any]:
+        return {
+            "AWS::AccountId": self.settings.account_id,
+            "AWS::Region": self.settings.region,
+            "AWS::Partition": "aws",
+            "AWS::URLSuffix": "amazonaws.com",
+            "AWS::StackId": stack.stack_id,
+            "AWS::StackName": stack.stack_name,
+            "AWS::NotificationARNs": [],
+        }
+
+    def _new_stack_id(self, stack_name: str) -> str:
+        settings = self.settings
+        return f"arn:aws:cloudformation:{settings.region}:{settings.account_id}:stack/{stack_name}/{uuid.uuid4()}"
