@@ -278,8 +278,22 @@ def put_contact(
     wait_until(visible, what=f"PutAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
 
 
-def delete_contact(client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> bool:
+def delete_contact(
+    client: Any,
+    target: Target,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    deleted: Mapping[str, Any] | None = None,
+) -> bool:
     """Delete the contact and wait until two reads in a row find none.
+
+    Parameters
+    ----------
+    deleted:
+        The details this resource had written, when known. If a read after the delete returns other
+        details, a concurrent writer (another resource or a person) has set the contact since: it is
+        theirs now, so the wait ends there and nothing is deleted again.
 
     Returns
     -------
@@ -297,10 +311,13 @@ def delete_contact(client: Any, target: Target, *, deadline: Deadline, policy: R
         if error_code(error) == "ResourceNotFoundException":
             return False
         raise explain(error, target, "DeleteAlternateContact", {}) from None
-    wait_until(
-        lambda: read_contact(client, target, deadline=deadline, policy=policy) is None,
-        what=f"DeleteAlternateContact {target.physical_id}",
-        deadline=deadline,
-        policy=policy,
-    )
+
+    def settled() -> bool:
+        live = read_contact(client, target, deadline=deadline, policy=policy)
+        if live is not None and deleted is not None and not spec.same_contact(deleted, live):
+            logger.info("DeleteAlternateContact %s: a concurrent write set the contact again", target.physical_id)
+            return True
+        return live is None
+
+    wait_until(settled, what=f"DeleteAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
     return True

@@ -129,7 +129,15 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
     if claimant is not None:
         logger.info("Delete %s: still claimed by %s in this stack; left in place", target.physical_id, claimant)
         return
-    existed = delete_contact(clients.account, target, deadline=deadline, policy=clients.policy)
+    properties = properties_of(event)
+    known = all(isinstance(properties.get(key), str) for key in spec.DETAIL_FIELDS)
+    existed = delete_contact(
+        clients.account,
+        target,
+        deadline=deadline,
+        policy=clients.policy,
+        deleted=details_of(properties) if known else None,
+    )
     logger.info("Delete %s: %s", target.physical_id, "deleted" if existed else "there was no contact")
 
 

@@ -157,6 +157,34 @@ def test_delete_waits_until_reads_show_the_contact_gone(account: tuple[Any, Stub
     stubber.assert_no_pending_responses()
 
 
+def test_delete_racing_a_concurrent_put_leaves_the_new_contact(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN a Delete of the values this resource wrote, while someone else puts other values
+    client, stubber = account
+    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
+    stubber.add_response("get_alternate_contact", STALE)
+    stubber.add_response("get_alternate_contact", STALE)
+    # WHEN the handler waits for the delete to show
+    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
+    # THEN it stops waiting (the contact is the other writer's now) and deletes nothing more
+    assert existed is True
+    stubber.assert_no_pending_responses()
+
+
+def test_delete_keeps_waiting_while_reads_still_show_its_own_values(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    client, stubber = account
+    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_response("get_alternate_contact", LIVE)
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+    delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
+    stubber.assert_no_pending_responses()
+
+
 def test_access_denied_for_a_member_account_explains_the_organization_setup(
     account: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:

@@ -1,0 +1,145 @@
+"""The Lambda entry point answers CloudFormation exactly once, over real HTTPS, whatever happens.
+
+The answers go to the project's real local ResponseURL listener (TLS from trustme, trusted through
+SSL_CERT_FILE as crhelper uses the default CA store); the Account API is moto, in-process.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cfn_events import DETAILS, OWN_ACCOUNT, event, properties
+from moto import mock_aws
+
+from cdk_alternate_contacts_handler import index, lifecycle
+from localdeploy.responses import ResponseListener
+
+FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{OWN_ACCOUNT}:function:provider"
+
+
+class FakeContext:
+    """The parts of the Lambda context the handler and crhelper use, with a real running clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.invoked_function_arn = FUNCTION_ARN
+        self.function_name = "provider"
+        self.aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
+
+
+@pytest.fixture(scope="module")
+def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseListener]:
+    server = ResponseListener(Path(tmp_path_factory.mktemp("tls"))).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def send(listener: ResponseListener, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Any:
+    """Invoke the handler with a fresh ResponseURL; returns the answers that arrived for it."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(listener.ca_file))
+    caplog.set_level(logging.DEBUG)
+
+    def invoke(request: dict[str, Any], seconds: float = 60.0, settle_s: float = 0.0) -> list[dict[str, Any]]:
+        request["ResponseURL"] = listener.issue("Contacts", request["RequestId"])
+        index.handler(request, FakeContext(seconds))
+        time.sleep(settle_s)  # only where a late second answer is what the test looks for
+        return [answer.document or {} for answer in listener.answers(request["RequestId"])]
+
+    return invoke
+
+
+@pytest.fixture(autouse=True)
+def no_personal_data_in_logs(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
+    yield
+    text = "\n".join(record.getMessage() + str(record.exc_text or "") for record in caplog.records)
+    for secret in (*DETAILS.values(), "X-Amz-Signature"):
+        assert secret not in text
+
+
+def test_create_answers_success_once_with_the_contact_id(send: Any) -> None:
+    with mock_aws():
+        answers = send(event("Create", properties("SECURITY")))
+    assert [(a["Status"], a["PhysicalResourceId"]) for a in answers] == [("SUCCESS", f"{OWN_ACCOUNT}/SECURITY")]
+
+
+def test_invalid_properties_answer_failed_once_naming_the_field(send: Any) -> None:
+    with mock_aws():
+        answers = send(event("Create", properties("SECURITY", PhoneNumber="call grace")))
+    assert len(answers) == 1
+    assert answers[0]["Status"] == "FAILED"
+    assert answers[0]["Reason"].startswith("Invalid properties: PhoneNumber must be digits")
+    assert "call grace" not in answers[0]["Reason"]
+
+
+def test_unknown_request_type_answers_failed_once(send: Any) -> None:
+    answers = send(event("Replace", properties("SECURITY"), physical_id=f"{OWN_ACCOUNT}/SECURITY"))
+    assert len(answers) == 1
+    assert answers[0]["Status"] == "FAILED"
+    assert "Unsupported RequestType 'Replace'" in answers[0]["Reason"]
+    assert answers[0]["PhysicalResourceId"] == f"{OWN_ACCOUNT}/SECURITY"
+
+
+def test_lower_case_request_type_is_not_routed_to_create(send: Any) -> None:
+    # crhelper looks up its function by RequestType.lower(): "create" would run a Create.
+    answers = send(event("create", properties("SECURITY")))
+    assert [a["Status"] for a in answers] == ["FAILED"]
+
+
+@pytest.mark.parametrize("broken", ["no-url", "url-not-string", "not-a-dict", "odd-keys"])
+def test_requests_without_an_envelope_are_dropped_without_raising(broken: str) -> None:
+    request: Any = event("Create", properties("SECURITY"))
+    if broken == "no-url":
+        del request["ResponseURL"]
+    elif broken == "url-not-string":
+        request["ResponseURL"] = ["https://127.0.0.1/"]
+    elif broken == "not-a-dict":
+        request = ["Create"]
+    else:
+        request = {1: "a", ("tuple",): "b", "RequestType": "Create"}
+    assert index.handler(request, FakeContext(30)) is None
+
+
+def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_timer(
+    send: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN an Account API that hangs, and an invocation with 4 s left
+    class Hanging:
+        def put_alternate_contact(self, **_: Any) -> None:
+            time.sleep(30)
+
+    monkeypatch.setattr(
+        index, "make_clients", lambda *_: lifecycle.Clients(Hanging(), None, own_account_id=OWN_ACCOUNT)
+    )
+    started = time.monotonic()
+    # WHEN the handler runs, and we wait past the moment crhelper's own timer would fire (3.5 s)
+    answers = send(event("Create", properties("SECURITY")), seconds=4.0, settle_s=1.5)
+    # THEN exactly one answer, ours, came before that timer
+    assert len(answers) == 1
+    assert answers[0]["Status"] == "FAILED"
+    assert "did not finish before the function's timeout" in answers[0]["Reason"]
+    assert time.monotonic() - started >= 1.4
+
+
+def test_unexpected_errors_answer_their_type_not_their_message(send: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    class Broken:
+        def put_alternate_contact(self, **kwargs: Any) -> None:
+            raise KeyError(kwargs["EmailAddress"])
+
+    monkeypatch.setattr(index, "make_clients", lambda *_: lifecycle.Clients(Broken(), None, own_account_id=OWN_ACCOUNT))
+    answers = send(event("Create", properties("SECURITY")))
+    assert len(answers) == 1
+    assert answers[0]["Reason"] == "internal error (KeyError); see the function's log"
+
+
+def test_crhelper_is_configured_against_its_traps() -> None:
+    assert index.helper._sleep_on_delete == 0
+    assert index.helper._log_level == "INFO"
