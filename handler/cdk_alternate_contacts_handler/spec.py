@@ -10,7 +10,7 @@ This module must stay importable with nothing but the standard library: it ships
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Final
@@ -28,6 +28,12 @@ CONTACT_TYPES: Final[tuple[str, ...]] = tuple(t.value for t in AlternateContactT
 
 #: CloudFormation resource type of one contact; the keys of its properties are the API's own.
 RESOURCE_TYPE: Final = "Custom::AlternateContact"
+
+#: CloudFormation resource type of several contacts of one account, in one resource.
+CONTACTS_RESOURCE_TYPE: Final = "Custom::AlternateContacts"
+
+#: Property of ``Custom::AlternateContacts``: a map from contact type to that contact's details.
+CONTACTS: Final = "AlternateContacts"
 
 ACCOUNT_ID: Final = "AccountId"
 CONTACT_TYPE: Final = "AlternateContactType"
@@ -64,7 +70,7 @@ class FieldRule:
         """Describe how ``value`` breaks this rule, without quoting the value; ``None`` when it does not."""
         if not self.min_length <= len(value) <= self.max_length:
             if self.min_length == self.max_length:
-                return f"must be {self.description} (got {len(value)} characters)"
+                return f"must be {self.description}"
             return f"must be {self.min_length} to {self.max_length} characters long (got {len(value)})"
         if self.pattern is not None and not self.pattern.fullmatch(value):
             return f"must be {self.description}"
@@ -89,25 +95,58 @@ FIELD_RULES: Final[Mapping[str, FieldRule]] = {
     TITLE: FieldRule(1, 50, None, "1 to 50 characters"),
 }
 
-#: Physical id of a managed contact: ``<12-digit account>/<TYPE>``; nothing else was issued by this handler.
-PHYSICAL_ID_PATTERN: Final = re.compile(r"^(\d{12})/(BILLING|OPERATIONS|SECURITY)$", re.ASCII)
+_TYPE_ALTERNATION = "|".join(CONTACT_TYPES)
+
+#: Physical id of managed contacts: ``<12-digit account>/<TYPE>[+<TYPE>...]``, types sorted and unique.
+#: Nothing else was issued by this handler.
+PHYSICAL_ID_PATTERN: Final = re.compile(
+    rf"^(\d{{12}})/((?:{_TYPE_ALTERNATION})(?:\+(?:{_TYPE_ALTERNATION}))*)$", re.ASCII
+)
 
 
-def physical_id(account_id: str, contact_type: str) -> str:
-    """Return the identity of the contact of ``contact_type`` in ``account_id``."""
-    return f"{account_id}/{contact_type}"
+def physical_id(account_id: str, contact_types: str | Iterable[str]) -> str:
+    """Return the identity of the contacts of ``contact_types`` in ``account_id``: ``123456789012/SECURITY``."""
+    types = [contact_types] if isinstance(contact_types, str) else sorted(set(contact_types))
+    return f"{account_id}/{'+'.join(types)}"
 
 
-def parse_physical_id(value: object) -> tuple[str, str] | None:
-    """Return ``(account_id, contact_type)`` for an id this handler issued, or ``None`` for any other."""
+def parse_physical_id(value: object) -> tuple[str, tuple[str, ...]] | None:
+    """Return ``(account_id, contact_types)`` for an id this handler issued, or ``None`` for any other."""
     if not isinstance(value, str):
         return None
     match = PHYSICAL_ID_PATTERN.fullmatch(value)
-    return (match.group(1), match.group(2)) if match else None
+    if not match:
+        return None
+    types = tuple(match.group(2).split("+"))
+    return (match.group(1), types) if list(types) == sorted(set(types)) else None
+
+
+def type_error(value: object) -> str | None:
+    """Say why ``value`` is not a contact type, or ``None`` when it is one."""
+    if value is None:
+        return f"{CONTACT_TYPE} is required"
+    if value not in CONTACT_TYPES:
+        return f"{CONTACT_TYPE} must be one of {', '.join(CONTACT_TYPES)} (got {repr(value)[:40]})"
+    return None
+
+
+def value_error(field: str, value: object) -> str | None:
+    """Say how ``value`` breaks the rule of ``field`` (naming the field, never quoting a contact detail)."""
+    rule = FIELD_RULES[field]
+    if value is None:
+        return None if field == ACCOUNT_ID else f"{field} is required"
+    if not isinstance(value, str):
+        return f"{field} must be a string (got {type(value).__name__})"
+    problem = rule.violation(value)
+    if problem is None:
+        return None
+    # The account id is not personal data, and seeing it helps; the details are never echoed.
+    shown = f" (got {value[:20]!r})" if field == ACCOUNT_ID else ""
+    return f"{field} {problem}{shown}"
 
 
 def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
-    """Check resource properties against the API's rules.
+    """Check the properties of a ``Custom::AlternateContact`` resource against the API's rules.
 
     Parameters
     ----------
@@ -120,33 +159,38 @@ def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozen
     Returns
     -------
     list[str]
-        One message per bad field, starting with the field's name and stating the rule; empty when all is well. Contact
-        details are never quoted; the account id and the type are, since they are not personal data.
+        One message per bad field, starting with the field's name and stating the rule; empty when all
+        is well. Contact details are never quoted; the account id and the type are, since they are not
+        personal data.
     """
-    errors = []
-    contact_type = properties.get(CONTACT_TYPE)
-    if CONTACT_TYPE not in skip:
-        if contact_type is None:
-            errors.append(f"{CONTACT_TYPE} is required")
-        elif contact_type not in CONTACT_TYPES:
-            shown = repr(contact_type)[:40]
-            errors.append(f"{CONTACT_TYPE} must be one of {', '.join(CONTACT_TYPES)} (got {shown})")
-    for field, rule in FIELD_RULES.items():
-        if field in skip:
-            continue
-        value = properties.get(field)
-        if value is None:
-            if field != ACCOUNT_ID:
-                errors.append(f"{field} is required")
-            continue
-        if not isinstance(value, str):
-            errors.append(f"{field} must be a string (got {type(value).__name__})")
-            continue
-        problem = rule.violation(value)
-        if problem is not None:
-            shown = f" (got {value[:20]!r})" if field == ACCOUNT_ID else ""
-            errors.append(f"{field} {problem}{shown}")
-    return errors
+    found = [] if CONTACT_TYPE in skip else [type_error(properties.get(CONTACT_TYPE))]
+    found += [value_error(field, properties.get(field)) for field in FIELD_RULES if field not in skip]
+    return [error for error in found if error is not None]
+
+
+def contacts_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """Check the properties of a ``Custom::AlternateContacts`` resource against the API's rules.
+
+    ``AlternateContacts`` maps each managed type to its details; a type left out is not managed.
+    Messages name the type and the field (``AlternateContacts.SECURITY.EmailAddress must be ...``);
+    ``skip`` holds ``AccountId`` and ``<TYPE>.<Field>`` keys whose values are still tokens.
+    """
+    found = [] if ACCOUNT_ID in skip else [value_error(ACCOUNT_ID, properties.get(ACCOUNT_ID))]
+    contacts = properties.get(CONTACTS)
+    if not isinstance(contacts, Mapping) or not contacts:
+        found.append(f"{CONTACTS} must map at least one of {', '.join(CONTACT_TYPES)} to its details")
+        return [error for error in found if error is not None]
+    for contact_type, details in contacts.items():
+        if contact_type not in CONTACT_TYPES:
+            found.append(f"{CONTACTS} has an unknown type {str(contact_type)[:40]!r}: use {', '.join(CONTACT_TYPES)}")
+        elif not isinstance(details, Mapping):
+            found.append(f"{CONTACTS}.{contact_type} must be a map of {', '.join(DETAIL_FIELDS)}")
+        else:
+            for field in DETAIL_FIELDS:
+                if f"{contact_type}.{field}" not in skip:
+                    error = value_error(field, details.get(field))
+                    found.append(f"{CONTACTS}.{contact_type}.{error}" if error else None)
+    return [error for error in found if error is not None]
 
 
 def same_contact(declared: Mapping[str, Any], live: Mapping[str, Any]) -> bool:

@@ -102,3 +102,22 @@ def stack_resources(*resources: tuple[str, str, str], next_token: str | None = N
     if next_token:
         page["NextToken"] = next_token
     return page
+
+
+def contacts_properties(contacts: dict[str, dict[str, str]], account_id: str | None = None) -> dict[str, Any]:
+    """Properties of a ``Custom::AlternateContacts`` resource (several types of one account)."""
+    props: dict[str, Any] = {
+        "ServiceToken": f"arn:aws:lambda:us-east-1:{OWN_ACCOUNT}:function:provider",
+        "ServiceTimeout": "420",
+        "AlternateContacts": contacts,
+    }
+    if account_id is not None:
+        props["AccountId"] = account_id
+    return props
+
+
+def contacts_event(request_type: str, props: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+    """A request for a ``Custom::AlternateContacts`` resource."""
+    request = event(request_type, props, **kwargs)
+    request["ResourceType"] = "Custom::AlternateContacts"
+    return request

@@ -81,8 +81,12 @@ def test_skipped_fields_are_not_checked() -> None:
 @pytest.mark.parametrize(
     ("value", "parsed"),
     [
-        ("123456789012/SECURITY", ("123456789012", "SECURITY")),
-        ("000000000000/BILLING", ("000000000000", "BILLING")),
+        ("123456789012/SECURITY", ("123456789012", ("SECURITY",))),
+        ("000000000000/BILLING", ("000000000000", ("BILLING",))),
+        ("123456789012/BILLING+OPERATIONS+SECURITY", ("123456789012", ("BILLING", "OPERATIONS", "SECURITY"))),
+        ("123456789012/SECURITY+BILLING", None),  # not canonical: never issued
+        ("123456789012/BILLING+BILLING", None),
+        ("123456789012/", None),
         ("MyStack_SecurityContact_AB12CD34", None),  # crhelper's id after a failed Create
         ("123456789012/PRIMARY", None),
         ("12345678901/SECURITY", None),
@@ -91,8 +95,36 @@ def test_skipped_fields_are_not_checked() -> None:
         (42, None),
     ],
 )
-def test_parse_physical_id_accepts_only_issued_ids(value: object, parsed: tuple[str, str] | None) -> None:
+def test_parse_physical_id_accepts_only_issued_ids(value: object, parsed: tuple[str, tuple[str, ...]] | None) -> None:
     assert spec.parse_physical_id(value) == parsed
+
+
+def test_physical_id_sorts_and_deduplicates_types() -> None:
+    assert spec.physical_id("123456789012", "SECURITY") == "123456789012/SECURITY"
+    assert spec.physical_id("123456789012", ["SECURITY", "BILLING", "SECURITY"]) == "123456789012/BILLING+SECURITY"
+
+
+def test_contacts_errors_name_type_and_field() -> None:
+    details = {k: VALID[k] for k in spec.DETAIL_FIELDS}
+    good = {"AccountId": "111122223333", "AlternateContacts": {"BILLING": details, "SECURITY": details}}
+    assert spec.contacts_errors(good) == []
+    bad = {
+        "AccountId": "1111",
+        "AlternateContacts": {"BILLING": {**details, "EmailAddress": "nope"}, "PRIMARY": details, "SECURITY": "x"},
+    }
+    errors = spec.contacts_errors(bad)
+    assert errors[0] == "AccountId must be exactly 12 digits (got '1111')"
+    assert "AlternateContacts.BILLING.EmailAddress must be an ASCII email address, name@domain.tld" in errors
+    assert any("unknown type 'PRIMARY'" in e for e in errors)
+    assert any(e.startswith("AlternateContacts.SECURITY must be a map") for e in errors)
+    assert all("nope" not in e for e in errors)
+
+
+@pytest.mark.parametrize("contacts", [None, {}, [], "BILLING"])
+def test_contacts_must_declare_at_least_one_type(contacts: object) -> None:
+    assert spec.contacts_errors({"AlternateContacts": contacts}) == [
+        "AlternateContacts must map at least one of BILLING, OPERATIONS, SECURITY to its details"
+    ]
 
 
 def test_same_contact_ignores_surrounding_whitespace_only() -> None:
