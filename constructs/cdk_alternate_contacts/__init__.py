@@ -14,6 +14,7 @@ Example
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .contact import AlternateContact, AlternateContactValidationError
+from .contacts import AlternateContacts, ContactDetails
 from .provider import AlternateContactProvider
 
 __all__ = [
@@ -21,4 +22,6 @@ __all__ = [
     "AlternateContactProvider",
     "AlternateContactType",
     "AlternateContactValidationError",
+    "AlternateContacts",
+    "ContactDetails",
 ]

@@ -1,0 +1,146 @@
+"""``AlternateContacts``: the BILLING, OPERATIONS and SECURITY contacts of one account in one resource."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from aws_cdk import CustomResource, RemovalPolicy, Token
+from constructs import Construct
+
+from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.spec import AlternateContactType
+
+from .contact import PROP_NAMES, AlternateContactValidationError
+from .provider import SERVICE_TIMEOUT, AlternateContactProvider
+
+
+@dataclass(frozen=True)
+class ContactDetails:
+    """Who to reach for one type of contact: reusable across accounts and types.
+
+    Attributes
+    ----------
+    email_address, name, phone_number, title:
+        Checked with the Account API's exact rules wherever the details are used (email up to 254
+        characters, name up to 64, phone up to 25 of digits, spaces and ``()+-``, title up to 50).
+    """
+
+    email_address: str
+    name: str
+    phone_number: str
+    title: str
+
+    def to_properties(self) -> dict[str, str]:
+        """The details keyed as the API names them (``EmailAddress``, ``Name``, ...)."""
+        return {
+            spec.EMAIL_ADDRESS: self.email_address,
+            spec.NAME: self.name,
+            spec.PHONE_NUMBER: self.phone_number,
+            spec.TITLE: self.title,
+        }
+
+
+def _construct_name(error: str) -> str:
+    """``AlternateContacts.SECURITY.EmailAddress must ...`` -> ``security.email_address (...)``."""
+    key = error.split(" ", 1)[0]
+    parts = key.split(".")
+    if parts[0] == spec.CONTACTS and len(parts) == 3:
+        return f"{parts[1].lower()}.{PROP_NAMES.get(parts[2], parts[2])} ({error})"
+    if key in PROP_NAMES:
+        return f"{PROP_NAMES[key]} ({error})"
+    if key == spec.CONTACTS and "at least one" in error:
+        return f"billing, operations, security: give at least one ({error})"
+    return error
+
+
+def validate_contacts(path: str, properties: dict[str, Any]) -> None:
+    """Check every literal value of an ``AlternateContacts`` declaration; tokens wait for the handler.
+
+    Raises
+    ------
+    AlternateContactValidationError
+        One error naming every bad field (``security.email_address (...)``), never quoting a detail.
+    """
+    skip = {spec.ACCOUNT_ID} if Token.is_unresolved(properties.get(spec.ACCOUNT_ID)) else set()
+    for contact_type, details in properties.get(spec.CONTACTS, {}).items():
+        skip.update(f"{contact_type}.{key}" for key, value in details.items() if Token.is_unresolved(value))
+    errors = spec.contacts_errors(properties, skip=frozenset(skip))
+    if errors:
+        named = "; ".join(_construct_name(error) for error in errors)
+        raise AlternateContactValidationError(f"invalid alternate contacts {path}: {named}")
+
+
+class AlternateContacts(Construct):
+    """The alternate contacts of one AWS account, every declared type in ONE custom resource.
+
+    Compared with one :class:`~cdk_alternate_contacts.AlternateContact` per type, this uses a third of
+    the resources (CloudFormation allows 500 per stack). A type left out is not managed: its contact is
+    left as it is. A type removed on update is deleted once the update has succeeded; a type added is put.
+
+    Parameters
+    ----------
+    scope, construct_id:
+        Where the contacts sit in the construct tree. The custom resource is the child ``Resource``.
+    account_id:
+        The 12-digit account. Default: the account the stack is deployed to. Another account must be a
+        member of the deploying account's organization (see :class:`AlternateContact`). A CDK token is
+        accepted and checked at deploy time.
+    billing, operations, security:
+        The details of each type to manage. Default: that type is not managed. At least one is required.
+    removal_policy:
+        Default ``RemovalPolicy.DESTROY``: the contacts are deleted when the resource leaves the stack.
+        ``RemovalPolicy.RETAIN`` leaves them as they are.
+
+    Raises
+    ------
+    AlternateContactValidationError
+        When no type is given, or a literal value breaks the API's rules; one message names every bad field.
+    ValueError
+        When another contact in the stack already manages one of these types of the same literal account.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        account_id: str | None = None,
+        billing: ContactDetails | None = None,
+        operations: ContactDetails | None = None,
+        security: ContactDetails | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        declared = {
+            AlternateContactType.BILLING.value: billing,
+            AlternateContactType.OPERATIONS.value: operations,
+            AlternateContactType.SECURITY.value: security,
+        }
+        contacts = {t: d.to_properties() for t, d in declared.items() if d is not None}
+        properties: dict[str, Any] = {spec.CONTACTS: contacts}
+        if account_id is not None:
+            properties[spec.ACCOUNT_ID] = account_id
+        validate_contacts(self.node.path, properties)
+
+        provider = AlternateContactProvider.of(self)
+        for contact_type in contacts:
+            provider.claim(account_id, contact_type, self.node.path)
+            provider.allow(account_id, contact_type)
+
+        self.account_id = account_id
+        self.contact_types = tuple(sorted(contacts))
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=provider.service_token,
+            resource_type=spec.CONTACTS_RESOURCE_TYPE,
+            properties=properties,
+            removal_policy=removal_policy,
+            service_timeout=SERVICE_TIMEOUT,
+        )
+
+    @property
+    def contacts_id(self) -> str:
+        """The identity the handler reports: ``<12-digit account>/<TYPE>[+<TYPE>...]`` (a token)."""
+        return self.resource.ref
