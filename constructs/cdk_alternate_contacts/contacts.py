@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 from aws_cdk import CustomResource, RemovalPolicy, Token
 from constructs import Construct
@@ -143,4 +143,4 @@ class AlternateContacts(Construct):
     @property
     def contacts_id(self) -> str:
         """The identity the handler reports: ``<12-digit account>/<TYPE>[+<TYPE>...]`` (a token)."""
-        return self.resource.ref
+        return cast(str, self.resource.ref)
