@@ -150,6 +150,23 @@ def synthesize(app: cdk.App, outdir: Path, **handles: Any) -> Synthesized:
     return Synthesized(app, outdir, None, handles)
 
 
+def modules_under(root: Path) -> dict[str, bytes]:
+    """The Python modules under ``root``, relative to it, without byte code."""
+    return {
+        str(path.relative_to(root)): path.read_bytes()
+        for path in root.rglob("*.py")
+        if "__pycache__" not in path.relative_to(root).parts
+    }
+
+
+@dataclass
+class CliSynth:
+    """``cdk synth`` of the repository's app: its cloud assembly, and the handler sources it bundled from."""
+
+    outdir: Path
+    handler_modules: dict[str, bytes]
+
+
 @dataclass
 class WheelApp:
     """A tiny CDK app synthesized from a pip-installed wheel of this project, outside the repository."""
