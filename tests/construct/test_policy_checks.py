@@ -1,0 +1,172 @@
+"""cdk-nag's AwsSolutions pack and cfn-lint over what the construct synthesizes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from construct_synth import (
+    MEMBER_BILLING_ACCOUNT,
+    CliSynth,
+    Synthesized,
+    only_resource,
+    toolchain_env,
+    validation_violations,
+)
+
+# isort: split
+import aws_cdk as cdk
+
+MEMBER_WILDCARD_FINDING = (
+    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/{MEMBER_BILLING_ACCOUNT}]"
+)
+
+
+def acknowledgements(app: cdk.App) -> dict[str, dict[str, str]]:
+    """Every ``Validations.of(x).acknowledge`` in the app: construct path -> {rule id: reason}.
+
+    The CDK records ids qualified as ``Annotation::<id>``; cdk-nag strips that prefix before matching.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for construct in app.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule, reason in entry.data.items():
+                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
+    return found
+
+
+def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
+    """cfn-lint's findings (errors, warnings and informational ones) for the templates."""
+    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
+    proc = subprocess.run(
+        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=120, check=False
+    )
+    # Exit codes 2, 4 and 8 flag errors, warnings and informational findings; anything else is a crash.
+    if proc.returncode & ~(2 | 4 | 8):
+        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
+    return json.loads(proc.stdout) if proc.stdout.strip() else []
+
+
+# --- cdk-nag ----------------------------------------------------------------------------------------------
+
+
+def test_example_app_passes_aws_solutions_checks(example_app: Synthesized) -> None:
+    # GIVEN app.py, which adds AwsSolutionsChecks to the app
+    # WHEN it is synthesized (a failed check raises)
+    assert example_app.error is None, f"app.py failed cdk-nag: {example_app.error}"
+    # THEN the validation report records no violation at all, warnings included
+    assert validation_violations(example_app.outdir) == []
+
+
+def test_every_acknowledgement_in_the_example_app_gives_a_reason(example_app: Synthesized) -> None:
+    # GIVEN the synthesized example app
+    assert example_app.error is None, example_app.error
+    # WHEN every acknowledged cdk-nag finding is collected
+    found = acknowledgements(example_app.app)
+    # THEN there is the member-account wildcard of app.py's member contact, each with a real reason, and
+    # none is a blanket acknowledgement of a whole rule
+    rules = {rule for per_construct in found.values() for rule in per_construct}
+    assert any(rule.endswith("account::*:account/o-*/111111111111]") for rule in rules), rules
+    for path, per_construct in found.items():
+        for rule, reason in per_construct.items():
+            assert "[" in rule, f"{path}: {rule} acknowledges every finding of the rule"
+            assert isinstance(reason, str), f"{path}: {rule}"
+            assert len(reason.split()) >= 8, f"{path}: {rule} has no real reason: {reason!r}"
+
+
+def test_wildcards_fail_aws_solutions_checks_unless_acknowledged(unacknowledged_app: Synthesized) -> None:
+    # GIVEN a member-account contact whose acknowledgement was dropped, and a provider given "Resource: *"
+    # WHEN the app is synthesized under AwsSolutionsChecks
+    # THEN synthesis fails, and the report names both wildcards at the provider's policy
+    assert unacknowledged_app.error is not None
+    assert "ValidationFailed" in str(unacknowledged_app.error)
+    violations = {v["ruleName"]: v for v in validation_violations(unacknowledged_app.outdir)}
+    assert set(violations) == {MEMBER_WILDCARD_FINDING, "AwsSolutions-IAM5[Resource::*]"}
+    paths = {rule: [c["constructPath"] for c in v["violatingConstructs"]] for rule, v in violations.items()}
+    assert paths == {
+        MEMBER_WILDCARD_FINDING: [
+            "MemberWithoutAcknowledgement/CdkAlternateContactsProvider/Role/DefaultPolicy/Resource"
+        ],
+        "AwsSolutions-IAM5[Resource::*]": ["ExtraWildcard/CdkAlternateContactsProvider/Role/DefaultPolicy/Resource"],
+    }
+
+
+def test_token_accounts_pass_aws_solutions_checks(token_app: Synthesized) -> None:
+    # GIVEN member-account contacts whose accounts are a CloudFormation parameter and an imported value
+    # (the construct documents tokens as accepted)
+    # WHEN the app is synthesized under AwsSolutionsChecks
+    # THEN each member ARN's wildcard is acknowledged in the form cdk-nag renders it, and nothing fails
+    assert token_app.error is None, f"cdk-nag failed: {token_app.error}"
+    assert validation_violations(token_app.outdir) == []
+    rules = {rule for per_construct in acknowledgements(token_app.app).values() for rule in per_construct}
+    assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/<MemberAccount>]" in rules
+    assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/OperationsAccountId]" in rules
+
+
+# --- cfn-lint ---------------------------------------------------------------------------------------------
+
+
+def only_redundant_role_dependency(
+    findings: list[dict[str, Any]], templates: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Findings other than W3005 on the function's DependsOn its role.
+
+    aws-cdk-lib's Function depends on its whole role construct so that the role's default policy exists
+    before the function; the Role half of that DependsOn repeats the Fn::GetAtt of the role's ARN, which
+    cfn-lint reports as W3005. It is harmless and not the construct's to change; anything else is kept.
+    """
+    left = []
+    for finding in findings:
+        path = finding["Location"]["Path"]
+        template = templates[Path(finding["Filename"]).name]
+        function_id, _ = only_resource(template, "AWS::Lambda::Function")
+        role_id, _ = only_resource(template, "AWS::IAM::Role")
+        is_role_dependency = (
+            finding["Rule"]["Id"] == "W3005"
+            and path[:3] == ["Resources", function_id, "DependsOn"]
+            and template["Resources"][function_id]["DependsOn"][path[3]] == role_id
+        )
+        if not is_role_dependency:
+            left.append(finding)
+    return left
+
+
+def test_example_app_templates_pass_cfn_lint(cli_synth: CliSynth) -> None:
+    # GIVEN the templates `cdk synth` writes for app.py
+    templates = sorted(cli_synth.outdir.glob("*.template.json"))
+    assert [t.name for t in templates] == ["AlternateContactsExample.template.json"]
+    # WHEN cfn-lint checks them, informational checks included
+    findings = cfn_lint(*templates)
+    # THEN it finds nothing but the DependsOn that aws-cdk-lib always writes
+    by_name = {t.name: json.loads(t.read_text()) for t in templates}
+    assert only_redundant_role_dependency(findings, by_name) == []
+
+
+def test_construct_templates_pass_cfn_lint(contacts_app: Synthesized, token_app: Synthesized, tmp_path: Path) -> None:
+    # GIVEN templates with member accounts, a retained contact, several stacks and parameter tokens, and
+    # a copy of one whose function asks for a runtime that does not exist (proof that the linter checks)
+    templates = [
+        contacts_app.outdir / "Contacts.template.json",
+        contacts_app.outdir / "SecondStack.template.json",
+        token_app.outdir / "Tokens.template.json",
+    ]
+    broken = json.loads(templates[0].read_text())
+    function_id, _ = only_resource(broken, "AWS::Lambda::Function")
+    broken["Resources"][function_id]["Properties"]["Runtime"] = "python2.99"
+    (tmp_path / "Broken.template.json").write_text(json.dumps(broken))
+    # WHEN cfn-lint checks them all in one run
+    findings = cfn_lint(*templates, tmp_path / "Broken.template.json")
+    # THEN the broken copy's runtime is an error, and the real templates hold nothing but the DependsOn
+    # that aws-cdk-lib always writes
+    by_name = {t.name: json.loads(t.read_text()) for t in [*templates, tmp_path / "Broken.template.json"]}
+    left = only_redundant_role_dependency(findings, by_name)
+    assert {Path(f["Filename"]).name for f in left} == {"Broken.template.json"}
+    assert [f["Location"]["Path"][:4] for f in left if f["Level"] == "Error"] == [
+        ["Resources", function_id, "Properties", "Runtime"]
+    ]
