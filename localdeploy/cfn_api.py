@@ -11,16 +11,26 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from dataclasses import dataclass
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
 from .net import QuietHandler, ServerThread
-from .registry import ResourceSummary, StackRegistry
+from .registry import ResourceSummary, StackRegistry, StackView
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
 
 #: ListStackResources returns at most this many summaries per page.
 PAGE_SIZE = 100
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    """One request served: the action, the stack asked for, and the stack as it was shown."""
+
+    action: str
+    stack: str
+    view: StackView | None
 
 
 class CloudFormationApi:
@@ -34,7 +44,8 @@ class CloudFormationApi:
 
     def __init__(self, registry: StackRegistry) -> None:
         self.registry = registry
-        self.calls: list[tuple[str, str]] = []
+        #: Every request served, with what it showed: tests assert on what the handler saw mid-operation.
+        self.calls: list[ApiCall] = []
         self._server = ServerThread(_QueryHandler, name="cloudformation-api", context=self)
 
     @property
@@ -54,11 +65,11 @@ class CloudFormationApi:
     def handle(self, form: dict[str, str]) -> tuple[int, bytes]:
         """Answer one query-API request; returns the HTTP status and the XML body."""
         action = form.get("Action", "")
-        self.calls.append((action, form.get("StackName", "")))
+        stack = form.get("StackName", "")
+        view = self.registry.find(stack) if action == "ListStackResources" else None
+        self.calls.append(ApiCall(action, stack, view))
         if action != "ListStackResources":
             return _error(400, "InvalidAction", f"The action {action or '(none)'} is not valid for this web service.")
-        stack = form.get("StackName", "")
-        view = self.registry.find(stack)
         if view is None:
             return _error(400, "ValidationError", f"Stack with id {stack} does not exist")
         start = 0

@@ -83,6 +83,8 @@ def _deploy_or_destroy(args: argparse.Namespace) -> int:
         saved = load_snapshot(snapshot)
         # moto_server forgets everything when it stops: give it back the accounts as the last run left them.
         put_contacts(client, saved)
+        if saved:
+            print(f"restored {len(saved)} contacts into the Account API emulator from {snapshot}")
         engine = cloud.engine(state_dir)
         for name in names:
             if args.command == "deploy":
