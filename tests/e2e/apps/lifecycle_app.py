@@ -1,0 +1,80 @@
+#!/usr/bin/env python3
+"""Test app for the end-to-end tests: successive versions of ONE stack of alternate contacts.
+
+Each version is a stack of this app, so a single synthesis serves every test; a test deploys the
+versions in turn under one stack name (``E2eContacts``), which is exactly what editing a CDK app and
+deploying it again does to that stack: CloudFormation only ever sees the new template.
+
+E2eBase
+    SECURITY and OPERATIONS of the deploying account.
+E2eRenamed
+    The SECURITY construct renamed (new logical id, same account and type).
+E2eRetain
+    SECURITY with RemovalPolicy.RETAIN.
+E2eSecurityOnly
+    OPERATIONS removed from the app.
+E2eBadCreate
+    SECURITY's email comes from a CfnParameter whose default the API rejects: synth-time validation
+    skips tokens, so the handler's own validation fails the Create at deploy time.
+E2eBadUpdate
+    Like E2eBadCreate for SECURITY, and OPERATIONS with a new title: one Update fails, one succeeds.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from cdk_alternate_contacts import AlternateContact, AlternateContactType
+
+SECURITY = {
+    "email_address": "sec.e2e@example.com",
+    "name": "Ada Lovelace",
+    "phone_number": "+44 20 7946 0001",
+    "title": "Security lead",
+}
+OPERATIONS = {
+    "email_address": "ops.e2e@example.com",
+    "name": "Charles Babbage",
+    "phone_number": "+44 20 7946 0002",
+    "title": "Operations lead",
+}
+#: Rejected by the API's email pattern; the construct cannot see it at synth time (it is a parameter).
+INVALID_EMAIL = "not-an-email-address"
+
+
+def contacts_stack(
+    app: cdk.App,
+    stack_id: str,
+    *,
+    security_id: str = "Security",
+    security_removal: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
+    bad_security_email: bool = False,
+    operations: dict[str, str] | None = OPERATIONS,
+) -> cdk.Stack:
+    """One version of the stack."""
+    stack = cdk.Stack(app, stack_id)
+    security = dict(SECURITY)
+    if bad_security_email:
+        security["email_address"] = cdk.CfnParameter(
+            stack, "SecurityEmail", type="String", default=INVALID_EMAIL
+        ).value_as_string
+    AlternateContact(
+        stack,
+        security_id,
+        contact_type=AlternateContactType.SECURITY,
+        removal_policy=security_removal,
+        **security,
+    )
+    if operations is not None:
+        AlternateContact(stack, "Operations", contact_type=AlternateContactType.OPERATIONS, **operations)
+    return stack
+
+
+app = cdk.App()
+contacts_stack(app, "E2eBase")
+contacts_stack(app, "E2eRenamed", security_id="SecurityContact")
+contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
+contacts_stack(app, "E2eSecurityOnly", operations=None)
+contacts_stack(app, "E2eBadCreate", bad_security_email=True)
+contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
+app.synth()

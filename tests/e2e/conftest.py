@@ -1,0 +1,77 @@
+"""End-to-end set-up shared by the tests: synthesized apps, one local cloud, a fresh engine per test.
+
+Everything real runs here: the CDK CLI synthesizes the apps (once per session, in parallel), the Lambda
+asset it writes runs under awslambdaric in ``.venv-lambda`` (boto3 and awslambdaric only), its Account API
+calls reach moto_server, its answers reach a real HTTPS listener, and its ListStackResources calls reach
+the local CloudFormation API. The session shares one moto_server and one set of runtime processes; moto
+is reset before each test.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+# localdeploy is repository tooling, not part of the installed distribution; e2e_support sits here.
+for _path in (REPO, Path(__file__).resolve().parent):
+    if str(_path) not in sys.path:
+        sys.path.insert(0, str(_path))
+
+from e2e_support import ACCOUNTS, REPO, UPDATE_CONTEXT, Assemblies  # noqa: E402
+
+from localdeploy.assembly import synth  # noqa: E402
+from localdeploy.cloud import LocalCloud  # noqa: E402
+from localdeploy.contacts import Details, Slot, account_client, put_contacts, read_contacts  # noqa: E402
+from localdeploy.engine import Engine  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def assemblies(tmp_path_factory: pytest.TempPathFactory) -> Assemblies:
+    """app.py (defaults and the update context) and tests/e2e/apps/lifecycle_app.py, synthesized once."""
+    out = tmp_path_factory.mktemp("assemblies")
+    lifecycle_app = f"{sys.executable} {Path(__file__).parent.relative_to(REPO) / 'apps' / 'lifecycle_app.py'}"
+    # jsii start-up dominates synthesis; three at once on two cores beat three in a row.
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        example = pool.submit(synth, out / "example")
+        updated = pool.submit(synth, out / "example-updated", context=UPDATE_CONTEXT)
+        lifecycle = pool.submit(synth, out / "lifecycle", app=lifecycle_app)
+        return Assemblies(example.result(), updated.result(), lifecycle.result())
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+    """moto_server, the HTTPS listener, the CloudFormation API and the Lambda service, for the session.
+
+    Retries come after half a second and a second (Lambda waits minutes); an answer is awaited at most
+    60 s, so a lost answer fails a test quickly instead of after the 7-minute ServiceTimeout.
+    """
+    with LocalCloud(
+        tmp_path_factory.mktemp("cloud"), concurrency=4, retry_delays=(0.5, 1.0), answer_timeout_cap_s=60
+    ) as local:
+        yield local
+
+
+@pytest.fixture
+def engine(cloud: LocalCloud, tmp_path: Path) -> Engine:
+    """A CloudFormation engine with no stacks, over accounts with no contacts."""
+    cloud.reset()
+    return cloud.engine(tmp_path / "state")
+
+
+@pytest.fixture
+def contacts(cloud: LocalCloud) -> Callable[[], dict[Slot, Details]]:
+    """Reads back every contact of every account the apps name, through the Account API."""
+    client = account_client(cloud.moto.endpoint)
+    return lambda: read_contacts(client, ACCOUNTS)
+
+
+@pytest.fixture
+def seed_contacts(cloud: LocalCloud) -> Callable[[dict[Slot, Details]], None]:
+    """Writes contacts straight into moto: contacts that existed before any stack."""
+    client = account_client(cloud.moto.endpoint)
+    return lambda wanted: put_contacts(client, wanted)

@@ -1,0 +1,224 @@
+"""The lifecycle of an alternate contact through CloudFormation, run by the synthesized asset for real.
+
+Each test deploys synthesized templates with the local CloudFormation engine; the requests reach the
+handler code in the asset under awslambdaric, and the outcome is read back from moto_server through the
+Account API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from e2e_support import (
+    EXAMPLE_STACK,
+    STACK,
+    Assemblies,
+    assert_answered_exactly_once,
+    declared,
+    details_of,
+    explain,
+    without_token,
+)
+
+from localdeploy.cloud import LocalCloud
+from localdeploy.contacts import Details, Slot
+from localdeploy.engine import Engine
+
+pytestmark = pytest.mark.e2e
+
+OWN = "123456789012"
+
+
+def test_create_sets_declared_contacts_with_account_type_identity(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN app.py synthesized with its defaults, and accounts without contacts
+    example = assemblies.example
+    security_id, security = declared(example, EXAMPLE_STACK, "Security")
+    operations_id, operations = declared(example, EXAMPLE_STACK, "Operations")
+    billing_id, billing = declared(example, EXAMPLE_STACK, "MemberBilling")
+
+    # WHEN the stack is deployed
+    result = engine.deploy(example, EXAMPLE_STACK)
+
+    # THEN each contact got one Create, answered with its <account>/<TYPE> identity
+    assert result.status == "CREATE_COMPLETE", explain(result)
+    assert result.problems == []
+    answered = {r.logical_id: (r.request_type, r.status, r.answered_physical_id) for r in result.requests}
+    assert answered == {
+        security_id: ("Create", "SUCCESS", f"{OWN}/SECURITY"),
+        operations_id: ("Create", "SUCCESS", f"{OWN}/OPERATIONS"),
+        billing_id: ("Create", "SUCCESS", "111111111111/BILLING"),
+    }
+    # AND the Account API holds exactly the declared values, in the declared accounts
+    assert contacts() == {
+        (OWN, "SECURITY"): details_of(security),
+        (OWN, "OPERATIONS"): details_of(operations),
+        ("111111111111", "BILLING"): details_of(billing),
+    }
+    # AND the code that ran is the asset of the synthesized assembly
+    assert [path.rsplit("/", 1)[0] for path in result.code_dirs] == [str(example.directory)]
+    assert_answered_exactly_once(cloud, result)
+
+
+def test_update_in_place_changes_values_and_keeps_identity(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN app.py deployed with its defaults
+    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    security_id, old_security = declared(assemblies.example, EXAMPLE_STACK, "Security")
+    _, new_security = declared(assemblies.example_updated, EXAMPLE_STACK, "Security")
+    operations_id, _ = declared(assemblies.example, EXAMPLE_STACK, "Operations")
+
+    # WHEN it is deployed again with a new security email
+    updated = engine.deploy(assemblies.example_updated, EXAMPLE_STACK)
+
+    # THEN the SECURITY contact got one Update carrying the old values, answered with the same identity
+    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    [request] = updated.requests_for(security_id)
+    assert request.request_type == "Update"
+    assert request.physical_id == request.answered_physical_id == f"{OWN}/SECURITY"
+    assert request.event["OldResourceProperties"]["EmailAddress"] == old_security["EmailAddress"]
+    # AND the contact now holds the new email
+    assert contacts()[(OWN, "SECURITY")] == details_of(new_security)
+    # AND the unchanged OPERATIONS contact was not touched
+    assert updated.requests_for(operations_id) == []
+    assert_answered_exactly_once(cloud, deployed, updated)
+
+
+def test_replacement_cleanup_delete_removes_old_accounts_contact(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN app.py deployed with the BILLING contact of member 111111111111
+    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    billing_id, old_billing = declared(assemblies.example, EXAMPLE_STACK, "MemberBilling")
+    _, new_billing = declared(assemblies.example_updated, EXAMPLE_STACK, "MemberBilling")
+
+    # WHEN the contact moves to member 222222222222 (a new identity: a replacement)
+    updated = engine.deploy(assemblies.example_updated, EXAMPLE_STACK)
+
+    # THEN the Update was answered with the new identity, and the cleanup phase deleted the OLD identity
+    # with the OLD properties
+    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    update, delete = updated.requests_for(billing_id)
+    assert (update.phase, update.request_type, update.physical_id, update.answered_physical_id) == (
+        "deploy",
+        "Update",
+        "111111111111/BILLING",
+        "222222222222/BILLING",
+    )
+    assert (delete.phase, delete.request_type, delete.physical_id, delete.status) == (
+        "cleanup",
+        "Delete",
+        "111111111111/BILLING",
+        "SUCCESS",
+    )
+    assert without_token(delete.event["ResourceProperties"]) == old_billing
+    # AND the old account has no BILLING contact any more while the new one has the declared contact
+    live = contacts()
+    assert ("111111111111", "BILLING") not in live
+    assert live[("222222222222", "BILLING")] == details_of(new_billing)
+    assert_answered_exactly_once(cloud, deployed, updated)
+
+
+def test_destroy_deletes_every_managed_contact(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN app.py deployed
+    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    assert len(contacts()) == 3
+
+    # WHEN the stack is destroyed
+    destroyed = engine.destroy(EXAMPLE_STACK)
+
+    # THEN every contact got a Delete for its identity, and none is left
+    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
+    assert sorted((r.request_type, r.physical_id, r.status) for r in destroyed.requests) == [
+        ("Delete", "111111111111/BILLING", "SUCCESS"),
+        ("Delete", f"{OWN}/OPERATIONS", "SUCCESS"),
+        ("Delete", f"{OWN}/SECURITY", "SUCCESS"),
+    ]
+    assert contacts() == {}
+    # AND the stack is forgotten
+    assert engine.store.load(EXAMPLE_STACK) is None
+    assert_answered_exactly_once(cloud, deployed, destroyed)
+
+
+def test_removing_a_contact_from_the_app_deletes_it_in_cleanup(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack with SECURITY and OPERATIONS contacts
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    operations_id, _ = declared(assemblies.lifecycle, "E2eBase", "Operations")
+
+    # WHEN OPERATIONS is removed from the app and the stack deployed again
+    updated = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eSecurityOnly")
+
+    # THEN its resource got a Delete in the cleanup phase, and only SECURITY is left
+    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    assert [(r.phase, r.request_type, r.physical_id) for r in updated.requests] == [
+        ("cleanup", "Delete", f"{OWN}/OPERATIONS")
+    ]
+    assert updated.requests[0].logical_id == operations_id
+    assert set(contacts()) == {(OWN, "SECURITY")}
+    assert_answered_exactly_once(cloud, deployed, updated)
+
+
+def test_rename_keeps_contact_after_cleanup_delete_of_old_logical_id(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack whose SECURITY contact is the construct "Security"
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    old_id, security = declared(assemblies.lifecycle, "E2eBase", "Security")
+    new_id, _ = declared(assemblies.lifecycle, "E2eRenamed", "SecurityContact")
+    calls_before = len(cloud.cfn_api.calls)
+
+    # WHEN the construct is renamed (new logical id, same account and type) and the stack deployed again
+    renamed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRenamed")
+
+    # THEN CloudFormation created the new resource first (same identity), then deleted the old logical id
+    assert renamed.status == "UPDATE_COMPLETE", explain(renamed)
+    assert [
+        (r.phase, r.request_type, r.logical_id, r.physical_id, r.answered_physical_id) for r in renamed.requests
+    ] == [
+        ("deploy", "Create", new_id, None, f"{OWN}/SECURITY"),
+        ("cleanup", "Delete", old_id, f"{OWN}/SECURITY", f"{OWN}/SECURITY"),
+    ]
+    assert renamed.requests[1].status == "SUCCESS"
+    # AND when the handler listed the stack during that Delete, it saw the old resource DELETE_IN_PROGRESS
+    # and its successor CREATE_COMPLETE with the same physical id
+    [call] = [c for c in cloud.cfn_api.calls[calls_before:] if c.action == "ListStackResources"]
+    assert call.view is not None
+    seen = {row.logical_id: (row.physical_id, row.status) for row in call.view.resources}
+    assert seen[old_id] == (f"{OWN}/SECURITY", "DELETE_IN_PROGRESS")
+    assert seen[new_id] == (f"{OWN}/SECURITY", "CREATE_COMPLETE")
+    # AND the contact is still there, with its values
+    assert contacts()[(OWN, "SECURITY")] == details_of(security)
+    assert_answered_exactly_once(cloud, deployed, renamed)
+
+
+def test_retain_keeps_contact_after_destroy(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack whose SECURITY contact has RemovalPolicy.RETAIN
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRetain")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    security_id, security = declared(assemblies.lifecycle, "E2eRetain", "Security")
+    operations_id, _ = declared(assemblies.lifecycle, "E2eRetain", "Operations")
+
+    # WHEN the stack is destroyed
+    destroyed = engine.destroy(STACK)
+
+    # THEN the handler was never called for the retained contact, only for the other one
+    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
+    assert [(r.request_type, r.logical_id) for r in destroyed.requests] == [("Delete", operations_id)]
+    assert any(e.logical_id == security_id and e.status == "DELETE_SKIPPED" for e in destroyed.events)
+    # AND the retained contact is still in the account, unchanged
+    assert contacts() == {(OWN, "SECURITY"): details_of(security)}
+    assert_answered_exactly_once(cloud, deployed, destroyed)

@@ -1,0 +1,97 @@
+"""The local stand-ins keep the contracts the handler relies on (checked with unmodified clients).
+
+If these drift from AWS, every other end-to-end test would prove less than it claims.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+
+import boto3
+import pytest
+
+from localdeploy.cloud import LocalCloud
+from localdeploy.registry import ResourceSummary, StackView
+
+pytestmark = pytest.mark.e2e
+
+STACK_ID = "arn:aws:cloudformation:us-east-1:123456789012:stack/PagedStack/00000000-0000-4000-8000-000000000001"
+
+
+def test_list_stack_resources_is_parsed_by_boto3_and_paged_at_100(cloud: LocalCloud) -> None:
+    # GIVEN a stack of 250 resources, some without a physical id yet, one with a reason needing escapes
+    now = datetime.now(UTC)
+    rows = tuple(
+        ResourceSummary(
+            f"Contact{i:03d}",
+            f"1234567890{i % 100:02d}/SECURITY" if i % 7 else None,
+            "Custom::AlternateContact",
+            "CREATE_COMPLETE" if i % 2 else "DELETE_IN_PROGRESS",
+            now,
+            "a <b> & c" if i == 3 else "",
+        )
+        for i in range(250)
+    )
+    cloud.registry.publish(StackView(STACK_ID, "PagedStack", "UPDATE_IN_PROGRESS", rows))
+    client = boto3.client(
+        "cloudformation",
+        endpoint_url=cloud.cfn_api.endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+    # WHEN boto3 lists it, by id and by name
+    first = client.list_stack_resources(StackName=STACK_ID)
+    pages = list(client.get_paginator("list_stack_resources").paginate(StackName="PagedStack"))
+
+    # THEN pages hold 100 summaries, with a NextToken until the last one
+    assert len(first["StackResourceSummaries"]) == 100
+    assert "NextToken" in first
+    assert [len(p["StackResourceSummaries"]) for p in pages] == [100, 100, 50]
+    assert "NextToken" not in pages[-1]
+    # AND every field botocore's model declares comes back typed
+    summaries = [s for p in pages for s in p["StackResourceSummaries"]]
+    assert [s["LogicalResourceId"] for s in summaries] == [row.logical_id for row in rows]
+    third = summaries[3]
+    assert third["PhysicalResourceId"] == "123456789003/SECURITY"
+    assert third["ResourceStatus"] == "CREATE_COMPLETE"
+    assert third["ResourceStatusReason"] == "a <b> & c"
+    assert isinstance(third["LastUpdatedTimestamp"], datetime)
+    assert "PhysicalResourceId" not in summaries[0]
+    # AND an unknown stack is CloudFormation's ValidationError
+    with pytest.raises(client.exceptions.ClientError, match="does not exist"):
+        client.list_stack_resources(StackName="NoSuchStack")
+
+
+def test_response_listener_counts_a_second_answer_and_rejects_a_bad_signature(cloud: LocalCloud) -> None:
+    # GIVEN an issued ResponseURL and a client that trusts only the listener's CA (as the function does)
+    url = cloud.responses.issue("ListenerCheck", "request-0001")
+    context = ssl.create_default_context(cafile=str(cloud.responses.ca_file))
+    body = json.dumps({"Status": "SUCCESS", "RequestId": "request-0001"}).encode()
+
+    def put(target: str) -> int:
+        request = urllib.request.Request(target, data=body, method="PUT")
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=10) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    rejected_before = len(cloud.responses.rejected)
+
+    try:
+        # WHEN the URL is answered twice, and once more with a forged signature
+        statuses = [put(url), put(url), put(url.replace("X-Amz-Signature=", "X-Amz-Signature=0"))]
+
+        # THEN both genuine answers are recorded (the second one is what the tests flag), the forgery is not
+        assert statuses == [200, 200, 403]
+        assert cloud.responses.answer_counts(["request-0001"]) == {"request-0001": 2}
+        assert [r.reason for r in cloud.responses.rejected[rejected_before:]] == ["SignatureDoesNotMatch"]
+    finally:
+        # The forgery was this test's own doing: other tests check that nothing else was rejected.
+        del cloud.responses.rejected[rejected_before:]
