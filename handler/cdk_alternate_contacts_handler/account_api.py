@@ -321,3 +321,34 @@ def delete_contact(
 
     wait_until(settled, what=f"DeleteAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
     return True
+
+
+#: Organizations states in which an account's contacts can be managed.
+ACTIVE_STATES = frozenset({"ACTIVE"})
+
+
+def inactive_state(organizations: Any, account_id: str, *, deadline: Deadline, policy: RetryPolicy) -> str | None:
+    """Return the account's state when it is not active (SUSPENDED, PENDING_CLOSURE, CLOSED, NOT_FOUND), else None.
+
+    Reads ``State`` (current API) or ``Status`` (older) from Organizations DescribeAccount; an account the
+    organization no longer knows (closed for good, or removed) counts as NOT_FOUND.
+    """
+    try:
+        response = call_with_retry(
+            lambda: organizations.describe_account(AccountId=account_id),
+            what=f"DescribeAccount {account_id}",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        if error_code(error) == "AccountNotFoundException":
+            return "NOT_FOUND"
+        raise ContactError(
+            fit_reason(
+                f"DescribeAccount {account_id}: {error_code(error)}; skipping inactive accounts needs "
+                "organizations:DescribeAccount, from the management account or a delegated administrator"
+            )
+        ) from None
+    details = response.get("Account", {})
+    state = str(details.get("State") or details.get("Status") or "UNKNOWN")
+    return None if state in ACTIVE_STATES else state

@@ -23,7 +23,7 @@ from crhelper import CfnResource
 from crhelper.utils import _send_response  # type: ignore[attr-defined]  # crhelper's own sender, not in its stubs
 
 from . import lifecycle
-from .account_api import ContactError, Deadline
+from .account_api import ContactError, Deadline, fit_reason
 
 logger = logging.getLogger(__name__)
 
@@ -59,10 +59,12 @@ def make_clients(context: Any, deadline: Deadline) -> lifecycle.Clients:
     )
     region = os.environ.get("AWS_REGION")
     return lifecycle.Clients(
-        # The Account Management API has one global endpoint, in us-east-1 for the aws partition.
+        # The Account Management and Organizations APIs have one global endpoint each (us-east-1 for aws).
         account=boto3.client("account", config=config, region_name=region),
         cloudformation=boto3.client("cloudformation", config=config, region_name=region),
         own_account_id=context.invoked_function_arn.split(":")[_ARN_ACCOUNT_FIELD],
+        ssm=boto3.client("ssm", config=config, region_name=region),
+        organizations=boto3.client("organizations", config=config, region_name=region),
     )
 
 
@@ -98,10 +100,15 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
     def run(event: Any, context: Any) -> Any:
         deadline = Deadline(context.get_remaining_time_in_millis)
         try:
-            return run_with_hard_stop(
-                lambda: step(event, make_clients(context, deadline), deadline),
+            clients = make_clients(context, deadline)
+            result = run_with_hard_stop(
+                lambda: step(event, clients, deadline),
                 context.get_remaining_time_in_millis() / 1000.0 - HARD_STOP_S,
             )
+            if clients.notes:
+                # crhelper sends its Reason with SUCCESS too: CloudFormation shows it as the status reason.
+                helper.Reason = fit_reason("; ".join(clients.notes))
+            return result
         except ContactError:
             raise
         except Exception as error:

@@ -1,7 +1,8 @@
-"""What each CloudFormation request means for one alternate contact: the decisions, free of crhelper.
+"""What each CloudFormation request means for alternate contacts: the decisions, free of crhelper.
 
 Every function takes the event, a :class:`Clients` bundle and a :class:`~.account_api.Deadline`, and
-returns the physical id to answer with (or raises :class:`~.account_api.ContactError`).
+returns the physical id to answer with (or raises :class:`~.account_api.ContactError`). Notes for the
+answer's reason (a skipped inactive account) are left in ``Clients.notes``.
 """
 
 from __future__ import annotations
@@ -24,8 +25,10 @@ from .account_api import (
     delete_contact,
     error_code,
     fit_reason,
+    inactive_state,
     put_contact,
 )
+from .restore import remember_previous, restore_previous
 
 logger = logging.getLogger(__name__)
 
@@ -45,14 +48,23 @@ class Clients:
         boto3 ``cloudformation`` client, used only to list the resources of the event's own stack.
     own_account_id:
         The account of the function (from its ARN): the target when AccountId is left out.
+    ssm:
+        boto3 ``ssm`` client, used only when a resource asks for restore on delete.
+    organizations:
+        boto3 ``organizations`` client, used only when a resource asks to skip inactive accounts.
     policy:
         Retry timing; tests shorten it.
+    notes:
+        What the answer's reason should tell besides success (filled by the steps).
     """
 
     account: Any
     cloudformation: Any
     own_account_id: str
+    ssm: Any = None
+    organizations: Any = None
     policy: RetryPolicy = field(default_factory=RetryPolicy)
+    notes: list[str] = field(default_factory=list)
 
 
 def properties_of(event: Mapping[str, Any], key: str = "ResourceProperties") -> dict[str, Any]:
@@ -71,6 +83,8 @@ class Declaration:
     account_id: str
     own_account: bool
     contacts: Mapping[str, Mapping[str, str]]
+    restore_on_delete: bool = False
+    skip_inactive_account: bool = False
 
     @property
     def physical_id(self) -> str:
@@ -106,17 +120,88 @@ def declaration_of(event: Mapping[str, Any], own_account_id: str, key: str = "Re
     else:
         contacts = {properties[spec.CONTACT_TYPE]: {k: properties[k] for k in spec.DETAIL_FIELDS}}
     account_id = properties.get(spec.ACCOUNT_ID) or own_account_id
-    return Declaration(account_id, account_id == own_account_id, contacts)
+    return Declaration(
+        account_id,
+        account_id == own_account_id,
+        contacts,
+        restore_on_delete=bool(spec.flag_value(properties.get(spec.RESTORE_ON_DELETE, False))),
+        skip_inactive_account=bool(spec.flag_value(properties.get(spec.SKIP_INACTIVE_ACCOUNT, False))),
+    )
+
+
+def skipped_as_inactive(declared: Declaration, clients: Clients, deadline: Deadline, action: str) -> bool:
+    """True when the resource opted in to skipping inactive accounts and its (member) account is not ACTIVE."""
+    if not declared.skip_inactive_account or declared.own_account:
+        return False
+    state = inactive_state(clients.organizations, declared.account_id, deadline=deadline, policy=clients.policy)
+    if state is None:
+        return False
+    note = f"{action} skipped: account {declared.account_id} is {state} in the organization"
+    logger.warning("%s", note)
+    clients.notes.append(note)
+    return True
+
+
+def _put_remembering(
+    declared: Declaration,
+    contact_type: str,
+    event: Mapping[str, Any],
+    clients: Clients,
+    deadline: Deadline,
+    *,
+    recorded: list[str] | None = None,
+) -> None:
+    """Record what the slot held before (restore on delete), then put; a record this call wrote is added
+    to ``recorded`` before the put, so a failed put can still be undone."""
+    target = declared.target(contact_type)
+    if declared.restore_on_delete:
+        stack_id = str(event.get("StackId"))
+        wrote = remember_previous(
+            clients.ssm, clients.account, stack_id, target, deadline=deadline, policy=clients.policy
+        )
+        if wrote and recorded is not None:
+            recorded.append(contact_type)
+    put_contact(clients.account, target, declared.contacts[contact_type], deadline=deadline, policy=clients.policy)
 
 
 def create(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> str:
-    """Put every declared contact and return the identity ``<account>/<TYPE>[+<TYPE>...]``."""
+    """Put every declared contact and return the identity ``<account>/<TYPE>[+<TYPE>...]``.
+
+    With restore on delete, a Create that fails part way puts back what it had already overwritten, so
+    the failed deployment (whose Delete does nothing) leaves the account as it found it.
+    """
     declared = declaration_of(event, clients.own_account_id)
-    for contact_type, details in declared.contacts.items():
-        target = declared.target(contact_type)
-        logger.info("Create %s: putting the contact", target.physical_id)
-        put_contact(clients.account, target, details, deadline=deadline, policy=clients.policy)
+    if skipped_as_inactive(declared, clients, deadline, "Create"):
+        return declared.physical_id
+    recorded: list[str] = []
+    try:
+        for contact_type in declared.contacts:
+            logger.info("Create %s: putting the contact", declared.target(contact_type).physical_id)
+            _put_remembering(declared, contact_type, event, clients, deadline, recorded=recorded)
+    except Exception:
+        _undo_create(declared, recorded, event, clients, deadline)
+        raise
     return declared.physical_id
+
+
+def _undo_create(
+    declared: Declaration, recorded: list[str], event: Mapping[str, Any], clients: Clients, deadline: Deadline
+) -> None:
+    """Best effort after a failed Create: put back each recorded slot's previous contact, drop the records."""
+    for contact_type in recorded:
+        target = declared.target(contact_type)
+        try:
+            outcome = restore_previous(
+                clients.ssm,
+                clients.account,
+                str(event.get("StackId")),
+                target,
+                deadline=deadline,
+                policy=clients.policy,
+            )
+            logger.info("Create failed: %s %s", target.physical_id, outcome)
+        except Exception as error:
+            logger.error("Create failed and %s could not be put back (%s)", target.physical_id, type(error).__name__)
 
 
 def update(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> str:
@@ -132,18 +217,20 @@ def update(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> st
         before: Declaration | None = declaration_of(event, clients.own_account_id, "OldResourceProperties")
     except ContactError:
         before = None  # written by an older version or invalid: put everything
+    if skipped_as_inactive(declared, clients, deadline, "Update"):
+        return declared.physical_id
     for contact_type, details in declared.contacts.items():
         target = declared.target(contact_type)
-        unchanged = (
-            before is not None
-            and before.account_id == declared.account_id
-            and spec.same_contact(details, before.contacts.get(contact_type, {}))
-        )
-        if unchanged:
+        same_slot = before is not None and before.account_id == declared.account_id and contact_type in before.contacts
+        if same_slot and before is not None and spec.same_contact(details, before.contacts[contact_type]):
             logger.info("Update %s: unchanged", target.physical_id)
             continue
         logger.info("Update %s: putting the new values", target.physical_id)
-        put_contact(clients.account, target, details, deadline=deadline, policy=clients.policy)
+        if same_slot:
+            put_contact(clients.account, target, details, deadline=deadline, policy=clients.policy)
+        else:
+            # A slot this resource did not manage before: remember what it held, as a Create would.
+            _put_remembering(declared, contact_type, event, clients, deadline)
     previous = event.get("PhysicalResourceId")
     if previous != declared.physical_id:
         logger.info("Update %s -> %s: replacement; the old id is deleted in cleanup", previous, declared.physical_id)
@@ -164,23 +251,39 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
         logger.info("Delete of an id this handler did not issue (failed create?): nothing to delete")
         return
     account_id, contact_types = parsed
+    flags = properties_of(event)
+    restore = bool(spec.flag_value(flags.get(spec.RESTORE_ON_DELETE, False)))
+    skip_inactive = bool(spec.flag_value(flags.get(spec.SKIP_INACTIVE_ACCOUNT, False)))
+    own = account_id == clients.own_account_id
+    declared = Declaration(account_id, own, {}, restore_on_delete=restore, skip_inactive_account=skip_inactive)
+    if skipped_as_inactive(declared, clients, deadline, "Delete"):
+        return
     claimed = claimed_slots(event, clients, deadline, str(physical))
     written = _written_details(event)
+    stack_id = str(event.get("StackId"))
     for contact_type in contact_types:
-        target = Target(account_id, contact_type, own_account=account_id == clients.own_account_id)
+        target = Target(account_id, contact_type, own_account=own)
         if target.physical_id in claimed:
             logger.info(
                 "Delete %s: still claimed by %s; left in place", target.physical_id, claimed[target.physical_id]
             )
             continue
-        existed = delete_contact(
-            clients.account,
-            target,
-            deadline=deadline,
-            policy=clients.policy,
-            deleted=written.get(contact_type),
-        )
-        logger.info("Delete %s: %s", target.physical_id, "deleted" if existed else "there was no contact")
+        if restore:
+            outcome = restore_previous(
+                clients.ssm,
+                clients.account,
+                stack_id,
+                target,
+                deadline=deadline,
+                policy=clients.policy,
+                deleted=written.get(contact_type),
+            )
+        else:
+            existed = delete_contact(
+                clients.account, target, deadline=deadline, policy=clients.policy, deleted=written.get(contact_type)
+            )
+            outcome = "deleted" if existed else "there was no contact"
+        logger.info("Delete %s: %s", target.physical_id, outcome)
 
 
 def _written_details(event: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:

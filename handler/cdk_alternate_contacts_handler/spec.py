@@ -42,6 +42,11 @@ NAME: Final = "Name"
 PHONE_NUMBER: Final = "PhoneNumber"
 TITLE: Final = "Title"
 
+#: Optional resource properties that are not API fields: the construct's opt-in behaviours ("true"/"false").
+RESTORE_ON_DELETE: Final = "RestoreOnDelete"
+SKIP_INACTIVE_ACCOUNT: Final = "SkipInactiveAccount"
+FLAGS: Final[tuple[str, ...]] = (RESTORE_ON_DELETE, SKIP_INACTIVE_ACCOUNT)
+
 #: The contact's details: personal data, never logged, never echoed in an error message.
 DETAIL_FIELDS: Final[tuple[str, ...]] = (EMAIL_ADDRESS, NAME, PHONE_NUMBER, TITLE)
 
@@ -145,6 +150,22 @@ def value_error(field: str, value: object) -> str | None:
     return f"{field} {problem}{shown}"
 
 
+def flag_value(value: object) -> bool | None:
+    """A flag as CloudFormation passes it (the string "true"/"false"; booleans from tests), or None if invalid."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def flag_errors(properties: Mapping[str, Any]) -> list[str]:
+    """Say which optional flags are present with a value other than true or false."""
+    return [
+        f"{flag} must be true or false" for flag in FLAGS if flag in properties and flag_value(properties[flag]) is None
+    ]
+
+
 def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
     """Check the properties of a ``Custom::AlternateContact`` resource against the API's rules.
 
@@ -165,6 +186,7 @@ def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozen
     """
     found = [] if CONTACT_TYPE in skip else [type_error(properties.get(CONTACT_TYPE))]
     found += [value_error(field, properties.get(field)) for field in FIELD_RULES if field not in skip]
+    found += flag_errors(properties)
     return [error for error in found if error is not None]
 
 
@@ -176,6 +198,7 @@ def contacts_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = fro
     ``skip`` holds ``AccountId`` and ``<TYPE>.<Field>`` keys whose values are still tokens.
     """
     found = [] if ACCOUNT_ID in skip else [value_error(ACCOUNT_ID, properties.get(ACCOUNT_ID))]
+    found += flag_errors(properties)
     contacts = properties.get(CONTACTS)
     if not isinstance(contacts, Mapping) or not contacts:
         found.append(f"{CONTACTS} must map at least one of {', '.join(CONTACT_TYPES)} to its details")

@@ -1,0 +1,168 @@
+"""Restore on delete: remember the contact an account had before a resource first wrote it, put it back later.
+
+The record is an SSM SecureString parameter (encrypted with the account's ``aws/ssm`` key) per stack and
+contact slot: ``/cdk-alternate-contacts/<stack uuid>/<account>/<TYPE>``. Its name holds no personal data,
+its value is never logged. Keyed by stack rather than by resource, so a renamed resource finds the record
+its predecessor made and the value from before the stack survives any number of renames.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from . import spec
+from .account_api import (
+    ContactError,
+    Deadline,
+    RetryPolicy,
+    Target,
+    call_with_retry,
+    delete_contact,
+    error_code,
+    fit_reason,
+    put_contact,
+    read_contact,
+)
+
+logger = logging.getLogger(__name__)
+
+PARAMETER_PREFIX = "/cdk-alternate-contacts"
+
+
+def parameter_name(stack_id: str, target: Target) -> str:
+    """The record's name: the stack's unique id (the last part of its ARN), the account and the type."""
+    stack_uuid = stack_id.rsplit("/", 1)[-1]
+    return f"{PARAMETER_PREFIX}/{stack_uuid}/{target.account_id}/{target.contact_type}"
+
+
+def _ssm_error(error: ClientError, action: str, target: Target) -> ContactError:
+    return ContactError(
+        fit_reason(
+            f"{action} of the record of {target.physical_id} before this stack failed ({error_code(error)}); "
+            "restore on delete needs ssm:PutParameter, GetParameter and DeleteParameter on its records"
+        )
+    )
+
+
+def remember_previous(
+    ssm: Any, account: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy
+) -> bool:
+    """Record the slot's current contact (or that it has none), unless a record exists already.
+
+    Returns
+    -------
+    bool
+        True when this call wrote the record (so a failed Create can take it back).
+    """
+    name = parameter_name(stack_id, target)
+    try:
+        call_with_retry(
+            lambda: ssm.get_parameter(Name=name, WithDecryption=False),
+            what="GetParameter",
+            deadline=deadline,
+            policy=policy,
+        )
+        logger.info("Restore record for %s exists already: kept", target.physical_id)
+        return False
+    except ClientError as error:
+        if error_code(error) != "ParameterNotFound":
+            raise _ssm_error(error, "Reading", target) from None
+    live = read_contact(account, target, deadline=deadline, policy=policy)
+    record = {"existed": False} if live is None else {"existed": True, **{k: live[k] for k in spec.DETAIL_FIELDS}}
+    try:
+        call_with_retry(
+            lambda: ssm.put_parameter(
+                Name=name,
+                Value=json.dumps(record),
+                Type="SecureString",
+                Overwrite=False,
+                Description="cdk-alternate-contacts: the contact before the stack managed it, restored on delete",
+            ),
+            what="PutParameter",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        if error_code(error) == "ParameterAlreadyExists":
+            return False  # written concurrently by another resource of the stack: the first record wins
+        raise _ssm_error(error, "Writing", target) from None
+    logger.info("Restore record for %s written (%s)", target.physical_id, "a contact" if live else "no contact")
+    return True
+
+
+def read_record(
+    ssm: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy
+) -> dict[str, Any] | None:
+    """The record of the slot, or ``None`` when there is none (or it is unreadable)."""
+    name = parameter_name(stack_id, target)
+    try:
+        response = call_with_retry(
+            lambda: ssm.get_parameter(Name=name, WithDecryption=True),
+            what="GetParameter",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        if error_code(error) == "ParameterNotFound":
+            return None
+        raise _ssm_error(error, "Reading", target) from None
+    try:
+        record = json.loads(response["Parameter"]["Value"])
+    except (KeyError, TypeError, ValueError):
+        logger.error("Restore record for %s is unreadable: ignored", target.physical_id)
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def forget(ssm: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> None:
+    """Delete the slot's record (absent counts as done)."""
+    name = parameter_name(stack_id, target)
+    try:
+        call_with_retry(
+            lambda: ssm.delete_parameter(Name=name), what="DeleteParameter", deadline=deadline, policy=policy
+        )
+    except ClientError as error:
+        if error_code(error) != "ParameterNotFound":
+            raise _ssm_error(error, "Deleting", target) from None
+
+
+def restore_previous(
+    ssm: Any,
+    account: Any,
+    stack_id: str,
+    target: Target,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    deleted: Mapping[str, Any] | None = None,
+) -> str:
+    """Put back the contact recorded before the stack, or delete the contact if there was none; drop the record.
+
+    Without a record (the resource was created before restore was turned on) nothing is known about the
+    time before, so the contact is deleted, as without restore.
+
+    Returns
+    -------
+    str
+        What was done, for the log: ``restored``, ``deleted`` or ``deleted (no record)``.
+    """
+    record = read_record(ssm, stack_id, target, deadline=deadline, policy=policy)
+    if (
+        record is not None
+        and record.get("existed")
+        and not spec.field_errors(
+            {spec.CONTACT_TYPE: target.contact_type, **{k: record.get(k) for k in spec.DETAIL_FIELDS}}
+        )
+    ):
+        put_contact(account, target, {k: record[k] for k in spec.DETAIL_FIELDS}, deadline=deadline, policy=policy)
+        outcome = "restored"
+    else:
+        delete_contact(account, target, deadline=deadline, policy=policy, deleted=deleted)
+        outcome = "deleted" if record is not None else "deleted (no record)"
+    forget(ssm, stack_id, target, deadline=deadline, policy=policy)
+    return outcome
