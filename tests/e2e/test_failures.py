@@ -100,3 +100,37 @@ def test_failed_update_rolls_back_every_contact_to_its_old_values(
     assert state.status == "UPDATE_ROLLBACK_COMPLETE"
     assert without_token(state.resources[operations_id].properties) == operations
     assert_answered_exactly_once(cloud, deployed, result)
+
+
+def test_rollback_of_a_replacement_restores_old_account_and_deletes_new(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack managing the BILLING contact of member 111111111111
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eMember")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    billing_id, billing = declared(assemblies.lifecycle, "E2eMember", "MemberBilling")
+    before = contacts()
+    assert ("111111111111", "BILLING") in before
+
+    # WHEN an update moves BILLING to member 222222222222 (a replacement) while another Update fails
+    result = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eMemberMovedBadUpdate")
+
+    # THEN the replacement's Update succeeded, then the rollback sent an Update back to the old properties
+    # addressed to the NEW identity, which answered with the old identity; so the new identity was deleted
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
+    steps = [
+        (r.phase, r.request_type, r.physical_id, r.answered_physical_id, r.status)
+        for r in result.requests_for(billing_id)
+    ]
+    assert steps == [
+        ("deploy", "Update", "111111111111/BILLING", "222222222222/BILLING", "SUCCESS"),
+        ("rollback", "Update", "222222222222/BILLING", "111111111111/BILLING", "SUCCESS"),
+        ("rollback cleanup", "Delete", "222222222222/BILLING", "222222222222/BILLING", "SUCCESS"),
+    ]
+    assert without_token(result.requests_for(billing_id)[1].event["ResourceProperties"]) == billing
+    # AND the accounts are as before the failed update: 111111111111 keeps its contact, 222222222222 has none
+    assert contacts() == before
+    state = engine.store.load(STACK)
+    assert state is not None
+    assert state.resources[billing_id].physical_id == "111111111111/BILLING"
+    assert_answered_exactly_once(cloud, deployed, result)

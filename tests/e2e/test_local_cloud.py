@@ -6,15 +6,20 @@ If these drift from AWS, every other end-to-end test would prove less than it cl
 from __future__ import annotations
 
 import json
+import shutil
 import ssl
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
+from pathlib import Path
 
 import boto3
 import pytest
+from e2e_support import Assemblies
 
+from localdeploy.assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
+from localdeploy.engine import Engine
 from localdeploy.registry import ResourceSummary, StackView
 
 pytestmark = pytest.mark.e2e
@@ -95,3 +100,33 @@ def test_response_listener_counts_a_second_answer_and_rejects_a_bad_signature(cl
     finally:
         # The forgery was this test's own doing: other tests check that nothing else was rejected.
         del cloud.responses.rejected[rejected_before:]
+
+
+def test_asset_missing_a_bundled_dependency_fails_the_create_instead_of_hanging(
+    engine: Engine, assemblies: Assemblies, tmp_path: Path, cloud: LocalCloud
+) -> None:
+    # GIVEN the synthesized assembly with crhelper removed from the function's asset: the runtime's
+    # Python (.venv-lambda) has only boto3 and awslambdaric, as Lambda's has
+    broken = tmp_path / "broken.out"
+    shutil.copytree(assemblies.lifecycle.directory, broken)
+    for asset in broken.glob("asset.*"):
+        shutil.rmtree(asset / "crhelper")
+
+    # WHEN the stack is deployed from it
+    result = engine.deploy(CloudAssembly(broken), "E2eBroken", artifact="E2eBase")
+
+    # THEN the runtime reported an init error on each of Lambda's three attempts (one try, two retries),
+    # no answer ever came, and the stack rolled back instead of waiting out the ServiceTimeout
+    assert result.status == "ROLLBACK_COMPLETE"
+    creates = [r for r in result.requests if r.request_type == "Create"]
+    assert len(creates) == 2
+    for create in creates:
+        assert create.status == "NO_ANSWER"
+        assert create.invocation is not None
+        outcomes = [(a.outcome, a.error_type) for a in create.invocation.attempts]
+        assert outcomes == [("init_error", "Runtime.ImportModuleError")] * 3
+        assert "No module named 'crhelper'" in create.invocation.attempts[0].error_message
+        assert "ServiceTimeout" in create.reason
+    # AND with no physical id ever answered, the rollback had no Delete to send
+    assert [r.request_type for r in result.requests] == ["Create", "Create"]
+    assert any("was never answered" in problem for problem in result.problems)

@@ -18,6 +18,11 @@ E2eBadCreate
     skips tokens, so the handler's own validation fails the Create at deploy time.
 E2eBadUpdate
     Like E2eBadCreate for SECURITY, and OPERATIONS with a new title: one Update fails, one succeeds.
+E2eMember
+    SECURITY, and BILLING of member account 111111111111 instead of OPERATIONS.
+E2eMemberMovedBadUpdate
+    BILLING moved to member 222222222222 (a replacement) while SECURITY's Update fails: the rollback
+    must undo a replacement.
 """
 
 from __future__ import annotations
@@ -38,6 +43,12 @@ OPERATIONS = {
     "phone_number": "+44 20 7946 0002",
     "title": "Operations lead",
 }
+BILLING = {
+    "email_address": "billing.e2e@example.com",
+    "name": "Alan Turing",
+    "phone_number": "+44 20 7946 0003",
+    "title": "Accounts payable",
+}
 #: Rejected by the API's email pattern; the construct cannot see it at synth time (it is a parameter).
 INVALID_EMAIL = "not-an-email-address"
 
@@ -50,6 +61,7 @@ def contacts_stack(
     security_removal: cdk.RemovalPolicy = cdk.RemovalPolicy.DESTROY,
     bad_security_email: bool = False,
     operations: dict[str, str] | None = OPERATIONS,
+    member_billing_account: str | None = None,
 ) -> cdk.Stack:
     """One version of the stack."""
     stack = cdk.Stack(app, stack_id)
@@ -67,6 +79,14 @@ def contacts_stack(
     )
     if operations is not None:
         AlternateContact(stack, "Operations", contact_type=AlternateContactType.OPERATIONS, **operations)
+    if member_billing_account is not None:
+        AlternateContact(
+            stack,
+            "MemberBilling",
+            contact_type=AlternateContactType.BILLING,
+            account_id=member_billing_account,
+            **BILLING,
+        )
     return stack
 
 
@@ -77,4 +97,8 @@ contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
 contacts_stack(app, "E2eSecurityOnly", operations=None)
 contacts_stack(app, "E2eBadCreate", bad_security_email=True)
 contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
+contacts_stack(app, "E2eMember", operations=None, member_billing_account="111111111111")
+contacts_stack(
+    app, "E2eMemberMovedBadUpdate", bad_security_email=True, operations=None, member_billing_account="222222222222"
+)
 app.synth()
