@@ -46,6 +46,12 @@ def validate_literals(path: str, properties: dict[str, Any]) -> None:
         raise AlternateContactValidationError(f"invalid alternate contact {path}: " + "; ".join(named))
 
 
+def opt_in_flags(*, restore_on_delete: bool, skip_inactive_account: bool) -> dict[str, str]:
+    """The resource properties of the opt-in behaviours; left out when off, so templates stay as before."""
+    flags = {spec.RESTORE_ON_DELETE: restore_on_delete, spec.SKIP_INACTIVE_ACCOUNT: skip_inactive_account}
+    return {key: "true" for key, on in flags.items() if on}
+
+
 class AlternateContact(Construct):
     """One alternate contact (BILLING, OPERATIONS or SECURITY) of one AWS account.
 
@@ -69,8 +75,19 @@ class AlternateContact(Construct):
         A CDK token is accepted and checked at deploy time.
     removal_policy:
         What happens to the contact when the resource leaves the stack. Default: ``RemovalPolicy.DESTROY``,
-        the contact is deleted from the account (as Terraform's resource does). ``RemovalPolicy.RETAIN``
-        leaves the contact as it is: CloudFormation never calls the handler.
+        the contact is deleted from the account (as Terraform's resource does), or restored with
+        ``restore_on_delete``. ``RemovalPolicy.RETAIN`` leaves the contact as it is: CloudFormation never
+        calls the handler.
+    restore_on_delete:
+        Default False: a Delete removes the contact. True: before first writing the contact, the handler
+        records what the account had (in an encrypted SSM SecureString parameter, never in the template or
+        logs) and a Delete puts that back, or deletes the contact if there was none. The function may then
+        read and write SSM parameters under ``/cdk-alternate-contacts/``.
+    skip_inactive_account:
+        Default False: a member account that is suspended or closed fails the deployment (the API refuses).
+        True: the handler first asks Organizations (DescribeAccount) and skips an account that is not ACTIVE,
+        answering success with a reason that says so. Deploy from the management account or a delegated
+        administrator; the function may then call organizations:DescribeAccount.
 
     Raises
     ------
@@ -92,6 +109,8 @@ class AlternateContact(Construct):
         title: str,
         account_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        restore_on_delete: bool = False,
+        skip_inactive_account: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         type_value = contact_type.value if isinstance(contact_type, AlternateContactType) else contact_type
@@ -105,10 +124,14 @@ class AlternateContact(Construct):
         if account_id is not None:
             properties[spec.ACCOUNT_ID] = account_id
         validate_literals(self.node.path, properties)
+        properties.update(
+            opt_in_flags(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
+        )
 
         provider = AlternateContactProvider.of(self)
         provider.claim(account_id, type_value, self.node.path)
         provider.allow(account_id, type_value)
+        provider.allow_opt_ins(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
 
         self.contact_type = type_value
         self.account_id = account_id

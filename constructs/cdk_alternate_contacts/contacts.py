@@ -11,7 +11,7 @@ from constructs import Construct
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import PROP_NAMES, AlternateContactValidationError
+from .contact import PROP_NAMES, AlternateContactValidationError, opt_in_flags
 from .provider import SERVICE_TIMEOUT, AlternateContactProvider
 
 
@@ -89,8 +89,10 @@ class AlternateContacts(Construct):
     billing, operations, security:
         The details of each type to manage. Default: that type is not managed. At least one is required.
     removal_policy:
-        Default ``RemovalPolicy.DESTROY``: the contacts are deleted when the resource leaves the stack.
-        ``RemovalPolicy.RETAIN`` leaves them as they are.
+        Default ``RemovalPolicy.DESTROY``: the contacts are deleted (or restored, see below) when the
+        resource leaves the stack. ``RemovalPolicy.RETAIN`` leaves them as they are.
+    restore_on_delete, skip_inactive_account:
+        Opt-in behaviours, default False; as for :class:`~cdk_alternate_contacts.AlternateContact`.
 
     Raises
     ------
@@ -110,6 +112,8 @@ class AlternateContacts(Construct):
         operations: ContactDetails | None = None,
         security: ContactDetails | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        restore_on_delete: bool = False,
+        skip_inactive_account: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         declared = {
@@ -122,11 +126,15 @@ class AlternateContacts(Construct):
         if account_id is not None:
             properties[spec.ACCOUNT_ID] = account_id
         validate_contacts(self.node.path, properties)
+        properties.update(
+            opt_in_flags(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
+        )
 
         provider = AlternateContactProvider.of(self)
         for contact_type in contacts:
             provider.claim(account_id, contact_type, self.node.path)
             provider.allow(account_id, contact_type)
+        provider.allow_opt_ins(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
 
         self.account_id = account_id
         self.contact_types = tuple(sorted(contacts))

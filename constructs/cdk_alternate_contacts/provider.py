@@ -70,6 +70,8 @@ class AlternateContactProvider(Construct):
         self._statements: dict[str, iam.PolicyStatement] = {}
         self._granted: set[tuple[str, str]] = set()
         self._claims: dict[tuple[str, str], str] = {}
+        self._restore_granted = False
+        self._status_granted = False
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -188,3 +190,58 @@ class AlternateContactProvider(Construct):
                     ),
                 )
             )
+
+    def allow_opt_ins(self, *, restore_on_delete: bool, skip_inactive_account: bool) -> None:
+        """Grant what the opt-in behaviours of a contact need (nothing when both are off)."""
+        if restore_on_delete:
+            self.allow_restore_records()
+        if skip_inactive_account:
+            self.allow_account_status()
+
+    def allow_restore_records(self) -> None:
+        """Let the function keep restore-on-delete records: SSM parameters under its own prefix only.
+
+        The records are SecureString parameters encrypted with the account's AWS managed ``aws/ssm`` key,
+        whose key policy already lets SSM use it for principals of the account: no KMS statement is needed.
+        """
+        if self._restore_granted:
+            return
+        self._restore_granted = True
+        prefix = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{spec.RESTORE_PARAMETER_PREFIX}/*"
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], resources=[prefix]
+            )
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{render_like_cdk_nag(Stack.of(self).resolve(prefix))}]",
+                reason=(
+                    "Restore-on-delete records are named after the stack's id and each contact slot, known only "
+                    "at deploy time; the statement is limited to this project's parameter prefix."
+                ),
+            )
+        )
+
+    def allow_account_status(self) -> None:
+        """Let the function read member accounts' state (organizations:DescribeAccount), to skip inactive ones.
+
+        DescribeAccount's resource is the member account's ARN under the management account and the
+        organization, neither known at synth time; the action is read-only.
+        """
+        if self._status_granted:
+            return
+        self._status_granted = True
+        resource = f"arn:{Aws.PARTITION}:organizations::*:account/o-*/*"
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(actions=["organizations:DescribeAccount"], resources=[resource])
+        )
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions-IAM5[Resource::{render_like_cdk_nag(Stack.of(self).resolve(resource))}]",
+                reason=(
+                    "organizations:DescribeAccount (read-only) on member accounts, whose ARNs embed the management "
+                    "account and organization ids that are unknown at synth time."
+                ),
+            )
+        )

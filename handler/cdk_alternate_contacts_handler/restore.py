@@ -31,7 +31,7 @@ from .account_api import (
 
 logger = logging.getLogger(__name__)
 
-PARAMETER_PREFIX = "/cdk-alternate-contacts"
+PARAMETER_PREFIX = spec.RESTORE_PARAMETER_PREFIX
 
 
 def parameter_name(stack_id: str, target: Target) -> str:

@@ -47,6 +47,9 @@ RESTORE_ON_DELETE: Final = "RestoreOnDelete"
 SKIP_INACTIVE_ACCOUNT: Final = "SkipInactiveAccount"
 FLAGS: Final[tuple[str, ...]] = (RESTORE_ON_DELETE, SKIP_INACTIVE_ACCOUNT)
 
+#: SSM parameter path under which restore-on-delete records live (the function may touch nothing else).
+RESTORE_PARAMETER_PREFIX: Final = "/cdk-alternate-contacts"
+
 #: The contact's details: personal data, never logged, never echoed in an error message.
 DETAIL_FIELDS: Final[tuple[str, ...]] = (EMAIL_ADDRESS, NAME, PHONE_NUMBER, TITLE)
 
