@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from cdk_alternate_contacts_handler import spec
@@ -72,39 +73,42 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _deploy_or_destroy(args: argparse.Namespace) -> int:
     state_dir = Path(args.state_dir).resolve()
-    assembly = synth(state_dir / "cdk.out", app=args.app, context=_pairs(args.context, "-c"))
-    names = args.stack or [artifact.name for artifact in assembly.stacks()]
-    if args.command == "destroy":
-        names = list(reversed(names))
     snapshot = state_dir / "account-api.json"
     results: list[OperationResult] = []
-    with LocalCloud(state_dir / "cloud", concurrency=args.concurrency) as cloud:
-        client = account_client(cloud.moto.endpoint)
-        saved = load_snapshot(snapshot)
-        # moto_server forgets everything when it stops: give it back the accounts as the last run left them.
-        put_contacts(client, saved)
-        if saved:
-            print(f"restored {len(saved)} contacts into the Account API emulator from {snapshot}")
-        engine = cloud.engine(state_dir)
-        for name in names:
-            if args.command == "deploy":
-                result = engine.deploy(assembly, name, parameters=_pairs(args.parameters, "--parameters"))
-            else:
-                result = engine.destroy(name, assembly=assembly)
-            results.append(result)
-            for line in render_operation(result):
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        # Synthesis (seconds of jsii start-up) runs while the emulators start.
+        synthesis = pool.submit(synth, state_dir / "cdk.out", app=args.app, context=_pairs(args.context, "-c"))
+        with LocalCloud(state_dir / "cloud", concurrency=args.concurrency) as cloud:
+            assembly = synthesis.result()
+            names = args.stack or [artifact.name for artifact in assembly.stacks()]
+            if args.command == "destroy":
+                names = list(reversed(names))
+            client = account_client(cloud.moto.endpoint)
+            saved = load_snapshot(snapshot)
+            # moto_server forgets everything when it stops: give it back the accounts as the last run left them.
+            put_contacts(client, saved)
+            if saved:
+                print(f"restored {len(saved)} contacts into the Account API emulator from {snapshot}")
+            engine = cloud.engine(state_dir)
+            for name in names:
+                if args.command == "deploy":
+                    result = engine.deploy(assembly, name, parameters=_pairs(args.parameters, "--parameters"))
+                else:
+                    result = engine.destroy(name, assembly=assembly)
+                results.append(result)
+                for line in render_operation(result):
+                    print(line)
+                for path in result.code_dirs:
+                    print(f"  function code run: {path}")
+            accounts = (
+                {DEPLOYING_ACCOUNT} | {account for account, _ in saved} | _accounts_in(results, StateStore(state_dir))
+            )
+            live = read_contacts(client, accounts)
+            save_snapshot(snapshot, live)
+            print("contacts read back from the Account API emulator (masked):")
+            for line in render_contacts(live, _slots_in(results)):
                 print(line)
-            for path in result.code_dirs:
-                print(f"  function code run: {path}")
-        accounts = (
-            {DEPLOYING_ACCOUNT} | {account for account, _ in saved} | _accounts_in(results, StateStore(state_dir))
-        )
-        live = read_contacts(client, accounts)
-        save_snapshot(snapshot, live)
-        print("contacts read back from the Account API emulator (masked):")
-        for line in render_contacts(live, _slots_in(results)):
-            print(line)
-        print(f"function logs: {cloud.workdir / 'logs'}")
+            print(f"function logs: {cloud.workdir / 'logs'}")
     return 0 if all(result.ok for result in results) else 1
 
 

@@ -8,6 +8,7 @@ with LocalCloud(workdir) as cloud:
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
@@ -71,6 +72,8 @@ class LocalCloud:
         self.lambda_python = lambda_python
         self.registry = StackRegistry()
         self._stack = contextlib.ExitStack()
+        self._bootstrap: threading.Thread | None = None
+        self._bootstrap_error: BaseException | None = None
         self.moto: MotoServer
         self.responses: ResponseListener
         self.cfn_api: CloudFormationApi
@@ -108,7 +111,11 @@ class LocalCloud:
             )
             self.functions = FunctionService(host, max_concurrency=self.concurrency, retry_delays=self.retry_delays)
             self._stack.callback(self.functions.stop)
-            self.bootstrap()
+            # moto loads its SSM backend on first use (about 1.5 s): let that overlap whatever comes next
+            # (synthesis, usually); the first SSM lookup waits for it.
+            self._bootstrap = threading.Thread(target=self._bootstrap_in_background, name="bootstrap", daemon=True)
+            self._bootstrap.start()
+            self._stack.callback(self._bootstrap.join)
         except BaseException:
             self.stop()
             raise
@@ -124,8 +131,22 @@ class LocalCloud:
             Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
         )
 
+    def _bootstrap_in_background(self) -> None:
+        try:
+            self.bootstrap()
+        except Exception as error:  # re-raised by the first caller that needs it
+            self._bootstrap_error = error
+
+    def wait_bootstrapped(self) -> None:
+        """Wait for the bootstrap started with the cloud; raise what it raised."""
+        if self._bootstrap is not None:
+            self._bootstrap.join()
+        if self._bootstrap_error is not None:
+            raise self._bootstrap_error
+
     def reset(self) -> None:
         """Empty every account in moto (and bootstrap again): a clean slate between tests."""
+        self.wait_bootstrapped()
         self.moto.reset()
         self.bootstrap()
 
@@ -141,6 +162,7 @@ class LocalCloud:
 
     def ssm_lookup(self, name: str) -> str:
         """Read an SSM parameter (for SSM-typed template parameters)."""
+        self.wait_bootstrapped()
         value: str = self.client("ssm").get_parameter(Name=name)["Parameter"]["Value"]
         return value
 

@@ -12,7 +12,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict, deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from .functions import Attempt, FunctionConfig, HostSettings, Invocation
@@ -88,8 +88,7 @@ class FunctionPool:
             self._cond.notify_all()
         for invocation in abandoned:
             invocation.settle()
-        for sandbox in sandboxes:
-            sandbox.stop()
+        _in_parallel([sandbox.stop for sandbox in sandboxes])
 
     @property
     def sandboxes(self) -> list[Sandbox]:
@@ -273,8 +272,7 @@ class FunctionService:
             pools = list(self._by_arn.values()) + list(self._parked.values())
             self._by_arn.clear()
             self._parked.clear()
-        for pool in pools:
-            pool.close()
+        _in_parallel([pool.close for pool in pools])
 
     def _park(self, pool: FunctionPool) -> None:
         # Called with the lock held.
@@ -285,3 +283,12 @@ class FunctionService:
         while len(self._parked) > self.keep_parked:
             _, oldest = self._parked.popitem(last=False)
             oldest.close()
+
+
+def _in_parallel(steps: list[Callable[[], None]]) -> None:
+    """Run ``steps`` at once and wait for all: stopping environments one by one adds up."""
+    threads = [threading.Thread(target=step, name="stop", daemon=True) for step in steps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()

@@ -103,7 +103,10 @@ class ServerThread:
         # must not keep the interpreter alive.
         self.server.daemon_threads = True
         self.port: int = self.server.server_address[1]
-        self._thread = threading.Thread(target=self.server.serve_forever, name=name, daemon=True)
+        # A short poll interval keeps stop() quick: shutdown waits for the serving loop's next poll.
+        self._thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.1}, name=name, daemon=True
+        )
 
     def start(self) -> ServerThread:
         """Start serving; returns self for chaining."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -24,31 +24,43 @@ for _path in (REPO, Path(__file__).resolve().parent):
 
 from e2e_support import ACCOUNTS, REPO, UPDATE_CONTEXT, Assemblies  # noqa: E402
 
-from localdeploy.assembly import synth  # noqa: E402
+from localdeploy.assembly import CloudAssembly, synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import Details, Slot, account_client, put_contacts, read_contacts  # noqa: E402
 from localdeploy.engine import Engine  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def assemblies(tmp_path_factory: pytest.TempPathFactory) -> Assemblies:
-    """app.py (defaults and the update context) and tests/e2e/apps/lifecycle_app.py, synthesized once."""
+def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Future[CloudAssembly]]]:
+    """Start synthesizing app.py (defaults and the update context) and tests/e2e/apps/lifecycle_app.py.
+
+    Started before the local cloud (see ``cloud``) so its start-up overlaps the CDK CLI's; jsii start-up
+    dominates synthesis, and three at once on two cores beat three in a row.
+    """
     out = tmp_path_factory.mktemp("assemblies")
     lifecycle_app = f"{sys.executable} {Path(__file__).parent.relative_to(REPO) / 'apps' / 'lifecycle_app.py'}"
-    # jsii start-up dominates synthesis; three at once on two cores beat three in a row.
     with ThreadPoolExecutor(max_workers=3) as pool:
-        example = pool.submit(synth, out / "example")
-        updated = pool.submit(synth, out / "example-updated", context=UPDATE_CONTEXT)
-        lifecycle = pool.submit(synth, out / "lifecycle", app=lifecycle_app)
-        return Assemblies(example.result(), updated.result(), lifecycle.result())
+        yield [
+            pool.submit(synth, out / "example"),
+            pool.submit(synth, out / "example-updated", context=UPDATE_CONTEXT),
+            pool.submit(synth, out / "lifecycle", app=lifecycle_app),
+        ]
 
 
 @pytest.fixture(scope="session")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalCloud]:
+def assemblies(synthesis: list[Future[CloudAssembly]]) -> Assemblies:
+    """The synthesized apps, once per session."""
+    example, updated, lifecycle = (future.result() for future in synthesis)
+    return Assemblies(example, updated, lifecycle)
+
+
+@pytest.fixture(scope="session")
+def cloud(tmp_path_factory: pytest.TempPathFactory, synthesis: list[Future[CloudAssembly]]) -> Iterator[LocalCloud]:
     """moto_server, the HTTPS listener, the CloudFormation API and the Lambda service, for the session.
 
     Retries come after half a second and a second (Lambda waits minutes); an answer is awaited at most
-    60 s, so a lost answer fails a test quickly instead of after the 7-minute ServiceTimeout.
+    60 s, so a lost answer fails a test quickly instead of after the 7-minute ServiceTimeout. It asks for
+    ``synthesis`` only so that synthesis starts first and runs while this starts.
     """
     with LocalCloud(
         tmp_path_factory.mktemp("cloud"), concurrency=4, retry_delays=(0.5, 1.0), answer_timeout_cap_s=60
