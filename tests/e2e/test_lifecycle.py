@@ -222,3 +222,47 @@ def test_retain_keeps_contact_after_destroy(
     # AND the retained contact is still in the account, unchanged
     assert contacts() == {(OWN, "SECURITY"): details_of(security)}
     assert_answered_exactly_once(cloud, deployed, destroyed)
+
+
+def test_restore_on_delete_puts_back_the_contact_from_before_the_stack(
+    engine: Engine,
+    assemblies: Assemblies,
+    contacts: Callable[[], dict[Slot, Details]],
+    seed_contacts: Callable[[dict[Slot, Details]], None],
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN an account whose SECURITY contact predates the stack
+    before = {
+        "EmailAddress": "soc.before.restore@example.com",
+        "Name": "Katherine Johnson",
+        "PhoneNumber": "+1 757 555 0123",
+        "Title": "Security operations",
+    }
+    seed_contacts({(OWN, "SECURITY"): before})
+    _, security = declared(assemblies.lifecycle, "E2eRestore", "Security")
+    ssm = cloud.client("ssm")
+
+    # WHEN a stack whose SECURITY contact has restore_on_delete is deployed
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRestore")
+
+    # THEN the declared contact replaced the old one, which the handler recorded in an encrypted parameter
+    # named after the stack and the slot
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    assert contacts() == {(OWN, "SECURITY"): details_of(security)}
+    stack_uuid = deployed.stack_id.rsplit("/", 1)[-1]
+    records = ssm.get_parameters_by_path(Path="/cdk-alternate-contacts", Recursive=True)["Parameters"]
+    assert [(r["Name"], r["Type"]) for r in records] == [
+        (f"/cdk-alternate-contacts/{stack_uuid}/{OWN}/SECURITY", "SecureString")
+    ]
+
+    # WHEN the stack is destroyed
+    destroyed = engine.destroy(STACK)
+
+    # THEN the contact from before the stack is back, and the record is gone
+    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
+    assert contacts() == {(OWN, "SECURITY"): before}
+    assert ssm.get_parameters_by_path(Path="/cdk-alternate-contacts", Recursive=True)["Parameters"] == []
+    # AND the remembered contact never reached the function's log
+    log = cloud.log_text()
+    assert [value for value in before.values() if value in log] == []
+    assert_answered_exactly_once(cloud, deployed, destroyed)

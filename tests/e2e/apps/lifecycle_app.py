@@ -18,6 +18,8 @@ E2eBadCreate
     skips tokens, so the handler's own validation fails the Create at deploy time.
 E2eBadUpdate
     Like E2eBadCreate for SECURITY, and OPERATIONS with a new title: one Update fails, one succeeds.
+E2eRestore
+    SECURITY with restore_on_delete: a Delete puts back the contact the account had before.
 E2eMember
     SECURITY, and BILLING of member account 111111111111 instead of OPERATIONS.
 E2eMemberMovedBadUpdate
@@ -62,6 +64,7 @@ def contacts_stack(
     bad_security_email: bool = False,
     operations: dict[str, str] | None = OPERATIONS,
     member_billing_account: str | None = None,
+    restore_on_delete: bool = False,
 ) -> cdk.Stack:
     """One version of the stack."""
     stack = cdk.Stack(app, stack_id)
@@ -75,6 +78,7 @@ def contacts_stack(
         security_id,
         contact_type=AlternateContactType.SECURITY,
         removal_policy=security_removal,
+        restore_on_delete=restore_on_delete,
         **security,
     )
     if operations is not None:
@@ -97,6 +101,7 @@ contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
 contacts_stack(app, "E2eSecurityOnly", operations=None)
 contacts_stack(app, "E2eBadCreate", bad_security_email=True)
 contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
+contacts_stack(app, "E2eRestore", operations=None, restore_on_delete=True)
 contacts_stack(app, "E2eMember", operations=None, member_billing_account="111111111111")
 contacts_stack(
     app, "E2eMemberMovedBadUpdate", bad_security_email=True, operations=None, member_billing_account="222222222222"
