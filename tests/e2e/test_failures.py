@@ -134,3 +134,36 @@ def test_rollback_of_a_replacement_restores_old_account_and_deletes_new(
     assert state is not None
     assert state.resources[billing_id].physical_id == "111111111111/BILLING"
     assert_answered_exactly_once(cloud, deployed, result)
+
+
+def test_rollback_of_a_rename_keeps_the_contact_the_old_resource_still_owns(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack whose SECURITY contact is the construct "Security"
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    old_id, security = declared(assemblies.lifecycle, "E2eBase", "Security")
+    new_id, _ = declared(assemblies.lifecycle, "E2eRenamedBadUpdate", "SecurityContact")
+    before = contacts()
+
+    # WHEN an update renames it (the new resource is created with the same identity) and another Update fails
+    result = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRenamedBadUpdate")
+
+    # THEN the rollback deleted the renamed resource, whose identity the old resource still holds...
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
+    steps = [
+        (r.phase, r.request_type, r.physical_id, r.answered_physical_id, r.status) for r in result.requests_for(new_id)
+    ]
+    assert steps == [
+        ("deploy", "Create", None, f"{OWN}/SECURITY", "SUCCESS"),
+        ("rollback cleanup", "Delete", f"{OWN}/SECURITY", f"{OWN}/SECURITY", "SUCCESS"),
+    ]
+    assert result.requests_for(old_id) == []
+    # ...so the contact stays, as the old resource (back in charge) declares it
+    assert contacts() == before
+    assert contacts()[(OWN, "SECURITY")] == details_of(security)
+    state = engine.store.load(STACK)
+    assert state is not None
+    assert new_id not in state.resources
+    assert state.resources[old_id].physical_id == f"{OWN}/SECURITY"
+    assert_answered_exactly_once(cloud, deployed, result)

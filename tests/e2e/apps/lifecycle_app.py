@@ -18,6 +18,9 @@ E2eBadCreate
     skips tokens, so the handler's own validation fails the Create at deploy time.
 E2eBadUpdate
     Like E2eBadCreate for SECURITY, and OPERATIONS with a new title: one Update fails, one succeeds.
+E2eRenamedBadUpdate
+    The rename of E2eRenamed, while OPERATIONS' Update fails (its email is a parameter the API rejects):
+    the rollback deletes the renamed resource, which carries the same identity as the old one.
 E2eRestore
     SECURITY with restore_on_delete: a Delete puts back the contact the account had before.
 E2eMember
@@ -65,6 +68,7 @@ def contacts_stack(
     operations: dict[str, str] | None = OPERATIONS,
     member_billing_account: str | None = None,
     restore_on_delete: bool = False,
+    bad_operations_email: bool = False,
 ) -> cdk.Stack:
     """One version of the stack."""
     stack = cdk.Stack(app, stack_id)
@@ -82,6 +86,11 @@ def contacts_stack(
         **security,
     )
     if operations is not None:
+        operations = dict(operations)
+        if bad_operations_email:
+            operations["email_address"] = cdk.CfnParameter(
+                stack, "OperationsEmail", type="String", default=INVALID_EMAIL
+            ).value_as_string
         AlternateContact(stack, "Operations", contact_type=AlternateContactType.OPERATIONS, **operations)
     if member_billing_account is not None:
         AlternateContact(
@@ -101,6 +110,7 @@ contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
 contacts_stack(app, "E2eSecurityOnly", operations=None)
 contacts_stack(app, "E2eBadCreate", bad_security_email=True)
 contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
+contacts_stack(app, "E2eRenamedBadUpdate", security_id="SecurityContact", bad_operations_email=True)
 contacts_stack(app, "E2eRestore", operations=None, restore_on_delete=True)
 contacts_stack(app, "E2eMember", operations=None, member_billing_account="111111111111")
 contacts_stack(
