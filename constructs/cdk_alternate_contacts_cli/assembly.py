@@ -1,0 +1,436 @@
+"""The contacts a synthesized CDK app declares, read from its cloud assembly without loading aws_cdk.
+
+A cloud assembly (``cdk.out``) is a folder holding ``manifest.json``, which lists the stacks (and the
+assemblies of CDK Stages, in sub-folders), one template per stack, and an assets manifest per stack. A
+nested stack is an ``AWS::CloudFormation::Stack`` resource whose ``TemplateURL`` names a file asset: its
+object key (``<hash>.json``) leads, through the assets manifest, to the template in the assembly.
+
+Contacts are found by the shared spec's resource types: ``Custom::AlternateContact`` (one contact) and
+``Custom::AlternateContacts`` (several types of one account). Their values are evaluated with
+:mod:`.intrinsics`; what stays unknown until the deploy is reported per contact, never guessed.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Final
+
+from cdk_alternate_contacts_handler import spec
+
+from .intrinsics import NO_VALUE, Scope, Unresolved, as_property_text, resolve
+
+STACK_ARTIFACT: Final = "aws:cloudformation:stack"
+NESTED_ASSEMBLY_ARTIFACT: Final = "cdk:cloud-assembly"
+ASSET_MANIFEST_ARTIFACT: Final = "cdk:asset-manifest"
+NESTED_STACK_TYPE: Final = "AWS::CloudFormation::Stack"
+CONTACT_RESOURCE_TYPES: Final = (spec.RESOURCE_TYPE, spec.CONTACTS_RESOURCE_TYPE)
+
+#: Nested stacks deeper than this are reported, not followed (CloudFormation itself allows few levels).
+MAX_NESTING: Final = 10
+
+#: The environment CDK writes for an environment-agnostic stack.
+UNKNOWN_ACCOUNT: Final = "unknown-account"
+UNKNOWN_REGION: Final = "unknown-region"
+
+
+class AssemblyError(Exception):
+    """The cloud assembly is missing, unreadable, or lacks the stacks asked for."""
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    """One top-level stack of the assembly.
+
+    Attributes
+    ----------
+    name:
+        The name the CDK CLI shows and ``--stack`` matches: ``Contacts``, or ``Prod/Contacts`` inside a Stage.
+    stack_name:
+        The CloudFormation stack name.
+    artifact_id:
+        The manifest's key for the stack.
+    template_path:
+        The template file.
+    account, region:
+        The stack's environment when the app fixes it; ``None`` for an environment-agnostic stack.
+    assets_path:
+        The stack's assets manifest (it lists the templates of every nested stack below it).
+    """
+
+    name: str
+    stack_name: str
+    artifact_id: str
+    template_path: Path
+    account: str | None
+    region: str | None
+    assets_path: Path | None
+
+    def matches(self, pattern: str) -> bool:
+        """Whether ``--stack pattern`` selects this stack (a glob on any of its names, as the CDK CLI does)."""
+        return any(fnmatch.fnmatchcase(name, pattern) for name in (self.name, self.stack_name, self.artifact_id))
+
+
+class CloudAssembly:
+    """A synthesized cloud assembly on disk.
+
+    Parameters
+    ----------
+    directory:
+        The folder holding ``manifest.json`` (``cdk.out``).
+
+    Raises
+    ------
+    AssemblyError
+        When there is no readable manifest: the app has not been synthesized there.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+        self.stacks: list[StackArtifact] = list(_stacks(directory, prefix="", depth=0))
+
+    def select(self, patterns: Sequence[str]) -> list[StackArtifact]:
+        """The stacks that ``--stack`` patterns select, in manifest order; all of them without patterns.
+
+        Raises
+        ------
+        AssemblyError
+            When a pattern selects no stack; the message lists the stacks there are.
+        """
+        if not patterns:
+            return list(self.stacks)
+        for pattern in patterns:
+            if not any(stack.matches(pattern) for stack in self.stacks):
+                names = ", ".join(stack.name for stack in self.stacks) or "none"
+                raise AssemblyError(f"no stack matches {pattern!r} in {self.directory} (stacks: {names})")
+        return [stack for stack in self.stacks if any(stack.matches(p) for p in patterns)]
+
+
+def _read_json(path: Path, what: str) -> dict[str, Any]:
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssemblyError(f"{what} not found: {path}") from None
+    except (OSError, ValueError) as error:
+        raise AssemblyError(f"cannot read {what} {path}: {error}") from None
+    if not isinstance(document, dict):
+        raise AssemblyError(f"{what} {path} is not a JSON object")
+    return document
+
+
+def _stacks(directory: Path, *, prefix: str, depth: int) -> Iterator[StackArtifact]:
+    manifest_path = directory / "manifest.json"
+    if not manifest_path.is_file():
+        raise AssemblyError(
+            f"{directory} is not a cloud assembly (no manifest.json): run `cdk synth` first, or point --cdk-out "
+            "at the folder it writes"
+        )
+    artifacts = _read_json(manifest_path, "cloud assembly manifest").get("artifacts", {})
+    for artifact_id, artifact in artifacts.items():
+        kind = artifact.get("type")
+        properties = artifact.get("properties", {})
+        if kind == NESTED_ASSEMBLY_ARTIFACT and depth < MAX_NESTING:
+            # A CDK Stage: its stacks live in an assembly of their own, named "<Stage>/<Stack>" by the CDK CLI.
+            stage = properties.get("displayName") or artifact_id
+            yield from _stacks(directory / properties["directoryName"], prefix=f"{prefix}{stage}/", depth=depth + 1)
+        elif kind == STACK_ARTIFACT:
+            account, region = _environment(str(artifact.get("environment", "")))
+            assets = None
+            for dependency in artifact.get("dependencies", []):
+                dependent = artifacts.get(dependency, {})
+                if dependent.get("type") == ASSET_MANIFEST_ARTIFACT:
+                    assets = directory / dependent["properties"]["file"]
+            display = artifact.get("displayName") or artifact_id
+            yield StackArtifact(
+                name=display if "/" in display else f"{prefix}{display}",
+                stack_name=str(properties.get("stackName") or artifact_id),
+                artifact_id=artifact_id,
+                template_path=directory / properties["templateFile"],
+                account=account,
+                region=region,
+                assets_path=assets,
+            )
+
+
+def _environment(environment: str) -> tuple[str | None, str | None]:
+    """``aws://123456789012/eu-west-1`` -> the account and the region, ``None`` where CDK wrote unknown."""
+    account, _, region = environment.removeprefix("aws://").partition("/")
+    return (
+        account if account and account != UNKNOWN_ACCOUNT else None,
+        region if region and region != UNKNOWN_REGION else None,
+    )
+
+
+@dataclass(frozen=True)
+class Declaration:
+    """One declared contact: an account, a type and its details, as a deploy would put them.
+
+    Attributes
+    ----------
+    stack:
+        The top-level stack (``--stack`` name) that declares it, through nested stacks maybe.
+    declared_by:
+        The construct path (``Contacts/Security``), or the stack and logical ids when paths were not recorded.
+    account:
+        The 12-digit account the contact belongs to: the declared AccountId, or the stack's deploying account
+        when it has none; an :class:`Unresolved` when only the deploy knows it.
+    contact_type:
+        BILLING, OPERATIONS or SECURITY; an :class:`Unresolved` when only the deploy knows it.
+    details:
+        The detail fields known before the deploy (EmailAddress, Name, PhoneNumber, Title).
+    unresolved:
+        One message per field only the deploy can tell (``EmailAddress: SSM parameter ...``).
+    invalid:
+        One message per field the Account API would reject (the shared spec's words, no contact details).
+    """
+
+    stack: str
+    declared_by: str
+    account: str | Unresolved
+    contact_type: str | Unresolved
+    details: Mapping[str, str] = field(default_factory=dict)
+    unresolved: tuple[str, ...] = ()
+    invalid: tuple[str, ...] = ()
+
+    @property
+    def plannable(self) -> bool:
+        """Whether every value is known and valid, so the live contact can be compared with it."""
+        return not self.unresolved and not self.invalid
+
+
+@dataclass
+class Declarations:
+    """What the selected stacks declare, and what could not be read (notes for the user)."""
+
+    contacts: list[Declaration] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_declarations(stacks: Sequence[StackArtifact], *, caller_account: str, partition: str | None) -> Declarations:
+    """Every contact the selected stacks declare, nested stacks included, with values evaluated.
+
+    Parameters
+    ----------
+    stacks:
+        The stacks to read (:meth:`CloudAssembly.select`).
+    caller_account:
+        The account of the credentials in use: the deploying account of an environment-agnostic stack.
+    partition:
+        The credentials' partition (``aws``), for ``AWS::Partition``.
+
+    Raises
+    ------
+    AssemblyError
+        When a template cannot be read.
+    """
+    found = Declarations()
+    for stack in stacks:
+        deploying = stack.account or caller_account
+        if deploying != caller_account:
+            found.notes.append(
+                f"stack {stack.name} deploys to account {deploying}; its contacts are read from account "
+                f"{caller_account} with AccountId (use --profile for {deploying} to read them as the deploy would)"
+            )
+        template = _read_json(stack.template_path, f"template of stack {stack.name}")
+        scope = _scope(template, account=deploying, partition=partition, region=stack.region, passed=None)
+        _walk(template, scope, stack=stack, trail=(stack.name,), found=found, depth=0)
+    return found
+
+
+def _scope(
+    template: Mapping[str, Any],
+    *,
+    account: str | None,
+    partition: str | None,
+    region: str | None,
+    passed: Mapping[str, Any] | None,
+) -> Scope:
+    """What a template's values can refer to; ``passed`` holds the parameters a parent gives a nested stack."""
+    parameters = template.get("Parameters") or {}
+    values = dict(passed or {})
+    if passed is not None:
+        # A nested stack's parameter that its parent does not pass takes its default: nothing else can set it.
+        # A top-level stack's default is not used: the deploy may override it.
+        for name, definition in parameters.items():
+            if name not in values and isinstance(definition, Mapping) and "Default" in definition:
+                values[name] = definition["Default"]
+    return Scope(
+        account=account,
+        partition=partition,
+        region=region,
+        parameters=parameters,
+        parameter_values=values,
+        mappings=template.get("Mappings") or {},
+    )
+
+
+def _walk(
+    template: Mapping[str, Any],
+    scope: Scope,
+    *,
+    stack: StackArtifact,
+    trail: tuple[str, ...],
+    found: Declarations,
+    depth: int,
+) -> None:
+    """Collect the contacts of ``template`` and, depth first, of the nested stacks it holds."""
+    for logical_id, resource in (template.get("Resources") or {}).items():
+        kind = resource.get("Type")
+        if kind in CONTACT_RESOURCE_TYPES:
+            found.contacts.extend(_contacts(resource, scope, stack=stack, trail=(*trail, logical_id)))
+        elif kind == NESTED_STACK_TYPE:
+            where = _declared_by(resource, (*trail, logical_id))
+            path = _nested_template(resource, stack)
+            if path is None or depth >= MAX_NESTING:
+                why = "its template is not in the cloud assembly" if path is None else "nested too deeply"
+                found.notes.append(f"nested stack {where}: {why}; contacts it may declare are not checked")
+                continue
+            nested = _read_json(path, f"template of nested stack {where}")
+            passed = {
+                name: _passed_parameter(name, value, scope)
+                for name, value in ((resource.get("Properties") or {}).get("Parameters") or {}).items()
+            }
+            nested_scope = _scope(
+                nested, account=scope.account, partition=scope.partition, region=scope.region, passed=passed
+            )
+            _walk(nested, nested_scope, stack=stack, trail=(*trail, logical_id), found=found, depth=depth + 1)
+
+
+def _passed_parameter(name: str, value: Any, scope: Scope) -> Any:
+    resolved = resolve(value, scope)
+    if isinstance(resolved, Unresolved):
+        return Unresolved(f"parameter {name} from the parent stack: {resolved.reason}")
+    return resolved
+
+
+def _nested_template(resource: Mapping[str, Any], stack: StackArtifact) -> Path | None:
+    """The nested stack's template in the assembly: by the object key of its TemplateURL, else by metadata."""
+    directory = stack.template_path.parent
+    url = (resource.get("Properties") or {}).get("TemplateURL")
+    tail = url if isinstance(url, str) else _last_literal(url)
+    object_key = tail.rsplit("/", 1)[-1] if tail else None
+    if object_key and stack.assets_path is not None and stack.assets_path.is_file():
+        assets = _read_json(stack.assets_path, f"assets manifest of stack {stack.name}")
+        for asset in (assets.get("files") or {}).values():
+            keys = {d.get("objectKey") for d in (asset.get("destinations") or {}).values()}
+            source = asset.get("source") or {}
+            if object_key in keys and source.get("packaging", "file") == "file" and source.get("path"):
+                candidate = directory / str(source["path"])
+                if candidate.is_file():
+                    return candidate
+    asset_path = (resource.get("Metadata") or {}).get("aws:asset:path")
+    if isinstance(asset_path, str) and (directory / asset_path).is_file():
+        return directory / asset_path
+    return None
+
+
+def _last_literal(value: Any) -> str | None:
+    """The last literal string of an ``Fn::Join`` (CDK ends a TemplateURL with ``/<hash>.json``)."""
+    if isinstance(value, Mapping) and isinstance(value.get("Fn::Join"), list) and len(value["Fn::Join"]) == 2:
+        parts = value["Fn::Join"][1]
+        if isinstance(parts, list) and parts and isinstance(parts[-1], str):
+            return parts[-1]
+    return None
+
+
+def _declared_by(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
+    """The construct path without the CustomResource's inner ``Resource/Default``; else stack/logical ids."""
+    path = (resource.get("Metadata") or {}).get("aws:cdk:path")
+    if not isinstance(path, str) or not path:
+        return "/".join(trail)
+    for suffix in ("/Resource/Default", "/Default", "/Resource"):
+        if path.endswith(suffix):
+            return path.removesuffix(suffix)
+    return path
+
+
+def _contacts(
+    resource: Mapping[str, Any], scope: Scope, *, stack: StackArtifact, trail: tuple[str, ...]
+) -> list[Declaration]:
+    """The contacts of one resource: one for ``Custom::AlternateContact``, one per type for the other."""
+    declared_by = _declared_by(resource, trail)
+    properties = resource.get("Properties") or {}
+    condition = resource.get("Condition")
+    always: list[str] = [f"created only if condition {condition} holds (decided at deploy time)"] if condition else []
+
+    account_value = _field(properties.get(spec.ACCOUNT_ID), scope)
+    account: str | Unresolved
+    if isinstance(account_value, Unresolved):
+        account = account_value
+    elif account_value is None:
+        account = scope.account or Unresolved("the deploying account")
+    else:
+        account = str(account_value)
+
+    if resource.get("Type") == spec.RESOURCE_TYPE:
+        entries: list[tuple[Any, Any]] = [(_field(properties.get(spec.CONTACT_TYPE), scope), properties)]
+    else:
+        contacts = resolve(properties.get(spec.CONTACTS), scope)
+        if isinstance(contacts, Unresolved):
+            reason = f"{spec.CONTACTS}: {contacts.reason}"
+            return [Declaration(stack.name, declared_by, account, contacts, unresolved=(*always, reason))]
+        if not isinstance(contacts, Mapping) or not contacts:
+            errors = spec.contacts_errors({spec.CONTACTS: contacts}, skip=frozenset({spec.ACCOUNT_ID}))
+            return [Declaration(stack.name, declared_by, account, "?", invalid=tuple(errors))]
+        entries = list(contacts.items())
+    return [
+        _declaration(
+            stack=stack.name,
+            declared_by=declared_by,
+            account=account,
+            contact_type=contact_type,
+            source=source,
+            scope=scope,
+            always=always,
+        )
+        for contact_type, source in entries
+    ]
+
+
+def _field(value: Any, scope: Scope) -> Any:
+    """A property value as the handler would receive it (scalars as strings); ``None`` when absent."""
+    if value is None:
+        return None
+    resolved = resolve(value, scope)
+    return None if resolved is NO_VALUE else as_property_text(resolved)
+
+
+def _declaration(
+    *,
+    stack: str,
+    declared_by: str,
+    account: str | Unresolved,
+    contact_type: Any,
+    source: Any,
+    scope: Scope,
+    always: list[str],
+) -> Declaration:
+    """One contact, its values evaluated and checked with the shared spec's rules."""
+    unresolved = list(always)
+    properties: dict[str, Any] = {}
+    skip: set[str] = set()
+    for key, value in ((spec.ACCOUNT_ID, account), (spec.CONTACT_TYPE, contact_type)):
+        if isinstance(value, Unresolved):
+            unresolved.append(f"{key}: {value.reason}")
+            skip.add(key)
+        else:
+            properties[key] = value
+    shown_type = contact_type if isinstance(contact_type, Unresolved) else str(contact_type)
+    if not isinstance(source, Mapping):
+        invalid = f"{spec.CONTACTS}.{contact_type} must be a map of {', '.join(spec.DETAIL_FIELDS)}"
+        return Declaration(stack, declared_by, account, shown_type, unresolved=tuple(unresolved), invalid=(invalid,))
+    details: dict[str, str] = {}
+    for key in spec.DETAIL_FIELDS:
+        value = _field(source.get(key), scope)
+        if isinstance(value, Unresolved):
+            unresolved.append(f"{key}: {value.reason}")
+            skip.add(key)
+        elif value is not None:
+            properties[key] = value
+            if isinstance(value, str):
+                details[key] = value
+    errors = spec.field_errors(properties, skip=frozenset(skip))
+    return Declaration(stack, declared_by, account, shown_type, details, tuple(unresolved), tuple(errors))
