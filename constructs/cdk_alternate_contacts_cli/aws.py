@@ -1,0 +1,329 @@
+"""The AWS side, read-only: who is calling, the live contacts, and the organization's accounts.
+
+Credentials, region and endpoints come from boto3's standard chain, so the tool works against AWS with a
+profile, SSO or environment credentials, and against a local emulator with ``AWS_ENDPOINT_URL`` (or the
+per-service ``AWS_ENDPOINT_URL_ACCOUNT`` and so on). Reads are paced by a shared :class:`RateLimiter` and
+retried with the handler's own backoff policy; failures become messages that say what to do, and never
+quote a contact detail.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Final, TypeVar
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    PartialCredentialsError,
+    ProfileNotFound,
+    SSOError,
+    TokenRetrievalError,
+)
+
+from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.account_api import (
+    ACCESS_DENIED_HINT,
+    RetryPolicy,
+    Target,
+    error_code,
+    is_retryable,
+    redact,
+)
+
+from .ratelimit import RateLimiter
+
+T = TypeVar("T")
+K = TypeVar("K")
+
+#: The Account and Organizations APIs are global, served from us-east-1 in the aws partition.
+DEFAULT_REGION: Final = "us-east-1"
+
+#: Attempts per read before reporting the error (throttling and server faults only are retried).
+MAX_ATTEMPTS: Final = 8
+
+#: Account states that the audit checks; the others (SUSPENDED, PENDING_CLOSURE, CLOSED) are skipped.
+ACTIVE: Final = "ACTIVE"
+
+#: The largest page ListAccounts returns.
+LIST_ACCOUNTS_PAGE: Final = 20
+
+_CREDENTIAL_CODES: Final = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "ExpiredToken",
+        "ExpiredTokenException",
+        "InvalidSignatureException",
+    }
+)
+
+NO_CREDENTIALS_HINT: Final = (
+    "no AWS credentials found: use --profile NAME (or AWS_PROFILE), `aws sso login`, or set "
+    "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"
+)
+
+
+class AwsError(Exception):
+    """A failure that stops the command: bad credentials, no access, an endpoint out of reach."""
+
+
+def explain_fatal(error: Exception, doing: str) -> AwsError:
+    """Turn an exception from boto3 into a message that tells the user what to do."""
+    message = f"{doing}: {error}"
+    if isinstance(error, (NoCredentialsError, PartialCredentialsError)):
+        message = NO_CREDENTIALS_HINT
+    elif isinstance(error, ProfileNotFound):
+        message = f"{error}: check --profile (or AWS_PROFILE) against ~/.aws/config"
+    elif isinstance(error, (TokenRetrievalError, SSOError)):
+        message = f"the SSO session has expired or is missing: run `aws sso login` ({error})"
+    elif isinstance(error, EndpointConnectionError):
+        message = f"{doing}: cannot reach {error.kwargs.get('endpoint_url', 'the endpoint')}"
+    elif isinstance(error, ClientError):
+        code = error_code(error)
+        if code in _CREDENTIAL_CODES:
+            message = f"{doing}: the credentials were rejected ({code}): refresh them or pick another profile"
+        else:
+            message = f"{doing}: {code}: {error.response.get('Error', {}).get('Message', '')}"
+    return AwsError(message)
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The identity of the credentials in use (STS GetCallerIdentity)."""
+
+    account: str
+    arn: str
+
+    @property
+    def partition(self) -> str:
+        """``aws``, ``aws-cn`` or ``aws-us-gov``, from the caller's ARN."""
+        parts = self.arn.split(":")
+        return parts[1] if len(parts) > 1 and parts[1] else "aws"
+
+
+class Aws:
+    """boto3 clients built once from the standard chain, ``--profile`` and ``--region``.
+
+    Parameters
+    ----------
+    profile:
+        A named profile; default: the standard chain (environment, ``AWS_PROFILE``, default profile, SSO,
+        instance or container role).
+    region:
+        Default: the configured region, else us-east-1, where the Account and Organizations APIs live.
+    concurrency:
+        Threads reading contacts at once; the rate limiter decides the pace.
+    """
+
+    def __init__(self, *, profile: str | None, region: str | None, concurrency: int) -> None:
+        try:
+            self.session = boto3.Session(profile_name=profile, region_name=region)
+        except BotoCoreError as error:
+            raise explain_fatal(error, "reading the AWS configuration") from None
+        self.region = self.session.region_name or DEFAULT_REGION
+        self.concurrency = concurrency
+
+    def client(self, service: str, *, attempts: int) -> Any:
+        """A client of ``service``; ``attempts`` counts botocore's own tries (1: this module retries)."""
+        config = Config(
+            retries={"mode": "standard", "total_max_attempts": attempts},
+            connect_timeout=10,
+            read_timeout=30,
+            max_pool_connections=max(10, self.concurrency + 2),
+            user_agent_extra="cdk-alternate-contacts-cli",
+        )
+        try:
+            return self.session.client(service, region_name=self.region, config=config)
+        except (BotoCoreError, NoRegionError) as error:
+            raise explain_fatal(error, f"creating the {service} client") from None
+
+    def caller(self) -> Caller:
+        """Who the credentials belong to.
+
+        Raises
+        ------
+        AwsError
+            No credentials, rejected credentials, or no way to reach STS.
+        """
+        try:
+            identity = self.client("sts", attempts=3).get_caller_identity()
+        except (BotoCoreError, ClientError) as error:
+            raise explain_fatal(error, "STS GetCallerIdentity") from None
+        return Caller(account=str(identity["Account"]), arn=str(identity["Arn"]))
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What GetAlternateContact said about one account and type.
+
+    Attributes
+    ----------
+    contact:
+        The live details (EmailAddress, Name, PhoneNumber, Title); ``None`` when the account has no contact of
+        that type, or when the read failed.
+    code:
+        The error code when the read failed (``AccessDeniedException``); ``None`` on success.
+    message:
+        What the failure means and what to do, without contact details.
+    """
+
+    contact: dict[str, str] | None
+    code: str | None = None
+    message: str | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the read failed, so nothing is known about the contact."""
+        return self.code is not None
+
+
+class ContactReader:
+    """Reads live contacts: paced, retried on throttling, AccountId left out for the caller's own account.
+
+    Parameters
+    ----------
+    client:
+        A boto3 ``account`` client (its own retries turned off: each attempt must pass the limiter).
+    caller_account:
+        The credentials' account; its contacts are read without AccountId, which the management account may
+        not name.
+    limiter:
+        Shared by every thread.
+    policy:
+        Backoff between attempts (the handler's policy: full jitter, growing to ``cap_s``).
+    max_attempts:
+        Attempts before a throttled or failing read is reported as an error.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        caller_account: str,
+        limiter: RateLimiter,
+        *,
+        policy: RetryPolicy | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ) -> None:
+        self.client = client
+        self.caller_account = caller_account
+        self.limiter = limiter
+        self.policy = policy or RetryPolicy()
+        self.max_attempts = max_attempts
+        self.calls = 0
+        self._count = threading.Lock()
+
+    def read(self, account_id: str, contact_type: str) -> Reading:
+        """The live contact of ``contact_type`` in ``account_id``, absent, or the error that prevented the read."""
+        target = Target(account_id, contact_type, own_account=account_id == self.caller_account)
+        attempt = 0
+        while True:
+            self.limiter.acquire()
+            with self._count:
+                self.calls += 1
+            try:
+                response = self.client.get_alternate_contact(**target.api_arguments())
+            except (ClientError, BotoCoreError) as error:
+                code = error_code(error)
+                if code == "ResourceNotFoundException":
+                    return Reading(None)
+                attempt += 1
+                if not is_retryable(error):
+                    return Reading(None, code, self._explain(error, target))
+                if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
+                    self.limiter.slow_down()
+                if attempt >= self.max_attempts:
+                    return Reading(
+                        None, code, f"still {code} after {attempt} attempts; try again later or lower --max-rate"
+                    )
+                self.policy.sleep(self.policy.backoff(attempt - 1))
+                continue
+            live = response.get("AlternateContact", {})
+            return Reading({key: str(live.get(key, "")) for key in spec.DETAIL_FIELDS})
+
+    def _explain(self, error: Exception, target: Target) -> str:
+        code = error_code(error)
+        if code == "AccessDeniedException":
+            if target.own_account:
+                return "the credentials need account:GetAlternateContact on their own account"
+            return ACCESS_DENIED_HINT
+        if isinstance(error, ClientError):
+            return f"{code}: {redact(str(error.response.get('Error', {}).get('Message', '')), ())}"
+        return str(error)
+
+
+def run_all(work: Callable[[K], T], items: Sequence[K], *, concurrency: int, on_done: Callable[[], None]) -> list[T]:
+    """``work`` applied to every item on ``concurrency`` threads, results in the items' order."""
+    if not items:
+        return []
+
+    def counted(item: K) -> T:
+        try:
+            return work(item)
+        finally:
+            on_done()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(items))), thread_name_prefix="read") as pool:
+        return list(pool.map(counted, items))
+
+
+@dataclass(frozen=True)
+class OrgAccount:
+    """An account of the organization, as ListAccounts returns it (no contact details, no root email)."""
+
+    account_id: str
+    name: str
+    state: str
+
+
+ORGANIZATIONS_HINT: Final = (
+    "list the organization's accounts from its management account or from a delegated administrator "
+    "for AWS Organizations (organizations:ListAccounts)"
+)
+
+
+def list_accounts(client: Any) -> list[OrgAccount]:
+    """Every account of the organization, all pages, in the order Organizations gives them.
+
+    ``State`` replaces the older ``Status`` field in ListAccounts (``PENDING_CLOSURE`` becomes ``CLOSED``
+    after a while); whichever is present is used.
+
+    Raises
+    ------
+    AwsError
+        When the caller is not in an organization or may not list its accounts.
+    """
+    found: list[OrgAccount] = []
+    try:
+        pages = client.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": LIST_ACCOUNTS_PAGE})
+        for page in pages:
+            for account in page.get("Accounts", []):
+                state = account.get("State") or account.get("Status") or "UNKNOWN"
+                found.append(OrgAccount(str(account["Id"]), str(account.get("Name", "")), str(state)))
+    except ClientError as error:
+        code = error_code(error)
+        if code == "AWSOrganizationsNotInUseException":
+            raise AwsError(
+                "the caller's account is not a member of an organization: there are no accounts to audit"
+            ) from None
+        if code == "AccessDeniedException":
+            raise AwsError(f"Organizations ListAccounts: AccessDenied; {ORGANIZATIONS_HINT}") from None
+        raise explain_fatal(error, "Organizations ListAccounts") from None
+    except BotoCoreError as error:
+        raise explain_fatal(error, "Organizations ListAccounts") from None
+    return found
+
+
+def split_active(accounts: Iterable[OrgAccount]) -> tuple[list[OrgAccount], list[OrgAccount]]:
+    """The ACTIVE accounts, and the others (suspended, closing, closed), which have no contacts to check."""
+    accounts = list(accounts)
+    return [a for a in accounts if a.state == ACTIVE], [a for a in accounts if a.state != ACTIVE]
