@@ -1,0 +1,325 @@
+"""What the user reads: aligned tables for people, JSON for programs, contact details masked in both."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from cdk_alternate_contacts_handler import spec
+
+from .assembly import Declaration
+from .aws import OrgAccount, Reading
+from .compare import Comparison, Outcome
+from .masking import show, show_details
+
+#: Shown in the ACCOUNT or TYPE column when only the deploy knows the value.
+DEPLOY_TIME: Final = "(deploy time)"
+
+#: Lists of skipped accounts longer than this are only counted.
+MAX_LISTED: Final = 10
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str | Sequence[str]]]) -> str:
+    """Columns aligned with two spaces; a cell given as a list of lines spans several lines of output."""
+    cells = [[[cell] if isinstance(cell, str) else list(cell) or [""] for cell in row] for row in rows]
+    widths = [len(header) for header in headers]
+    for row in cells:
+        for index, lines in enumerate(row):
+            widths[index] = max(widths[index], *(len(line) for line in lines))
+    out = ["  ".join(header.ljust(width) for header, width in zip(headers, widths, strict=True)).rstrip()]
+    for row in cells:
+        for line_no in range(max(len(lines) for lines in row)):
+            parts = [
+                (lines[line_no] if line_no < len(lines) else "").ljust(width)
+                for lines, width in zip(row, widths, strict=True)
+            ]
+            out.append("  ".join(parts).rstrip())
+    return "\n".join(out)
+
+
+@dataclass
+class ContactReport:
+    """The result of ``plan`` or ``drift``, ready to print.
+
+    Attributes
+    ----------
+    command:
+        ``plan`` or ``drift``.
+    words:
+        The outcome names of that command (CREATE or MISSING, ...).
+    assembly, stacks, caller:
+        What was read, and as whom.
+    comparisons:
+        One per declared contact, ordered by account and type.
+    notes:
+        Things the user should know that are not rows (a nested stack out of reach, an access hint).
+    reveal:
+        Show contact details unmasked (``--show-details``).
+    """
+
+    command: str
+    words: Mapping[Outcome, str]
+    assembly: str
+    stacks: Sequence[str]
+    caller: str
+    comparisons: Sequence[Comparison]
+    notes: list[str] = field(default_factory=list)
+    reveal: bool = False
+
+    def counts(self) -> Counter[Outcome]:
+        """How many contacts had each outcome."""
+        return Counter(comparison.outcome for comparison in self.comparisons)
+
+    def error_notes(self) -> list[str]:
+        """One note per distinct read failure, naming the contacts it hit."""
+        by_message: dict[str, list[str]] = {}
+        for comparison in self.comparisons:
+            reading = comparison.reading
+            if reading is not None and reading.failed:
+                text = f"{reading.code}: {reading.message}"
+                by_message.setdefault(text, []).append(_slot_name(comparison.declaration))
+        return [f"{', '.join(slots)}: {text}" for text, slots in by_message.items()]
+
+    def changes(self, comparison: Comparison) -> list[str]:
+        """The lines of the CHANGES column for one contact."""
+        declaration = comparison.declaration
+        outcome = comparison.outcome
+        # Values known only at deploy time are listed whatever the outcome: they may change it.
+        if outcome is Outcome.ABSENT:
+            return ["no live contact", *declaration.unresolved]
+        if outcome is Outcome.DIFFERENT and comparison.live is not None:
+            lines = [self._difference(key, declaration.details, comparison.live) for key in comparison.changed]
+            return [*lines, *declaration.unresolved]
+        if outcome is Outcome.UNKNOWN:
+            return list(declaration.unresolved)
+        if outcome is Outcome.INVALID:
+            return list(declaration.invalid)
+        if outcome is Outcome.ERROR and comparison.reading is not None:
+            return [str(comparison.reading.code)]
+        return []
+
+    def _difference(self, key: str, declared: Mapping[str, str], live: Mapping[str, str]) -> str:
+        was = show(key, live.get(key, ""), reveal=self.reveal)
+        wanted = show(key, declared.get(key, ""), reveal=self.reveal)
+        hidden = "" if was != wanted else " (differs in masked characters; --show-details shows them)"
+        if self.command == "drift":
+            return f"{key}: live {was}, declared {wanted}{hidden}"
+        return f"{key}: {was} -> {wanted}{hidden}"
+
+    def text(self) -> str:
+        """The table, a summary line, and the notes."""
+        heading = (
+            f"{self.command.capitalize()} of {self.assembly} (stacks: {', '.join(self.stacks) or 'none'}), "
+            f"live contacts read as account {self.caller}"
+        )
+        if not self.comparisons:
+            return "\n".join([heading, "", "No alternate contacts are declared in these stacks.", *self._notes()])
+        column = "ACTION" if self.command == "plan" else "STATUS"
+        rows = [
+            [
+                _account(c.declaration),
+                _type(c.declaration),
+                self.words[c.outcome],
+                c.declaration.declared_by,
+                self.changes(c),
+            ]
+            for c in self.comparisons
+        ]
+        body = table(["ACCOUNT", "TYPE", column, "DECLARED BY", "CHANGES"], rows)
+        return "\n".join([heading, "", body, "", self.summary(), *self._notes()])
+
+    def summary(self) -> str:
+        """``Plan: 2 to create, 1 to update, 3 unchanged.`` or ``Drift: 1 drifted, ...``."""
+        counts = self.counts()
+        if self.command == "plan":
+            parts = [
+                f"{counts[Outcome.ABSENT]} to create",
+                f"{counts[Outcome.DIFFERENT]} to update",
+                f"{counts[Outcome.SAME]} unchanged",
+            ]
+        else:
+            parts = [
+                f"{counts[Outcome.DIFFERENT]} drifted",
+                f"{counts[Outcome.ABSENT]} missing",
+                f"{counts[Outcome.SAME]} in sync",
+            ]
+        if counts[Outcome.UNKNOWN]:
+            parts.append(f"{counts[Outcome.UNKNOWN]} known only at deploy time")
+        if counts[Outcome.INVALID]:
+            parts.append(f"{counts[Outcome.INVALID]} invalid")
+        if counts[Outcome.ERROR]:
+            parts.append(f"{counts[Outcome.ERROR]} not readable")
+        return f"{self.command.capitalize()}: {', '.join(parts)}."
+
+    def _notes(self) -> list[str]:
+        notes = [*self.notes, *self.error_notes()]
+        return ["", *(f"note: {note}" for note in notes)] if notes else []
+
+    def data(self) -> dict[str, Any]:
+        """The report as JSON-ready data; the outcome under ``Action`` (plan) or ``Status`` (drift)."""
+        key = "Action" if self.command == "plan" else "Status"
+        contacts = []
+        for comparison in self.comparisons:
+            declaration = comparison.declaration
+            reading = comparison.reading
+            contacts.append(
+                {
+                    spec.ACCOUNT_ID: declaration.account if isinstance(declaration.account, str) else None,
+                    spec.CONTACT_TYPE: declaration.contact_type if isinstance(declaration.contact_type, str) else None,
+                    key: self.words[comparison.outcome],
+                    "Stack": declaration.stack,
+                    "DeclaredBy": declaration.declared_by,
+                    "ChangedFields": list(comparison.changed),
+                    "Declared": _known_details(declaration.details, reveal=self.reveal),
+                    "Live": show_details(comparison.live, reveal=self.reveal) if comparison.live is not None else None,
+                    "Unresolved": list(declaration.unresolved),
+                    "Invalid": list(declaration.invalid),
+                    "Error": (
+                        {"Code": reading.code, "Message": reading.message}
+                        if reading is not None and reading.failed
+                        else None
+                    ),
+                }
+            )
+        counts = self.counts()
+        return {
+            "Command": self.command,
+            "CloudAssembly": self.assembly,
+            "Stacks": list(self.stacks),
+            "CallerAccount": self.caller,
+            "Summary": {self.words[outcome]: counts[outcome] for outcome in Outcome},
+            "Contacts": contacts,
+            "Notes": [*self.notes, *self.error_notes()],
+        }
+
+
+def _known_details(details: Mapping[str, str], *, reveal: bool) -> dict[str, str]:
+    return {key: show(key, details[key], reveal=reveal) for key in spec.DETAIL_FIELDS if key in details}
+
+
+def _account(declaration: Declaration) -> str:
+    return declaration.account if isinstance(declaration.account, str) else DEPLOY_TIME
+
+
+def _type(declaration: Declaration) -> str:
+    return declaration.contact_type if isinstance(declaration.contact_type, str) else DEPLOY_TIME
+
+
+def _slot_name(declaration: Declaration) -> str:
+    return f"{_account(declaration)}/{_type(declaration)}"
+
+
+@dataclass
+class AuditReport:
+    """The result of ``audit``: which ACTIVE accounts lack a contact of the checked types."""
+
+    caller: str
+    types: Sequence[str]
+    checked: Sequence[OrgAccount]
+    skipped: Sequence[OrgAccount]
+    readings: Mapping[tuple[str, str], Reading]
+
+    def missing(self) -> list[tuple[OrgAccount, list[str]]]:
+        """Each account missing at least one checked type, with those types."""
+        found = []
+        for account in self.checked:
+            readings = [(t, self._reading(account, t)) for t in self.types]
+            types = [t for t, reading in readings if reading.contact is None and not reading.failed]
+            if types:
+                found.append((account, types))
+        return found
+
+    def errors(self) -> list[tuple[OrgAccount, str, Reading]]:
+        """Each (account, type) whose contact could not be read."""
+        return [
+            (account, t, self._reading(account, t))
+            for account in self.checked
+            for t in self.types
+            if self._reading(account, t).failed
+        ]
+
+    def _reading(self, account: OrgAccount, contact_type: str) -> Reading:
+        return self.readings[(account.account_id, contact_type)]
+
+    def text(self) -> str:
+        """A heading, the accounts missing contacts, the unreadable ones, and a summary."""
+        types = ", ".join(self.types)
+        lines = [f"Audit of {types} contacts in {len(self.checked)} ACTIVE accounts, read as account {self.caller}", ""]
+        missing = self.missing()
+        if missing:
+            lines.append(
+                table(["ACCOUNT", "NAME", "MISSING"], [[a.account_id, a.name, ", ".join(t)] for a, t in missing])
+            )
+            lines.append("")
+        errors = self.errors()
+        if errors:
+            rows = [[a.account_id, a.name, t, str(r.code)] for a, t, r in errors]
+            lines.append("Not readable:")
+            lines.append(table(["ACCOUNT", "NAME", "TYPE", "ERROR"], rows))
+            lines.append("")
+        lines.append(self.summary(len(missing)))
+        if self.skipped:
+            listed = ", ".join(f"{a.account_id} ({a.state})" for a in self.skipped[:MAX_LISTED])
+            more = f" and {len(self.skipped) - MAX_LISTED} more" if len(self.skipped) > MAX_LISTED else ""
+            verb = "is" if len(self.skipped) == 1 else "are"
+            lines.append(f"Skipped {_count(len(self.skipped), 'account')} that {verb} not ACTIVE: {listed}{more}.")
+        for text, accounts in _group_errors(errors).items():
+            lines.append(f"note: {', '.join(accounts)}: {text}")
+        return "\n".join(lines)
+
+    def summary(self, missing: int) -> str:
+        """``1 of 4 ACTIVE accounts has no SECURITY contact.``, or that every account has its contacts."""
+        if not self.checked:
+            return "The organization has no ACTIVE account."
+        wanted = f"a {self.types[0]} contact" if len(self.types) == 1 else f"{' and '.join(self.types)} contacts"
+        if not missing:
+            if len(self.checked) == 1:
+                return f"The only ACTIVE account has {wanted}."
+            return f"All {len(self.checked)} ACTIVE accounts have {wanted}."
+        verb = "lacks" if missing == 1 else "lack"
+        lacking = (
+            f"a {self.types[0]} contact" if len(self.types) == 1 else f"one of the {' or '.join(self.types)} contacts"
+        )
+        return f"{missing} of {_count(len(self.checked), 'ACTIVE account')} {verb} {lacking}."
+
+    def data(self) -> dict[str, Any]:
+        """The audit as JSON-ready data."""
+        return {
+            "Command": "audit",
+            "CallerAccount": self.caller,
+            "AlternateContactTypes": list(self.types),
+            "AccountsChecked": len(self.checked),
+            "Missing": [
+                {spec.ACCOUNT_ID: a.account_id, "Name": a.name, "MissingTypes": types} for a, types in self.missing()
+            ],
+            "Skipped": [{spec.ACCOUNT_ID: a.account_id, "Name": a.name, "State": a.state} for a in self.skipped],
+            "Errors": [
+                {
+                    spec.ACCOUNT_ID: a.account_id,
+                    "Name": a.name,
+                    spec.CONTACT_TYPE: t,
+                    "Code": r.code,
+                    "Message": r.message,
+                }
+                for a, t, r in self.errors()
+            ],
+        }
+
+
+def _group_errors(errors: Sequence[tuple[OrgAccount, str, Reading]]) -> dict[str, list[str]]:
+    grouped: dict[str, list[str]] = {}
+    for account, contact_type, reading in errors:
+        grouped.setdefault(f"{reading.code}: {reading.message}", []).append(f"{account.account_id}/{contact_type}")
+    return grouped
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def dump_json(data: Mapping[str, Any]) -> str:
+    """Indented JSON, keys in the order written."""
+    return json.dumps(data, indent=2)
