@@ -1,0 +1,354 @@
+"""``cdk-alternate-contacts plan | drift | audit``: argument parsing, the three commands, exit codes.
+
+Only the standard library and the shared spec are imported at start-up, so ``--help`` and argument errors
+are instant; boto3 and the modules that use it are imported when a command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final, NoReturn
+
+from cdk_alternate_contacts_handler import spec
+
+if TYPE_CHECKING:
+    from .aws import Aws, ContactReader, Reading
+    from .progress import Progress
+
+PROG: Final = "cdk-alternate-contacts"
+
+EXIT_OK: Final = 0
+EXIT_FINDINGS: Final = 1
+EXIT_CHANGES: Final = 2
+EXIT_ERROR: Final = 3
+
+EXIT_CODES: Final = f"""\
+exit codes:
+  {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact
+  {EXIT_FINDINGS}  drift found a live contact that differs from its declaration or is missing;
+     audit found an ACTIVE account missing a contact
+  {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact
+  {EXIT_ERROR}  error: bad arguments, no cloud assembly, no or rejected credentials, access denied, a contact
+     that could not be read, or a declared value the API would reject (the rest is still reported);
+     an error outranks findings and changes
+"""
+
+DESCRIPTION: Final = """\
+Read-only checks of AWS account alternate contacts (BILLING, OPERATIONS, SECURITY) declared with the
+cdk-alternate-contacts constructs. Nothing is ever written.
+
+  plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
+  drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
+  audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
+
+AWS access uses the standard credential chain (environment, profile, SSO, role), --profile and --region;
+AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ACCOUNT, _ORGANIZATIONS, _STS) points it at a local emulator.
+Reading another account's contacts needs the organization's management account or the delegated
+administrator for account.amazonaws.com, with trusted access enabled. Reads are paced below the Account
+API's quota (GetAlternateContact: 10 a second, bursts of 15) and retried with backoff when throttled.
+"""
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose usage errors exit with EXIT_ERROR: 2 means "changes" for plan."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 (got {text})")
+    return value
+
+
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number of 1 or more (got {text!r})")
+    return int(text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: three sub-commands sharing the AWS, output and pacing options."""
+    from .ratelimit import GET_CONTACT_RATE  # noqa: PLC0415 - standard library only, kept beside its meaning
+
+    common = _Parser(add_help=False)
+    aws = common.add_argument_group("AWS")
+    aws.add_argument("--profile", help="named profile from ~/.aws/config (default: the standard credential chain)")
+    aws.add_argument("--region", help="region of the API clients (default: the configured one, else us-east-1)")
+    output = common.add_argument_group("output")
+    output.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people, json for programs"
+    )
+    output.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show progress on stderr (default: only when stderr is a terminal)",
+    )
+    pacing = common.add_argument_group("pacing")
+    pacing.add_argument(
+        "--max-rate",
+        type=_positive_float,
+        default=GET_CONTACT_RATE,
+        metavar="PER_SECOND",
+        help="GetAlternateContact calls a second at most (default: %(default)g, the API's quota; "
+        "lower it when other tools use the same account's quota)",
+    )
+    pacing.add_argument(
+        "--concurrency", type=_positive_int, default=4, help="reads in flight at once (default: %(default)s)"
+    )
+
+    declared = _Parser(add_help=False)
+    app = declared.add_argument_group("app")
+    app.add_argument(
+        "--cdk-out",
+        type=Path,
+        default=Path("cdk.out"),
+        metavar="DIR",
+        help="the synthesized cloud assembly (default: %(default)s; run `cdk synth` first)",
+    )
+    app.add_argument(
+        "--stack",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this stack (repeatable; glob patterns as in the CDK CLI; nested stacks follow their parent; "
+        "default: every stack)",
+    )
+    app.add_argument("--show-details", action="store_true", help="show contact details in clear (default: masked)")
+
+    parser = _Parser(
+        prog=PROG,
+        description=DESCRIPTION,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
+    commands = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
+
+    plan = commands.add_parser(
+        "plan",
+        parents=[declared, common],
+        help="what a deploy would create, update or leave alone",
+        description="Compare the contacts declared in a synthesized app with the live ones: CREATE (no live "
+        "contact), UPDATE (names the fields that differ), NO CHANGE; UNKNOWN when a declared value is only "
+        "known during the deploy. Contact details are masked unless --show-details.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    plan.add_argument(
+        "--detailed-exitcode",
+        action="store_true",
+        help=f"exit {EXIT_CHANGES} when a deploy would create or update a contact (as `terraform plan` does)",
+    )
+    plan.set_defaults(run=run_plan)
+
+    drift = commands.add_parser(
+        "drift",
+        parents=[declared, common],
+        help="after a deploy: live contacts that differ from the app (exit 1)",
+        description="Compare the live contacts with the ones the deployed app declares: DRIFTED (names the "
+        "fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is missing.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    drift.set_defaults(run=run_drift, detailed_exitcode=False)
+
+    audit = commands.add_parser(
+        "audit",
+        parents=[common],
+        help="ACTIVE accounts of the organization missing a contact (exit 1)",
+        description="List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and "
+        "PENDING_CLOSURE accounts are skipped) and report those without a contact of the given types. Run it "
+        "from the management account (its own contacts are read without AccountId) or a delegated "
+        "administrator.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    audit.add_argument(
+        "--type",
+        dest="types",
+        action="append",
+        type=str.upper,
+        choices=spec.CONTACT_TYPES,
+        metavar="TYPE",
+        help=f"contact type to require, one of {', '.join(spec.CONTACT_TYPES)} (repeatable; default: SECURITY)",
+    )
+    audit.set_defaults(run=run_audit)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version  # noqa: PLC0415 - only for --version
+
+    try:
+        return version("cdk-alternate-contacts")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; returns the exit code (see ``--help``)."""
+    args = build_parser().parse_args(argv)
+    try:
+        code: int = args.run(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): stop quietly, and keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except _CommandError as error:
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    return code
+
+
+class _CommandError(Exception):
+    """A failure that ends the command with EXIT_ERROR and one message."""
+
+
+def _fatal(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """Turn the errors of the assembly and AWS layers into :class:`_CommandError`."""
+
+    def wrapper(args: argparse.Namespace) -> int:
+        from .assembly import AssemblyError  # noqa: PLC0415 - keeps start-up free of boto3
+        from .aws import AwsError  # noqa: PLC0415
+
+        try:
+            return run(args)
+        except (AssemblyError, AwsError) as error:
+            raise _CommandError(str(error)) from None
+
+    wrapper.__doc__ = run.__doc__
+    return wrapper
+
+
+def _progress(args: argparse.Namespace, total: int, *, verb: str, noun: str) -> Progress:
+    """Progress on stderr: shown on a terminal, or anywhere with --progress, never with --no-progress."""
+    from .progress import Progress  # noqa: PLC0415
+
+    interactive = sys.stderr.isatty()
+    enabled = interactive if args.progress is None else bool(args.progress)
+    return Progress(sys.stderr, total, verb=verb, noun=noun, enabled=enabled, interactive=interactive)
+
+
+def _reader(args: argparse.Namespace, aws: Aws, caller_account: str) -> ContactReader:
+    """A reader of live contacts paced by --max-rate."""
+    from .aws import ContactReader  # noqa: PLC0415
+    from .ratelimit import RateLimiter  # noqa: PLC0415
+
+    # Botocore's own retries are off for this client: every attempt has to pass the shared rate limiter.
+    return ContactReader(aws.client("account", attempts=1), caller_account, RateLimiter(args.max_rate))
+
+
+def _emit(args: argparse.Namespace, text: Callable[[], str], data: Callable[[], Mapping[str, Any]]) -> None:
+    """The report on stdout, as --format asks."""
+    from .report import dump_json  # noqa: PLC0415
+
+    output = dump_json(data()) if args.format == "json" else text()
+    sys.stdout.write(output + "\n")
+    sys.stdout.flush()
+
+
+@_fatal
+def run_plan(args: argparse.Namespace) -> int:
+    """``plan``: what a deploy would do to each declared contact."""
+    return _compare(args, "plan")
+
+
+@_fatal
+def run_drift(args: argparse.Namespace) -> int:
+    """``drift``: whether the live contacts still match the declared ones."""
+    return _compare(args, "drift")
+
+
+def _compare(args: argparse.Namespace, command: str) -> int:
+    from .assembly import CloudAssembly, read_declarations  # noqa: PLC0415
+    from .aws import Aws, run_all  # noqa: PLC0415
+    from .compare import DRIFT_WORDS, PLAN_WORDS, Outcome, compare, duplicates, slot  # noqa: PLC0415
+    from .report import ContactReport  # noqa: PLC0415
+
+    # The assembly is checked before any AWS call: a missing cdk.out should not wait for credentials.
+    assembly = CloudAssembly(args.cdk_out)
+    stacks = assembly.select(args.stack)
+    aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
+    caller = aws.caller()
+    declared = read_declarations(stacks, caller_account=caller.account, partition=caller.partition)
+
+    slots = sorted({key for key in map(slot, declared.contacts) if key is not None})
+    readings = {}
+    if slots:
+        reader = _reader(args, aws, caller.account)
+        progress = _progress(args, len(slots), verb="read", noun="contacts")
+        try:
+            results = run_all(lambda s: reader.read(*s), slots, concurrency=args.concurrency, on_done=progress.advance)
+        finally:
+            progress.close()
+        readings = dict(zip(slots, results, strict=True))
+
+    report = ContactReport(
+        command=command,
+        words=PLAN_WORDS if command == "plan" else DRIFT_WORDS,
+        assembly=str(args.cdk_out),
+        stacks=[stack.name for stack in stacks],
+        caller=caller.account,
+        comparisons=compare(declared.contacts, readings),
+        notes=[*declared.notes, *duplicates(declared.contacts)],
+        reveal=args.show_details,
+    )
+    _emit(args, report.text, report.data)
+
+    counts = report.counts()
+    if counts[Outcome.ERROR] or counts[Outcome.INVALID]:
+        return EXIT_ERROR
+    pending = counts[Outcome.ABSENT] + counts[Outcome.DIFFERENT]
+    if command == "drift":
+        return EXIT_FINDINGS if pending else EXIT_OK
+    return EXIT_CHANGES if pending and args.detailed_exitcode else EXIT_OK
+
+
+@_fatal
+def run_audit(args: argparse.Namespace) -> int:
+    """``audit``: the organization's ACTIVE accounts without a contact of the given types."""
+    from .aws import Aws, list_accounts, run_all, split_active  # noqa: PLC0415
+    from .report import AuditReport  # noqa: PLC0415
+
+    wanted = set(args.types or [spec.AlternateContactType.SECURITY.value])
+    types = [contact_type for contact_type in spec.CONTACT_TYPES if contact_type in wanted]
+    aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
+    caller = aws.caller()
+    active, skipped = split_active(list_accounts(aws.client("organizations", attempts=5)))
+    reader = _reader(args, aws, caller.account)
+    progress = _progress(args, len(active), verb="checked", noun="accounts")
+
+    def read_account(account_id: str) -> list[tuple[tuple[str, str], Reading]]:
+        return [((account_id, t), reader.read(account_id, t)) for t in types]
+
+    try:
+        results = run_all(
+            read_account, [a.account_id for a in active], concurrency=args.concurrency, on_done=progress.advance
+        )
+    finally:
+        progress.close()
+    readings = {key: reading for pairs in results for key, reading in pairs}
+    report = AuditReport(caller=caller.account, types=types, checked=active, skipped=skipped, readings=readings)
+    _emit(args, report.text, report.data)
+    if report.errors():
+        return EXIT_ERROR
+    return EXIT_FINDINGS if report.missing() else EXIT_OK
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
