@@ -1,0 +1,92 @@
+"""CDK apps the CLI tests plan: synthesized once per session into the folder given as the only argument.
+
+One process builds every app (jsii's start-up dominates synthesis):
+
+- ``basic``: stack ``Contacts`` (the deploying account's SECURITY and OPERATIONS contacts, and BILLING and
+  SECURITY of member 111111111111 in one ``AlternateContacts``), and stack ``TokenContacts`` whose email
+  address is an SSM parameter read at deploy time, so it cannot be planned.
+- ``nested``: stack ``Org`` (the deploying account's SECURITY contact) with a nested stack ``Members``
+  (SECURITY of 222222222222) that holds a nested stack ``Deeper`` (BILLING of 333333333333).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_ssm as ssm
+
+from cdk_alternate_contacts import AlternateContact, AlternateContacts, AlternateContactType, ContactDetails
+
+SECURITY = ContactDetails(
+    email_address="security@example.com", name="Jane Doe", phone_number="+1 206 555 0147", title="CISO"
+)
+OPERATIONS = ContactDetails(
+    email_address="ops@example.com", name="Platform on-call", phone_number="+1 206 555 0101", title="On-call lead"
+)
+BILLING = ContactDetails(
+    email_address="billing@example.com",
+    name="Finance Department",
+    phone_number="+1 206 555 0102",
+    title="Accounts payable",
+)
+
+
+def new_app(outdir: Path) -> cdk.App:
+    """An app writing to ``outdir`` with the metadata ``cdk synth`` records (construct paths, asset folders)."""
+    context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+    return cdk.App(outdir=str(outdir), context=context)
+
+
+def contact(
+    scope: cdk.Stack, construct_id: str, kind: AlternateContactType, details: ContactDetails, **extra: str
+) -> None:
+    AlternateContact(
+        scope,
+        construct_id,
+        contact_type=kind,
+        email_address=details.email_address,
+        name=details.name,
+        phone_number=details.phone_number,
+        title=details.title,
+        **extra,
+    )
+
+
+def basic(outdir: Path) -> None:
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "Contacts")
+    contact(stack, "Security", AlternateContactType.SECURITY, SECURITY)
+    contact(stack, "Operations", AlternateContactType.OPERATIONS, OPERATIONS)
+    AlternateContacts(stack, "Member", account_id="111111111111", billing=BILLING, security=SECURITY)
+
+    tokens = cdk.Stack(app, "TokenContacts")
+    email = ssm.StringParameter.value_for_string_parameter(tokens, "/contacts/security-email")
+    AlternateContact(
+        tokens,
+        "Security",
+        contact_type=AlternateContactType.SECURITY,
+        email_address=email,
+        name=SECURITY.name,
+        phone_number=SECURITY.phone_number,
+        title=SECURITY.title,
+    )
+    app.synth()
+
+
+def nested(outdir: Path) -> None:
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "Org")
+    contact(stack, "Security", AlternateContactType.SECURITY, SECURITY)
+    members = cdk.NestedStack(stack, "Members")
+    AlternateContacts(members, "Member", account_id="222222222222", security=SECURITY)
+    deeper = cdk.NestedStack(members, "Deeper")
+    contact(deeper, "Billing", AlternateContactType.BILLING, BILLING, account_id="333333333333")
+    app.synth()
+
+
+if __name__ == "__main__":
+    root = Path(sys.argv[1])
+    basic(root / "basic")
+    nested(root / "nested")

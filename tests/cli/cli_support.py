@@ -1,0 +1,263 @@
+"""Helpers of the command-line tool's tests (fixtures are in conftest.py).
+
+A module with its own name, not ``conftest``: several test folders have a conftest, and importing one by that
+name picks whichever comes first on the path.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+#: The repository root.
+REPO = Path(__file__).resolve().parents[2]
+
+#: The console script, installed beside the interpreter running the tests (`pip install -e .`).
+CONSOLE_SCRIPT = Path(sys.executable).with_name("cdk-alternate-contacts")
+
+#: moto's default account: the caller of every command, the management account of the organization.
+CALLER = "123456789012"
+
+#: Accounts the synthesized apps name (tests/cli/apps/cli_apps.py).
+MEMBER = "111111111111"
+NESTED_MEMBER = "222222222222"
+DEEPER_MEMBER = "333333333333"
+
+#: The details the apps declare, keyed as the API names them.
+SECURITY = {
+    "EmailAddress": "security@example.com",
+    "Name": "Jane Doe",
+    "PhoneNumber": "+1 206 555 0147",
+    "Title": "CISO",
+}
+OPERATIONS = {
+    "EmailAddress": "ops@example.com",
+    "Name": "Platform on-call",
+    "PhoneNumber": "+1 206 555 0101",
+    "Title": "On-call lead",
+}
+BILLING = {
+    "EmailAddress": "billing@example.com",
+    "Name": "Finance Department",
+    "PhoneNumber": "+1 206 555 0102",
+    "Title": "Accounts payable",
+}
+
+#: What a deploy of stack ``Contacts`` of the ``basic`` app puts: (account, type) -> details.
+CONTACTS_STACK = {
+    (CALLER, "SECURITY"): SECURITY,
+    (CALLER, "OPERATIONS"): OPERATIONS,
+    (MEMBER, "BILLING"): BILLING,
+    (MEMBER, "SECURITY"): SECURITY,
+}
+
+#: Every clear-text detail the apps declare: none may appear in masked output.
+CLEAR_DETAILS = sorted({value for details in (SECURITY, OPERATIONS, BILLING) for value in details.values()})
+
+
+@dataclass(frozen=True)
+class Assemblies:
+    """The cloud assemblies of tests/cli/apps/cli_apps.py, synthesized once per session."""
+
+    basic: Path
+    nested: Path
+
+
+def put(aws: Callable[[str], Any], contacts: Mapping[tuple[str, str], Mapping[str, str]]) -> None:
+    """Contacts set in the accounts, as a deploy or a person would (AccountId left out for the caller)."""
+    client = aws("account")
+    for (account, contact_type), details in contacts.items():
+        target = {} if account == CALLER else {"AccountId": account}
+        client.put_alternate_contact(AlternateContactType=contact_type, **target, **details)
+
+
+def offline_environment(**extra: str) -> dict[str, str]:
+    """The environment of a CLI run: no AWS settings from this machine, every route out closed.
+
+    Proxies on a closed local port catch any request that is not for 127.0.0.1; the instance metadata
+    service is off, and the configuration files point at nothing, so only what a test sets is used.
+    """
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AWS_")}
+    env.update(
+        {
+            "HTTP_PROXY": "http://127.0.0.1:9",
+            "HTTPS_PROXY": "http://127.0.0.1:9",
+            "http_proxy": "http://127.0.0.1:9",
+            "https_proxy": "http://127.0.0.1:9",
+            "NO_PROXY": "127.0.0.1,localhost",
+            "no_proxy": "127.0.0.1,localhost",
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+        }
+    )
+    env.update(extra)
+    return env
+
+
+def moto_environment(endpoint: str, **extra: str) -> dict[str, str]:
+    """A CLI run against moto_server with its fake credentials and no region set (the tool picks us-east-1)."""
+    return offline_environment(
+        AWS_ENDPOINT_URL=endpoint,
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        **extra,
+    )
+
+
+@dataclass
+class Cli:
+    """Runs the console script as a user would, in a given environment."""
+
+    env: dict[str, str]
+
+    def __call__(self, *args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(CONSOLE_SCRIPT), *map(str, args)],
+            env={**self.env, **(env or {})},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+
+
+def rows(stdout: str) -> dict[tuple[str, str, str], list[str]]:
+    """The table rows of plan or drift output: (account, type, declared by) -> [status, changes lines...].
+
+    Continuation lines (a second changed field) are appended to the row above.
+    """
+    lines = stdout.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("ACCOUNT "))
+    columns = [
+        lines[header].index(name) for name in ("ACCOUNT", "TYPE", lines[header].split()[2], "DECLARED BY", "CHANGES")
+    ]
+    found: dict[tuple[str, str, str], list[str]] = {}
+    last: list[str] = []
+    for line in lines[header + 1 :]:
+        if not line.strip():
+            break
+        cells = [line[start:end].strip() for start, end in zip(columns, [*columns[1:], None], strict=True)]
+        if cells[0]:
+            last = [cells[2], *([cells[4]] if cells[4] else [])]
+            found[(cells[0], cells[1], cells[3])] = last
+        else:
+            last.append(cells[4])
+    return found
+
+
+def write_assembly(directory: Path, stacks: Mapping[str, Mapping[str, Any]], **files: Mapping[str, Any]) -> Path:
+    """A minimal hand-written cloud assembly: ``manifest.json`` and one template per stack.
+
+    Parameters
+    ----------
+    stacks:
+        Stack name -> ``{"template": {...}, "environment": "aws://...", "assets": {...}}`` (the last two
+        optional; ``assets`` is the stack's assets manifest).
+    files:
+        Other JSON files to write (nested templates), by file name.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    artifacts: dict[str, Any] = {}
+    for name, stack in stacks.items():
+        (directory / f"{name}.template.json").write_text(json.dumps(stack["template"]))
+        artifact: dict[str, Any] = {
+            "type": "aws:cloudformation:stack",
+            "environment": stack.get("environment", "aws://unknown-account/unknown-region"),
+            "properties": {"templateFile": f"{name}.template.json"},
+            "displayName": name,
+        }
+        if "assets" in stack:
+            (directory / f"{name}.assets.json").write_text(json.dumps(stack["assets"]))
+            artifacts[f"{name}.assets"] = {"type": "cdk:asset-manifest", "properties": {"file": f"{name}.assets.json"}}
+            artifact["dependencies"] = [f"{name}.assets"]
+        artifacts[name] = artifact
+    for file_name, document in files.items():
+        (directory / file_name).write_text(json.dumps(document))
+    (directory / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": artifacts}))
+    return directory
+
+
+def contact_resource(contact_type: str, details: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
+    """A ``Custom::AlternateContact`` as the construct writes it (ServiceToken aside)."""
+    return {
+        "Type": "Custom::AlternateContact",
+        "Properties": {"AlternateContactType": contact_type, **details, **extra},
+    }
+
+
+@dataclass
+class FrontedAccountApi:
+    """A local endpoint for the Account API in front of moto_server, for what moto cannot do.
+
+    moto never throttles and never denies access to a member account. Each request's JSON body goes to
+    ``answer``: a ``(status, error type)`` it returns is sent back as the real API's error (the
+    ``x-amzn-ErrorType`` header makes botocore raise the matching exception); ``None`` forwards the request
+    to moto. Request times are recorded, to check the tool's pacing.
+    """
+
+    upstream: str
+    answer: Callable[[dict[str, Any]], tuple[int, str] | None]
+    times: list[float] = field(default_factory=list)
+    bodies: list[dict[str, Any]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_POST(self) -> None:
+                raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                body = json.loads(raw or b"{}")
+                front.times.append(time.monotonic())
+                front.bodies.append(body)
+                verdict = front.answer(body)
+                if verdict is not None:
+                    status, error_type = verdict
+                    payload = json.dumps({"message": f"{error_type} from the test's front"}).encode()
+                    headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"}
+                else:
+                    forwarded = urllib.request.Request(
+                        front.upstream + self.path,
+                        data=raw,
+                        headers={k: v for k, v in self.headers.items() if k.lower() != "host"},
+                        method="POST",
+                    )
+                    try:
+                        with urllib.request.urlopen(forwarded, timeout=30) as response:
+                            status, payload, headers = response.status, response.read(), dict(response.headers)
+                    except urllib.error.HTTPError as error:
+                        status, payload, headers = error.code, error.read(), dict(error.headers)
+                self.send_response(status)
+                for key, value in headers.items():
+                    if key.lower() not in ("content-length", "transfer-encoding", "connection", "server", "date"):
+                        self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="account-front", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
