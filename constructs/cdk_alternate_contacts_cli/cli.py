@@ -119,10 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     app.add_argument(
         "--stack",
-        action="append",
+        action="extend",
+        nargs="+",
         default=[],
         metavar="NAME",
-        help="only this stack (repeatable; glob patterns as in the CDK CLI; nested stacks follow their parent; "
+        help="only these stacks (glob patterns as in the CDK CLI; nested stacks follow their parent; "
         "default: every stack)",
     )
     app.add_argument("--show-details", action="store_true", help="show contact details in clear (default: masked)")
@@ -140,9 +141,11 @@ def build_parser() -> argparse.ArgumentParser:
         "plan",
         parents=[declared, common],
         help="what a deploy would create, update or leave alone",
-        description="Compare the contacts declared in a synthesized app with the live ones: CREATE (no live "
-        "contact), UPDATE (names the fields that differ), NO CHANGE; UNKNOWN when a declared value is only "
-        "known during the deploy. Contact details are masked unless --show-details.",
+        description=(
+            "Compare the contacts declared in a synthesized app with the live ones, per account and type:\n"
+            "CREATE (no live contact), UPDATE (names the fields that differ), NO CHANGE, or UNKNOWN when a\n"
+            "declared value is only known during the deploy. Contact details are masked unless --show-details."
+        ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -157,8 +160,11 @@ def build_parser() -> argparse.ArgumentParser:
         "drift",
         parents=[declared, common],
         help="after a deploy: live contacts that differ from the app (exit 1)",
-        description="Compare the live contacts with the ones the deployed app declares: DRIFTED (names the "
-        "fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is missing.",
+        description=(
+            "Compare the live contacts with the ones the deployed app declares, per account and type:\n"
+            "DRIFTED (names the fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is\n"
+            "missing. Contact details are masked unless --show-details."
+        ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -168,21 +174,23 @@ def build_parser() -> argparse.ArgumentParser:
         "audit",
         parents=[common],
         help="ACTIVE accounts of the organization missing a contact (exit 1)",
-        description="List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and "
-        "PENDING_CLOSURE accounts are skipped) and report those without a contact of the given types. Run it "
-        "from the management account (its own contacts are read without AccountId) or a delegated "
-        "administrator.",
+        description=(
+            "List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE\n"
+            "accounts are skipped) and report those without a contact of the given types. Run it from the\n"
+            "management account (its own contacts are read without AccountId) or a delegated administrator."
+        ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     audit.add_argument(
         "--type",
         dest="types",
-        action="append",
+        action="extend",
+        nargs="+",
         type=str.upper,
         choices=spec.CONTACT_TYPES,
         metavar="TYPE",
-        help=f"contact type to require, one of {', '.join(spec.CONTACT_TYPES)} (repeatable; default: SECURITY)",
+        help=f"contact types to require, of {', '.join(spec.CONTACT_TYPES)} (default: SECURITY)",
     )
     audit.set_defaults(run=run_audit)
     return parser

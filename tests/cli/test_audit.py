@@ -65,8 +65,8 @@ def test_audit_of_several_types_lists_each_missing_type(cli: Cli, aws: Any) -> N
     members = organization(aws, "prod")
     set_security(aws, members["prod"])
 
-    # WHEN the user audits BILLING and SECURITY (in any case, any order)
-    result = cli("audit", "--type", "security", "--type", "BILLING", "--format", "json")
+    # WHEN the user audits BILLING and SECURITY (in any case, any order, repeated or not)
+    result = cli("audit", "--type", "security", "BILLING", "--type", "SECURITY", "--format", "json")
 
     # THEN each account lists the types it lacks, in the API's order
     assert result.returncode == 1
