@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import cast
 
-from aws_cdk import Acknowledgment, Aws, Duration, RemovalPolicy, Stack, Token, Validations
+import jsii
+from aws_cdk import (
+    Acknowledgment,
+    Aspects,
+    Aws,
+    Duration,
+    IAspect,
+    NestedStack,
+    RemovalPolicy,
+    Stack,
+    Token,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct
+from constructs import Construct, IConstruct
 
 from cdk_alternate_contacts_handler import spec
 
@@ -31,6 +44,32 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 ACTIONS = tuple(
     f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
 )
+
+#: How many accounts one contact type's statement names exactly. Past it, the statement names every member
+#: account of the organization instead: a role's inline policies may hold 10,240 characters in all, and two
+#: ARNs per account and type fill that at about 35 accounts of three types. The
+#: ``account:AlternateContactTypes`` condition still limits the statement to its one type.
+EXACT_ACCOUNTS_PER_TYPE = 10
+
+ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$", re.ASCII)
+ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$", re.ASCII)
+
+MEMBER_WILDCARD_REASON = (
+    "A member account's ARN embeds the management account and organization ids, unknown "
+    "at synth time; the member account id and the contact-type condition are exact."
+)
+
+
+def is_unresolved(value: object) -> bool:
+    """``Token.is_unresolved``, without a round trip to the CDK's Node process for a plain string.
+
+    Every encoded token contains ``{Token[`` (``${Token[...]}`` for strings, ``#{Token[...]}`` in lists), so a
+    string without it is known to be literal; anything else is asked. An organization of 1,000 accounts
+    declares tens of thousands of values, and each round trip costs about half a millisecond.
+    """
+    if isinstance(value, str) and "{Token[" not in value:
+        return False
+    return bool(Token.is_unresolved(value))
 
 
 def render_like_cdk_nag(value: object) -> str:
@@ -62,14 +101,23 @@ class AlternateContactProvider(Construct):
     """The Lambda-backed provider that every alternate contact in a stack shares.
 
     Use :meth:`of` rather than the constructor: it returns the stack's provider, creating it on first use.
-    Each contact then calls :meth:`allow` so the role can act only on the accounts and types declared.
+    Each contact then calls :meth:`allow` so the role can act only on the accounts and types declared:
+    each account's ARNs while a type has at most :data:`EXACT_ACCOUNTS_PER_TYPE` accounts, every member
+    account of the organization past that (still only for the declared types; exact to the organization
+    once :meth:`use_organization` has its ids). Nested stacks can share the provider (:meth:`share_with`),
+    which is how :class:`~cdk_alternate_contacts.OrganizationContacts` keeps one function for 1,000 accounts.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._statements: dict[str, iam.PolicyStatement] = {}
-        self._granted: set[tuple[str, str]] = set()
+        # Accounts per statement, in the order declared (None: the deploying account); turned into ARNs
+        # when the app is synthesized, once the number of accounts is final.
+        self._accounts: dict[str, dict[str | None, None]] = {}
         self._claims: dict[tuple[str, str], str] = {}
+        self._organization_id: str | None = None
+        self._management_account_id: str | None = None
+        self._accounts_granted = False
         self._restore_granted = False
         self._status_granted = False
 
@@ -82,10 +130,10 @@ class AlternateContactProvider(Construct):
         )
         self.log_group.grant_write(self.role)
         # A Delete must know whether a renamed resource of this stack still claims the contact;
-        # the stack's own resource list is the only source of that, and only this stack's is readable.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Aws.STACK_ID])
-        )
+        # the stack's own resource list is the only source of that, and only this stack's is readable
+        # (and those of the nested stacks this provider serves, see allow_listing).
+        self._listing = iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Aws.STACK_ID])
+        self.role.add_to_principal_policy(self._listing)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -99,15 +147,84 @@ class AlternateContactProvider(Construct):
             role=self.role,
             log_group=self.log_group,
         )
+        Aspects.of(self).add(_GrantAccountsAtSynthesis(self))
 
     @classmethod
     def of(cls, scope: Construct) -> AlternateContactProvider:
-        """Return the provider of ``scope``'s stack, creating it the first time."""
+        """Return the provider of ``scope``'s stack, creating it the first time.
+
+        In a nested stack that :meth:`share_with` linked to a provider, that provider is returned instead.
+        """
         stack = Stack.of(scope)
         existing = stack.node.try_find_child(PROVIDER_ID)
         if isinstance(existing, AlternateContactProvider):
             return existing
+        if isinstance(existing, SharedProvider):
+            return existing.provider
         return cls(stack, PROVIDER_ID)
+
+    def share_with(self, nested_stack: NestedStack) -> None:
+        """Let the contacts declared in ``nested_stack`` use this provider rather than one of their own.
+
+        CloudFormation passes the function's ARN to the nested stack as a parameter (the CDK adds it), so a
+        whole tree of nested stacks shares one function, one role and one log group. The role must also be
+        allowed to list the nested stack's resources (see :meth:`allow_listing`), or its Deletes fail.
+
+        Raises
+        ------
+        ValueError
+            When ``nested_stack`` already has a provider of its own, or is not a nested stack.
+        """
+        if not NestedStack.is_nested_stack(nested_stack):
+            raise ValueError(f"share_with expects a NestedStack, got {nested_stack.node.path}")
+        existing = nested_stack.node.try_find_child(PROVIDER_ID)
+        if isinstance(existing, SharedProvider) and existing.provider is self:
+            return
+        if existing is not None:
+            raise ValueError(f"{nested_stack.node.path} already has an alternate-contact provider")
+        SharedProvider(nested_stack, PROVIDER_ID, provider=self)
+
+    def allow_listing(self, stack_arn: str) -> None:
+        """Let the function list the resources of another stack whose contacts it serves (a nested stack).
+
+        A Delete lists the resources of the stack it comes from, to keep a contact that a renamed resource
+        still claims. ``stack_arn`` is that stack's ARN or an exactly scoped pattern of it.
+        """
+        self._listing.add_resources(stack_arn)
+
+    def use_organization(self, *, organization_id: str | None = None, management_account_id: str | None = None) -> None:
+        """Name the organization in member-account ARNs instead of wildcards.
+
+        A member account's ARN is ``arn:<partition>:account::<management account>:account/<organization>/<member>``.
+        Without these ids both parts are wildcards (still limited to the declared member accounts, or past
+        :data:`EXACT_ACCOUNTS_PER_TYPE` accounts to the declared contact types); with them they are exact.
+        Either may be given alone. A CDK token is accepted.
+
+        Raises
+        ------
+        ValueError
+            When a literal id is malformed, or differs from one this provider was already given.
+        """
+        checks = (
+            (
+                "organization_id",
+                organization_id,
+                ORGANIZATION_ID_PATTERN,
+                "o- and 10 to 32 lower-case letters or digits",
+            ),
+            ("management_account_id", management_account_id, ACCOUNT_ID_PATTERN, "exactly 12 digits"),
+        )
+        for name, value, pattern, rule in checks:
+            if value is not None and not is_unresolved(value) and not pattern.fullmatch(value):
+                raise ValueError(f"{name} must be {rule} (got {value[:40]!r})")
+        for name, value in (("organization_id", organization_id), ("management_account_id", management_account_id)):
+            current = getattr(self, f"_{name}")
+            if value is not None and current is not None and current != value:
+                raise ValueError(
+                    f"{self.node.path} already uses {name} {current!r}; one provider serves one organization"
+                )
+        self._organization_id = organization_id or self._organization_id
+        self._management_account_id = management_account_id or self._management_account_id
 
     @property
     def service_token(self) -> str:
@@ -123,15 +240,15 @@ class AlternateContactProvider(Construct):
             When another contact of this stack already manages the same literal account and type: the two
             would overwrite each other on every deploy and the first Delete would remove both.
         """
-        stack = Stack.of(self)
         if account_id is None:
-            account_id = None if Token.is_unresolved(stack.account) else stack.account
+            stack = Stack.of(self)
+            account_id = None if is_unresolved(stack.account) else stack.account
             account_key = account_id or "the deploying account"
-        elif Token.is_unresolved(account_id):
+        elif is_unresolved(account_id):
             return
         else:
             account_key = account_id
-        if Token.is_unresolved(contact_type):
+        if is_unresolved(contact_type):
             return
         key = (account_key, contact_type)
         if key in self._claims:
@@ -144,22 +261,13 @@ class AlternateContactProvider(Construct):
     def allow(self, account_id: str | None, contact_type: str) -> None:
         """Let the function manage ``contact_type`` of ``account_id`` (None: the deploying account), no more.
 
-        One statement per contact type lists the account ARNs it may touch, limited by the
-        ``account:AlternateContactTypes`` condition to that type.
+        One statement per contact type, limited by the ``account:AlternateContactTypes`` condition to that
+        type, names the account ARNs it may touch. Up to :data:`EXACT_ACCOUNTS_PER_TYPE` accounts it names
+        each one; past that, every member account of the organization (exactly the organization when
+        :meth:`use_organization` gave its ids), so the policy stays far below IAM's size limit. The ARNs are
+        written when the app is synthesized, once every contact has been declared.
         """
-        resources = (
-            [f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account"]
-            if account_id is None
-            else [
-                # The deploying account itself, when it is named explicitly (the handler then omits AccountId).
-                f"arn:{Aws.PARTITION}:account::{account_id}:account",
-                # A member account: the ARN embeds the management account and organization ids, which are
-                # not known at synth time (the same for the delegated administrator), so those two parts
-                # are wildcards; the member account id is exact.
-                f"arn:{Aws.PARTITION}:account::*:account/o-*/{account_id}",
-            ]
-        )
-        statement_key = contact_type if not Token.is_unresolved(contact_type) else "token"
+        statement_key = contact_type if not is_unresolved(contact_type) else "token"
         statement = self._statements.get(statement_key)
         if statement is None:
             statement = iam.PolicyStatement(actions=list(ACTIONS))
@@ -172,24 +280,70 @@ class AlternateContactProvider(Construct):
             # ForAllValues is also true when the key is absent; require it so the condition always bites.
             statement.add_condition("Null", {"account:AlternateContactTypes": "false"})
             self._statements[statement_key] = statement
+            self._accounts[statement_key] = {}
             self.role.add_to_principal_policy(statement)
-        for resource in resources:
-            if (statement_key, resource) not in self._granted:
-                self._granted.add((statement_key, resource))
-                statement.add_resources(resource)
-        if account_id is not None:
-            # cdk-nag names the finding after the resource as it renders it, references included (a
-            # CfnParameter account becomes <ParameterId>), so a token account is acknowledged in that form.
-            member_arn = render_like_cdk_nag(Stack.of(self).resolve(resources[-1]))
-            Validations.of(self.role).acknowledge(
-                Acknowledgment(
-                    id=f"AwsSolutions-IAM5[Resource::{member_arn}]",
-                    reason=(
-                        "A member account's ARN embeds the management account and organization ids, unknown "
-                        "at synth time; the member account id and the contact-type condition are exact."
-                    ),
+        accounts = self._accounts[statement_key]
+        if account_id in accounts:
+            return
+        accounts[account_id] = None
+        explicit = sum(1 for account in accounts if account is not None)
+        if account_id is not None and explicit <= EXACT_ACCOUNTS_PER_TYPE:
+            member_arn = self._member_arn(account_id)
+            if "*" in member_arn:
+                # cdk-nag names the finding after the resource as it renders it, references included (a
+                # CfnParameter account becomes <ParameterId>), so a token account is acknowledged in that form.
+                self.acknowledge_wildcard(member_arn, MEMBER_WILDCARD_REASON)
+
+    def _member_arn(self, account_id: str) -> str:
+        """A member account's ARN; the management account and organization are wildcards unless known.
+
+        The ARN names the management account even when the delegated administrator makes the call.
+        """
+        management = self._management_account_id or "*"
+        organization = self._organization_id or "o-*"
+        return f"arn:{Aws.PARTITION}:account::{management}:account/{organization}/{account_id}"
+
+    def acknowledge_wildcard(self, resource: str, reason: str) -> None:
+        """Acknowledge cdk-nag's AwsSolutions-IAM5 finding on the role for exactly ``resource``, with the reason."""
+        rendered = render_like_cdk_nag(Stack.of(self).resolve(resource))
+        Validations.of(self.role).acknowledge(
+            Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{rendered}]", reason=reason)
+        )
+
+    def grant_accounts(self) -> None:
+        """Write the account ARNs into the statements; runs once, when the app is synthesized."""
+        if self._accounts_granted:
+            return
+        self._accounts_granted = True
+        own_account = f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account"
+        for statement_key, accounts in self._accounts.items():
+            explicit = [account for account in accounts if account is not None]
+            resources: list[str] = []
+            if len(explicit) > EXACT_ACCOUNTS_PER_TYPE:
+                # The deploying account, named or not (the handler then omits AccountId), and every member.
+                members = self._member_arn("*")
+                resources = [own_account, members]
+                organization = (
+                    "the given organization's member accounts"
+                    if self._organization_id and self._management_account_id
+                    else "member accounts (the organization's ids were not given)"
                 )
-            )
+                self.acknowledge_wildcard(
+                    members,
+                    f"More than {EXACT_ACCOUNTS_PER_TYPE} accounts of one contact type do not fit IAM's policy size "
+                    f"limit as exact ARNs; this names {organization}, and the contact-type condition limits the "
+                    "statement to its one declared type.",
+                )
+            else:
+                for account_id in accounts:
+                    if account_id is None:
+                        resources.append(own_account)
+                    else:
+                        # The deploying account itself, when it is named explicitly (the handler then omits
+                        # AccountId), and the account as a member of the organization.
+                        resources.append(f"arn:{Aws.PARTITION}:account::{account_id}:account")
+                        resources.append(self._member_arn(account_id))
+            self._statements[statement_key].add_resources(*dict.fromkeys(resources))
 
     def allow_opt_ins(self, *, restore_on_delete: bool, skip_inactive_account: bool) -> None:
         """Grant what the opt-in behaviours of a contact need (nothing when both are off)."""
@@ -245,3 +399,23 @@ class AlternateContactProvider(Construct):
                 ),
             )
         )
+
+
+class SharedProvider(Construct):
+    """Stands, in a nested stack, for an ancestor stack's provider (see ``AlternateContactProvider.share_with``)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, provider: AlternateContactProvider) -> None:
+        super().__init__(scope, construct_id)
+        self.provider = provider
+
+
+@jsii.implements(IAspect)
+class _GrantAccountsAtSynthesis:
+    """Writes the provider's account ARNs once every contact of the app has been declared."""
+
+    def __init__(self, provider: AlternateContactProvider) -> None:
+        self._provider = provider
+
+    def visit(self, node: IConstruct) -> None:
+        if node is self._provider:
+            self._provider.grant_accounts()
