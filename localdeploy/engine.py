@@ -530,7 +530,7 @@ class Engine:
             clean = True
             for step in steps:
                 if step.after is not None:
-                    clean &= self._rollback_delete(op, step.after, listed=True)
+                    clean &= self._rollback_delete(op, step.after, phase="rollback", listed=True)
             op.set_stack_status("ROLLBACK_COMPLETE" if clean else "ROLLBACK_FAILED")
             return
         op.set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
@@ -554,7 +554,7 @@ class Engine:
                 to_delete.append((step.after, False))
         op.set_stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         for state, listed in to_delete:
-            self._rollback_delete(op, state, listed=listed)
+            self._rollback_delete(op, state, phase="rollback cleanup", listed=listed)
         op.set_stack_status("UPDATE_ROLLBACK_COMPLETE" if restored_all else "UPDATE_ROLLBACK_FAILED")
 
     def _rollback_update(
@@ -578,8 +578,12 @@ class Engine:
         op.put(restored, "UPDATE_COMPLETE")
         return restored
 
-    def _rollback_delete(self, op: _Operation, state: ResourceState, *, listed: bool) -> bool:
-        """Delete what the failed operation created; ``listed``: it is the resource listed for its logical id."""
+    def _rollback_delete(self, op: _Operation, state: ResourceState, *, phase: str, listed: bool) -> bool:
+        """Delete what the failed operation created; ``listed``: it is the resource listed for its logical id.
+
+        ``Retain`` is honoured here too: CloudFormation leaves a retained resource behind when the stack
+        creation that made it rolls back.
+        """
         if state.deletion_policy == "Retain":
             op.event(state, "DELETE_SKIPPED")
             if listed:
@@ -589,9 +593,7 @@ class Engine:
             op.set_status(state.logical_id, "DELETE_IN_PROGRESS")
         else:
             op.event(state, "DELETE_IN_PROGRESS")
-        done, reason = self._delete(
-            op, "rollback cleanup" if not op.stack.status.startswith("ROLLBACK") else "rollback", state
-        )
+        done, reason = self._delete(op, phase, state)
         status = "DELETE_COMPLETE" if done else "DELETE_FAILED"
         if listed:
             op.set_status(state.logical_id, status, reason)
