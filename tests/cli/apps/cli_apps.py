@@ -40,8 +40,13 @@ def new_app(outdir: Path) -> cdk.App:
 
 
 def contact(
-    scope: cdk.Stack, construct_id: str, kind: AlternateContactType, details: ContactDetails, **extra: str
+    scope: cdk.Stack,
+    construct_id: str,
+    kind: AlternateContactType,
+    details: ContactDetails,
+    account_id: str | None = None,
 ) -> None:
+    """One AlternateContact with ``details``."""
     AlternateContact(
         scope,
         construct_id,
@@ -50,7 +55,7 @@ def contact(
         name=details.name,
         phone_number=details.phone_number,
         title=details.title,
-        **extra,
+        account_id=account_id,
     )
 
 
