@@ -51,6 +51,9 @@ SUCCESS_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMP
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
+#: Types whose recording alone would be wrong: a nested stack's own resources would silently never run.
+UNSUPPORTED_TYPES = frozenset({"AWS::CloudFormation::Stack"})
+
 
 @dataclass(frozen=True)
 class StackEvent:
@@ -445,6 +448,8 @@ class Engine:
         return True
 
     def _create_native(self, op: _Operation, fresh: ResourceState) -> None:
+        if fresh.resource_type in UNSUPPORTED_TYPES:
+            raise TemplateError(f"{fresh.resource_type} (nested stacks) is not supported by localdeploy")
         fresh.physical_id = native.physical_id(
             fresh.resource_type, op.stack.stack_name, fresh.logical_id, fresh.properties
         )
