@@ -46,8 +46,24 @@ def validate_literals(path: str, properties: dict[str, Any]) -> None:
         raise AlternateContactValidationError(f"invalid alternate contact {path}: " + "; ".join(named))
 
 
-def opt_in_flags(*, restore_on_delete: bool, skip_inactive_account: bool) -> dict[str, str]:
-    """The resource properties of the opt-in behaviours; left out when off, so templates stay as before."""
+def opt_in_flags(
+    path: str, *, removal_policy: RemovalPolicy, restore_on_delete: bool, skip_inactive_account: bool
+) -> dict[str, str]:
+    """The resource properties of the opt-in behaviours; left out when off, so templates stay as before.
+
+    Raises
+    ------
+    AlternateContactValidationError
+        For restore_on_delete with RemovalPolicy.RETAIN: CloudFormation never calls the handler for a
+        retained resource, so nothing would be restored and the record, which holds the previous contact's
+        details, would stay in SSM for ever.
+    """
+    if restore_on_delete and removal_policy == RemovalPolicy.RETAIN:
+        raise AlternateContactValidationError(
+            f"invalid alternate contact {path}: restore_on_delete needs removal_policy DESTROY (with RETAIN "
+            "CloudFormation never calls the handler, so nothing is restored and the record of the previous "
+            "contact would stay in SSM)"
+        )
     flags = {spec.RESTORE_ON_DELETE: restore_on_delete, spec.SKIP_INACTIVE_ACCOUNT: skip_inactive_account}
     return {key: "true" for key, on in flags.items() if on}
 
@@ -125,7 +141,12 @@ class AlternateContact(Construct):
             properties[spec.ACCOUNT_ID] = account_id
         validate_literals(self.node.path, properties)
         properties.update(
-            opt_in_flags(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
+            opt_in_flags(
+                self.node.path,
+                removal_policy=removal_policy,
+                restore_on_delete=restore_on_delete,
+                skip_inactive_account=skip_inactive_account,
+            )
         )
 
         provider = AlternateContactProvider.of(self)

@@ -127,7 +127,12 @@ class AlternateContacts(Construct):
             properties[spec.ACCOUNT_ID] = account_id
         validate_contacts(self.node.path, properties)
         properties.update(
-            opt_in_flags(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
+            opt_in_flags(
+                self.node.path,
+                removal_policy=removal_policy,
+                restore_on_delete=restore_on_delete,
+                skip_inactive_account=skip_inactive_account,
+            )
         )
 
         provider = AlternateContactProvider.of(self)

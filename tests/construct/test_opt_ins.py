@@ -12,7 +12,7 @@ from construct_synth import CONTACT, as_list, new_app, render, synthesize, valid
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContact, AlternateContacts, ContactDetails
+from cdk_alternate_contacts import AlternateContact, AlternateContacts, AlternateContactValidationError, ContactDetails
 
 DETAILS = ContactDetails("ops@example.com", "Ops", "+1 206 555 0101", "On-call")
 
@@ -75,3 +75,18 @@ def test_skipping_inactive_accounts_may_only_describe_accounts(synthesized: Any)
 def test_cdk_nag_passes_with_the_opt_ins(synthesized: Any) -> None:
     assert synthesized.error is None
     assert validation_violations(synthesized.outdir) == []
+
+
+@pytest.mark.parametrize("construct", ["single", "many"])
+def test_restore_with_retain_is_a_synth_error(construct: str) -> None:
+    # CloudFormation never calls the handler for a retained resource: the SSM record would never be cleaned up.
+    stack = cdk.Stack(new_app(Path("/nonexistent"), bundle=False), "Retained")
+    with pytest.raises(AlternateContactValidationError, match="restore_on_delete needs removal_policy DESTROY"):
+        if construct == "single":
+            AlternateContact(
+                stack, "Security", **CONTACT, removal_policy=cdk.RemovalPolicy.RETAIN, restore_on_delete=True
+            )
+        else:
+            AlternateContacts(
+                stack, "All", security=DETAILS, removal_policy=cdk.RemovalPolicy.RETAIN, restore_on_delete=True
+            )
