@@ -40,6 +40,11 @@ UPDATE_CONTEXT = {"security_email": "security-team@example.com", "member_account
 OLD_MEMBER, NEW_MEMBER = "111111111111", "222222222222"
 
 
+def shown_path(path: Path) -> Path:
+    """A path as the reader knows it: relative to the repository when inside it."""
+    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
+
+
 @dataclass
 class Checks:
     """Named checks, each passed or failed with a detail."""
@@ -122,9 +127,9 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
         with LocalCloud(workdir / "cloud", concurrency=concurrency, answer_timeout_cap_s=120) as cloud:
             deploy_assembly, update_assembly = first.result(), second.result()
             out(f"synthesized with the pinned CDK CLI in {time.monotonic() - started:.1f} s:")
-            out(f"  {deploy_assembly.directory.relative_to(REPO)}  (app defaults)")
+            out(f"  {shown_path(deploy_assembly.directory)}  (app defaults)")
             out(
-                f"  {update_assembly.directory.relative_to(REPO)}  (-c "
+                f"  {shown_path(update_assembly.directory)}  (-c "
                 + " -c ".join(f"{k}={v}" for k, v in UPDATE_CONTEXT.items())
                 + ")"
             )
@@ -134,7 +139,7 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
                 f"CloudFormation API {cloud.cfn_api.endpoint}"
             )
             out(
-                f"Lambda runtime: awslambdaric in {cloud.lambda_python.parent.parent.relative_to(REPO)} "
+                f"Lambda runtime: awslambdaric in {shown_path(cloud.lambda_python.parent.parent)} "
                 f"(boto3 and awslambdaric only), up to {concurrency} execution environments\n"
             )
             code = _steps(
@@ -181,7 +186,7 @@ def _steps(
         for line in render_operation(result):
             out(line)
         for path in result.code_dirs:
-            shown = Path(path).relative_to(REPO) if Path(path).is_relative_to(REPO) else Path(path)
+            shown = shown_path(Path(path))
             contents = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in Path(path).iterdir()))
             out(f"  function code (the deployed asset): {shown}  ({contents})")
         live = read_contacts(reader, accounts)
@@ -271,6 +276,6 @@ def _steps(
         f"{len(leaked)} contact details, {len(signatures)} signatures",
     )
     log_dir = cloud.workdir / "logs"
-    shown = log_dir.relative_to(REPO) if log_dir.is_relative_to(REPO) else log_dir
+    shown = shown_path(log_dir)
     out(f"function log (local CloudWatch Logs): {shown}")
     return 0
