@@ -15,13 +15,22 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .contact import AlternateContact, AlternateContactValidationError
 from .contacts import AlternateContacts, ContactDetails
+from .contacts_file import load_contacts_model
+from .model import AccountContacts, ContactsModel, ContactsModelError
+from .organization import OrganizationContacts, nested_stack_index
 from .provider import AlternateContactProvider
 
 __all__ = [
+    "AccountContacts",
     "AlternateContact",
     "AlternateContactProvider",
     "AlternateContactType",
     "AlternateContactValidationError",
     "AlternateContacts",
     "ContactDetails",
+    "ContactsModel",
+    "ContactsModelError",
+    "OrganizationContacts",
+    "load_contacts_model",
+    "nested_stack_index",
 ]

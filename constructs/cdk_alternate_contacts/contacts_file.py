@@ -1,0 +1,232 @@
+"""Read an organization's contacts model from a plain data file, TOML or JSON (standard library only).
+
+A TOML file (``examples/contacts.toml`` is one to copy)::
+
+    [defaults.security]
+    email_address = "security@example.com"
+    name = "Security Operations Center"
+    phone_number = "+1 206 555 0100"
+    title = "Security team"
+
+    [[accounts]]
+    account_id = "111122223333"
+    name = "payments-prod"
+    opt_out = ["billing"]
+
+    [accounts.overrides.security]        # this account's SECURITY contact
+    email_address = "payments-security@example.com"
+
+JSON holds the same keys: ``{"defaults": {"security": {...}}, "accounts": [{"account_id": "...", ...}]}``.
+Types are written in any case. A field left out of an override is taken from the default of that type.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from cdk_alternate_contacts_handler.spec import AlternateContactType
+
+from .contacts import ContactDetails
+from .model import (
+    DETAIL_FIELDS,
+    TYPE_NAMES,
+    AccountContacts,
+    ContactsModel,
+    ContactsModelError,
+    ContactTypeLike,
+    account_label,
+    account_problems,
+    contact_type_of,
+    defaults_problems,
+    duplicate_problems,
+    type_label,
+)
+
+TOP_LEVEL_KEYS = ("defaults", "accounts")
+ACCOUNT_KEYS = ("account_id", "name", "overrides", "opt_out")
+FIELD_NAMES = ", ".join(DETAIL_FIELDS)
+
+
+def read_data(path: Path) -> Any:
+    """The file's data, parsed by its suffix (``.toml`` or ``.json``).
+
+    Raises
+    ------
+    ContactsModelError
+        When the suffix is neither, or the file is not valid TOML or JSON (the parser's position, never
+        the file's text, is quoted).
+    """
+    suffix = path.suffix.lower()
+    if suffix == ".toml":
+        try:
+            with path.open("rb") as stream:
+                return tomllib.load(stream)
+        except tomllib.TOMLDecodeError as error:
+            raise ContactsModelError(str(path), [f"not valid TOML: {error}"], what="contacts file") from None
+    if suffix == ".json":
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ContactsModelError(str(path), [f"not valid JSON: {error}"], what="contacts file") from None
+    raise ContactsModelError(
+        str(path), [f"unknown file type {suffix!r}: use a .toml or .json file"], what="contacts file"
+    )
+
+
+def _details(
+    where: str, table: object, inherited: ContactDetails | None, contact_type: AlternateContactType
+) -> tuple[ContactDetails | None, list[str]]:
+    """Contact details from a table; fields left out come from ``inherited`` (the type's default), if any.
+
+    The details are built whenever every field has a value, even beside an unknown key, so that the
+    values' own problems are reported in the same error.
+    """
+    if not isinstance(table, Mapping):
+        return None, [f"{where}: must be a table of {FIELD_NAMES}"]
+    problems = [
+        f"{where}.{str(key)[:40]}: unknown field; use {FIELD_NAMES}" for key in table if key not in DETAIL_FIELDS
+    ]
+    values: dict[str, Any] = {}
+    for attribute in DETAIL_FIELDS:
+        if attribute in table:
+            values[attribute] = table[attribute]
+        elif inherited is not None:
+            values[attribute] = getattr(inherited, attribute)
+        elif where.startswith("defaults"):
+            problems.append(f"{where}.{attribute}: required")
+        else:
+            problems.append(
+                f"{where}.{attribute}: required (no default {type_label(contact_type)} contact to take it from)"
+            )
+    return (ContactDetails(**values) if len(values) == len(DETAIL_FIELDS) else None), problems
+
+
+def _defaults(data: object) -> tuple[dict[ContactTypeLike, ContactDetails], list[str]]:
+    if not isinstance(data, Mapping):
+        return {}, [f"defaults: must be a table of contact types ({TYPE_NAMES})"]
+    defaults: dict[ContactTypeLike, ContactDetails] = {}
+    problems: list[str] = []
+    for key, table in data.items():
+        contact_type = contact_type_of(key)
+        if contact_type is None:
+            problems.append(f"defaults: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
+        elif contact_type in defaults:
+            problems.append(f"defaults.{type_label(contact_type)}: given twice")
+        else:
+            details, found = _details(f"defaults.{type_label(contact_type)}", table, None, contact_type)
+            problems += found
+            if details is not None:
+                defaults[contact_type] = details
+    return defaults, problems
+
+
+def _account(
+    index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
+) -> tuple[AccountContacts | None, list[str]]:
+    if not isinstance(entry, Mapping):
+        return None, [f"accounts[{index}]: must be a table with account_id (and name, overrides, opt_out)"]
+    where = account_label(index, entry.get("account_id"))
+    problems = [
+        f"{where}.{str(key)[:40]}: unknown key; use {', '.join(ACCOUNT_KEYS)}"
+        for key in entry
+        if key not in ACCOUNT_KEYS
+    ]
+    if "account_id" not in entry:
+        problems.append(f"{where}.account_id: required")
+    overrides: dict[ContactTypeLike, ContactDetails] = {}
+    raw_overrides = entry.get("overrides", {})
+    if not isinstance(raw_overrides, Mapping):
+        problems.append(f"{where}.overrides: must be a table of contact types ({TYPE_NAMES})")
+        raw_overrides = {}
+    for key, table in raw_overrides.items():
+        contact_type = contact_type_of(key)
+        if contact_type is None:
+            problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
+        elif contact_type in overrides:
+            problems.append(f"{where}.overrides.{type_label(contact_type)}: given twice")
+        else:
+            details, found = _details(
+                f"{where}.overrides.{type_label(contact_type)}", table, defaults.get(contact_type), contact_type
+            )
+            problems += found
+            if details is not None:
+                overrides[contact_type] = details
+    opt_out = entry.get("opt_out", [])
+    if not isinstance(opt_out, list):
+        problems.append(f"{where}.opt_out: must be a list of contact types ({TYPE_NAMES})")
+        opt_out = []
+    if "account_id" not in entry:
+        return None, problems
+    # Built from whatever is well formed, so that its values are checked in the same pass.
+    return AccountContacts(entry["account_id"], overrides=overrides, opt_out=opt_out, name=entry.get("name")), problems
+
+
+def parse_contacts_model(data: object, source: str) -> ContactsModel:
+    """Build the model from parsed file data; ``source`` names the file in the error.
+
+    Raises
+    ------
+    ContactsModelError
+        Naming ``source`` and every problem: the structure's (unknown keys, missing fields) and the model's
+        (:meth:`ContactsModel.problems`), each with the account and field it is about.
+    """
+    if not isinstance(data, Mapping):
+        raise ContactsModelError(
+            source, ["the file must hold a table with defaults and accounts"], what="contacts file"
+        )
+    problems = [
+        f"{str(key)[:40]}: unknown key; a contacts file holds {' and '.join(TOP_LEVEL_KEYS)}"
+        for key in data
+        if key not in TOP_LEVEL_KEYS
+    ]
+    defaults, found = _defaults(data.get("defaults", {}))
+    problems += found + defaults_problems(defaults)
+    entries = data.get("accounts", [])
+    if not isinstance(entries, list):
+        problems.append("accounts: must be a list of tables (TOML: [[accounts]])")
+        entries = []
+    accounts = []
+    for index, entry in enumerate(entries):
+        account, found = _account(index, entry, defaults)
+        problems += found
+        if account is not None:
+            problems += account_problems(index, account)
+            accounts.append(account)
+    problems += duplicate_problems(
+        [(index, entry.get("account_id")) for index, entry in enumerate(entries) if isinstance(entry, Mapping)]
+    )
+    if problems:
+        raise ContactsModelError(source, problems, what="contacts file")
+    return ContactsModel(defaults=defaults, accounts=accounts)
+
+
+def load_contacts_model(path: str | os.PathLike[str]) -> ContactsModel:
+    """Read an organization's contacts model from a ``.toml`` or ``.json`` file.
+
+    Parameters
+    ----------
+    path:
+        The file. Its suffix says how to read it. See this module's documentation for the format; every
+        key is checked, so a misspelt one is an error, not a silently ignored setting.
+
+    Returns
+    -------
+    ContactsModel
+        The valid model, ready for :class:`~cdk_alternate_contacts.OrganizationContacts`.
+
+    Raises
+    ------
+    ContactsModelError
+        One error naming the file and every problem, each with its account and field
+        (``accounts[3] (111122223333).overrides.security.email_address: must be ...``), never quoting a
+        contact detail.
+    OSError
+        When the file cannot be read.
+    """
+    path = Path(path)
+    return parse_contacts_model(read_data(path), str(path))

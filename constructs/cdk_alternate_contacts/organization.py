@@ -1,0 +1,270 @@
+"""``OrganizationContacts``: default contacts for every account of an organization, with per-account
+overrides and opt-outs, spread over nested stacks so that thousands of accounts fit CloudFormation's limits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aws_cdk import Aws, NestedStack, RemovalPolicy, Stack
+from constructs import Construct
+
+from cdk_alternate_contacts_handler.spec import AlternateContactType
+
+from .contacts import AlternateContacts, ContactDetails
+from .contacts_file import load_contacts_model
+from .model import AccountContacts, ContactsModel, ContactTypeLike
+from .provider import AlternateContactProvider, is_unresolved
+
+#: CloudFormation's limit on resources in one template; each account is one resource in its nested stack.
+MAX_RESOURCES_PER_STACK = 500
+
+#: How many nested stacks the parent stack may hold, leaving room for the provider's few resources.
+MAX_NESTED_STACKS = 400
+
+#: CloudFormation's limit on a stack name; a nested stack is named ``<parent>-<logical id>-<suffix>``.
+MAX_STACK_NAME = 128
+
+#: The length of the random suffix CloudFormation appends to a nested stack's name, with its hyphen.
+NESTED_NAME_SUFFIX = 14
+
+DEFAULT_NESTED_STACKS = 10
+DEFAULT_ACCOUNTS_PER_STACK = 400
+
+
+def nested_stack_index(account_id: str, nested_stacks: int) -> int:
+    """The nested stack an account is placed in: a pure function of its id and the number of nested stacks.
+
+    SHA-256 of the id, as an integer, modulo ``nested_stacks``. Adding, removing or reordering other
+    accounts never changes it, which is what keeps every other account's resource where it is.
+    """
+    digest = hashlib.sha256(account_id.encode("ascii")).digest()
+    return int.from_bytes(digest[:8], "big") % nested_stacks
+
+
+def _logical_id_prefix(construct: Construct) -> str:
+    """A logical id prefix from the construct's path within its stack, as the CDK builds logical ids."""
+    stack = Stack.of(construct)
+    components = [c.node.id for c in construct.node.scopes[len(stack.node.scopes) :]]
+    human = re.sub(r"[^A-Za-z0-9]", "", "".join(components))
+    if len(components) == 1:
+        return human
+    return human + hashlib.md5("/".join(components).encode(), usedforsecurity=False).hexdigest()[:8].upper()
+
+
+class OrganizationContacts(Construct):
+    """The alternate contacts of many accounts: organization-wide defaults, per-account overrides and opt-outs.
+
+    Each account gets exactly what the model says (see :meth:`ContactsModel.resolve`): the defaults,
+    replaced type by type by its overrides, minus the types it opts out of, all in ONE
+    :class:`~cdk_alternate_contacts.AlternateContacts` resource (none when nothing is left). The accounts
+    are spread over nested stacks, so 1,000 accounts of three contacts stay far below CloudFormation's
+    500 resources and 1 MB per template, and share the ONE provider function of this construct's stack.
+    An account may be the deploying (management) account itself: the handler then leaves out AccountId,
+    as the API requires.
+
+    Example
+    -------
+    >>> OrganizationContacts(
+    ...     stack, "Organization",
+    ...     defaults={"security": soc, "operations": on_call, "billing": finance},
+    ...     accounts=[
+    ...         AccountContacts("222222222222", name="log-archive"),
+    ...         AccountContacts("333333333333", overrides={"security": payments_soc}, opt_out=["billing"]),
+    ...     ],
+    ...     organization_id="o-a1b2c3d4e5", management_account_id="111111111111",
+    ... )
+
+    or, from a data file: ``OrganizationContacts.from_file(stack, "Organization", "contacts.toml")``.
+
+    Placement
+        An account's nested stack is chosen from its id alone (:func:`nested_stack_index`: SHA-256 of the
+        id modulo ``nested_stacks``), never from its position. Adding an account, removing one, or
+        reordering the list leaves every other account's resource where it is. This matters: moving a
+        resource to another nested stack would have CloudFormation create it in the new nested stack, then
+        delete it from the old one in its clean-up phase, and that Delete removes the contacts the create
+        has just written. Removing an account deletes its resource from its nested stack (its contacts are
+        deleted, restored with ``restore_on_delete``, or kept with ``RemovalPolicy.RETAIN``); a nested stack
+        left with no account is deleted. Changing ``nested_stacks`` moves most accounts: choose it once, for
+        the size the organization will reach. The default 10 nested stacks of at most 400 accounts hold
+        about 3,400 accounts (the spread is uneven by a few percent), 4,200 with ``accounts_per_stack=500``;
+        past that, put new accounts in a second OrganizationContacts in another stack.
+
+    Parameters
+    ----------
+    scope, construct_id:
+        Where the construct sits. It must be in a top-level stack (nested stacks are named after their
+        parent, and names of nested stacks of nested stacks exceed CloudFormation's limit). Its children
+        are the nested stacks ``Accounts00``, ``Accounts01``, ..., each holding ``Account<id>`` constructs.
+    defaults:
+        The contact details every account gets, per type (:class:`AlternateContactType` or its name in
+        any case). A type left out has no default: only the accounts that override it get one. May be empty.
+    accounts:
+        The accounts (:class:`AccountContacts`), in any order; each account once.
+    nested_stacks:
+        How many nested stacks the accounts are spread over. Default 10: about 100 accounts each at 1,000
+        accounts. Only nested stacks that hold an account exist. See Placement before changing it.
+    accounts_per_stack:
+        The most accounts one nested stack may hold; synthesis fails rather than write a larger one.
+        Default 400, below CloudFormation's 500 resources per stack, so that an unlucky spread fails early;
+        raising it (up to 500) moves nothing.
+    organization_id, management_account_id:
+        The organization (``o-...``) and its management account. Default: unknown, and the provider's
+        role names member accounts with wildcards in those two places (still limited to the declared
+        accounts and types). Given, member-account ARNs are exact. Past a few accounts per type, the role
+        names every member account of the organization rather than each one: see
+        :class:`AlternateContactProvider`.
+    removal_policy, restore_on_delete, skip_inactive_account:
+        As for :class:`~cdk_alternate_contacts.AlternateContacts`, for every account. Default: contacts are
+        deleted when their account leaves the model, inactive accounts fail the deployment.
+    provider:
+        The provider whose function manages the contacts. Default: the one of this construct's stack. One
+        in another stack works too (its function's ARN is exported); its role is then allowed to list this
+        stack's nested stacks by this stack's name.
+
+    Raises
+    ------
+    ContactsModelError
+        One error naming every problem of the model, with the account and field of each: a malformed
+        account id, a detail that breaks the API's rules, a type that is both overridden and opted out,
+        an unknown type, an account declared twice.
+    ValueError
+        When the construct is inside a nested stack, a setting is out of range, the stack's name leaves no
+        room for the nested stacks' names, or a nested stack would hold more than ``accounts_per_stack``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        defaults: Mapping[ContactTypeLike, ContactDetails],
+        accounts: Sequence[AccountContacts],
+        nested_stacks: int = DEFAULT_NESTED_STACKS,
+        accounts_per_stack: int = DEFAULT_ACCOUNTS_PER_STACK,
+        organization_id: str | None = None,
+        management_account_id: str | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
+        restore_on_delete: bool = False,
+        skip_inactive_account: bool = False,
+        provider: AlternateContactProvider | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.model = ContactsModel(defaults=defaults, accounts=accounts)
+        self.resolved = self.model.resolve(self.node.path)
+        stack = Stack.of(self)
+        if stack.nested:
+            raise ValueError(
+                f"{self.node.path}: put OrganizationContacts in a top-level stack, not a nested one: its own nested "
+                "stacks are named after their parent, and two levels of names exceed CloudFormation's limit"
+            )
+        if not 1 <= nested_stacks <= MAX_NESTED_STACKS:
+            raise ValueError(f"nested_stacks must be 1 to {MAX_NESTED_STACKS} (got {nested_stacks})")
+        if not 1 <= accounts_per_stack <= MAX_RESOURCES_PER_STACK:
+            raise ValueError(f"accounts_per_stack must be 1 to {MAX_RESOURCES_PER_STACK} (got {accounts_per_stack})")
+
+        placement: dict[int, list[str]] = {}
+        for account_id, contacts in self.resolved.items():
+            if contacts:
+                placement.setdefault(nested_stack_index(account_id, nested_stacks), []).append(account_id)
+        prefix = _logical_id_prefix(self) + "Accounts"
+        self._check_capacity(placement, prefix, accounts_per_stack)
+        self._check_stack_name(stack, f"{prefix}{nested_stacks - 1:02d}")
+
+        self.provider = provider or AlternateContactProvider.of(self)
+        self.stacks: dict[int, NestedStack] = {}
+        self.contacts: dict[str, AlternateContacts] = {}
+        self._stack_of: dict[str, NestedStack] = {}
+        if organization_id is not None or management_account_id is not None:
+            self.provider.use_organization(organization_id=organization_id, management_account_id=management_account_id)
+        self._allow_listing(stack, prefix)
+        for index in sorted(placement):
+            nested = NestedStack(
+                self,
+                f"Accounts{index:02d}",
+                description=(
+                    f"cdk-alternate-contacts: accounts placed in nested stack {index} of {nested_stacks} by their id"
+                ),
+            )
+            # A short, stable logical id: the nested stack's name, and so the role's permission to list it,
+            # derive from it.
+            resource = nested.nested_stack_resource
+            assert resource is not None  # a NestedStack always has its resource in the parent
+            resource.override_logical_id(f"{prefix}{index:02d}")
+            self.provider.share_with(nested)
+            self.stacks[index] = nested
+            for account_id in placement[index]:
+                contacts = self.resolved[account_id]
+                self.contacts[account_id] = AlternateContacts(
+                    nested,
+                    f"Account{account_id}",
+                    account_id=account_id,
+                    billing=contacts.get(AlternateContactType.BILLING),
+                    operations=contacts.get(AlternateContactType.OPERATIONS),
+                    security=contacts.get(AlternateContactType.SECURITY),
+                    removal_policy=removal_policy,
+                    restore_on_delete=restore_on_delete,
+                    skip_inactive_account=skip_inactive_account,
+                )
+                self._stack_of[account_id] = nested
+
+    @classmethod
+    def from_file(
+        cls, scope: Construct, construct_id: str, path: str | os.PathLike[str], **kwargs: Any
+    ) -> OrganizationContacts:
+        """The same construct, its defaults and accounts read from a TOML or JSON contacts file.
+
+        ``kwargs`` are this construct's other parameters (``nested_stacks``, ``organization_id``, ...).
+        See :func:`~cdk_alternate_contacts.load_contacts_model` for the file's format and its errors.
+        """
+        model = load_contacts_model(path)
+        return cls(scope, construct_id, defaults=model.defaults, accounts=model.accounts, **kwargs)
+
+    def nested_stack_of(self, account_id: str) -> NestedStack | None:
+        """The nested stack that holds the account's contacts; ``None`` for an account without any."""
+        return self._stack_of.get(account_id)
+
+    @staticmethod
+    def _check_capacity(placement: Mapping[int, Sequence[str]], prefix: str, accounts_per_stack: int) -> None:
+        full = {index: len(ids) for index, ids in placement.items() if len(ids) > accounts_per_stack}
+        if full:
+            listed = ", ".join(f"{prefix}{index:02d} would hold {count}" for index, count in sorted(full.items()))
+            raise ValueError(
+                f"too many accounts for one nested stack ({listed}; accounts_per_stack={accounts_per_stack}): raise "
+                f"accounts_per_stack, up to {MAX_RESOURCES_PER_STACK}, which moves no account; past that, put new "
+                "accounts in a second OrganizationContacts in another stack"
+            )
+
+    @staticmethod
+    def _check_stack_name(stack: Stack, longest_logical_id: str) -> None:
+        name = stack.stack_name
+        if is_unresolved(name):
+            return
+        longest = len(name) + 1 + len(longest_logical_id) + NESTED_NAME_SUFFIX
+        if longest > MAX_STACK_NAME:
+            raise ValueError(
+                f"stack name {name!r} is too long for nested stacks named {name}-{longest_logical_id}-<suffix> "
+                f"({longest} characters, CloudFormation allows {MAX_STACK_NAME}): shorten the stack name or this "
+                "construct's id"
+            )
+
+    def _allow_listing(self, stack: Stack, prefix: str) -> None:
+        """Let the provider's role list these nested stacks' resources, which every Delete in them reads.
+
+        One pattern covers every nested stack this construct has or had: when an account's removal empties
+        a nested stack, the stack is deleted in CloudFormation's clean-up phase, after the parent's policy
+        has been updated, and its Deletes must still be allowed to list it.
+        """
+        same_stack = Stack.of(self.provider).node.path == stack.node.path
+        stack_name = Aws.STACK_NAME if same_stack else stack.stack_name
+        pattern = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack_name}-{prefix}*/*"
+        self.provider.allow_listing(pattern)
+        self.provider.acknowledge_wildcard(
+            pattern,
+            "Nested stack names end in a suffix CloudFormation generates at deploy time; the pattern names only "
+            "this construct's nested stacks, whose resources each Delete must list.",
+        )
