@@ -1,0 +1,306 @@
+"""Models, readers and checks for the organization tests (tests/construct/organization).
+
+The models are declared three ways (code, TOML, JSON) so that tests can hold them equal; the readers
+follow a parent template to its nested templates; the checks measure what CloudFormation and IAM limit.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from construct_synth import Synthesized, toolchain_env  # sets up jsii: import it before aws_cdk
+
+# isort: split
+import aws_cdk as cdk
+from constructs import Construct
+
+from cdk_alternate_contacts import AccountContacts, ContactDetails
+
+#: Figures measured during the session, printed at its end by tests/construct/organization/conftest.py.
+MEASURED: dict[str, str] = {}
+
+SECURITY = ContactDetails(
+    email_address="security@example.com",
+    name="Security Operations Center",
+    phone_number="+1 206 555 0100",
+    title="Security team",
+)
+OPERATIONS = ContactDetails(
+    email_address="cloud-ops@example.com",
+    name="Platform on-call",
+    phone_number="+1 206 555 0101",
+    title="Operations team",
+)
+BILLING = ContactDetails(
+    email_address="finance@example.com",
+    name="Finance Department",
+    phone_number="+1 206 555 0102",
+    title="Accounts payable",
+)
+DEFAULTS = {"security": SECURITY, "operations": OPERATIONS, "billing": BILLING}
+
+PAYMENTS_SECURITY = ContactDetails(
+    email_address="payments-security@example.com",
+    name="Payments security on-call",
+    phone_number="+1 206 555 0100",  # the same as the default: the file leaves it out and inherits it
+    title="Payments security",
+)
+
+#: The model the code, TOML and JSON scenarios declare, each in its own way.
+PLAIN, OVERRIDES_AND_OPTS_OUT, ALL_OPTED_OUT, PARTIAL_OVERRIDE = (
+    "111122223333",
+    "222233334444",
+    "333344445555",
+    "444455556666",
+)
+
+MODEL_TOML = f"""
+[defaults.security]
+email_address = "{SECURITY.email_address}"
+name = "{SECURITY.name}"
+phone_number = "{SECURITY.phone_number}"
+title = "{SECURITY.title}"
+
+[defaults.operations]
+email_address = "{OPERATIONS.email_address}"
+name = "{OPERATIONS.name}"
+phone_number = "{OPERATIONS.phone_number}"
+title = "{OPERATIONS.title}"
+
+[defaults.BILLING]  # types in any case
+email_address = "{BILLING.email_address}"
+name = "{BILLING.name}"
+phone_number = "{BILLING.phone_number}"
+title = "{BILLING.title}"
+
+[[accounts]]
+account_id = "{PLAIN}"
+
+[[accounts]]
+account_id = "{OVERRIDES_AND_OPTS_OUT}"
+name = "payments-prod"
+opt_out = ["billing"]
+[accounts.overrides.security]
+email_address = "{PAYMENTS_SECURITY.email_address}"
+name = "{PAYMENTS_SECURITY.name}"
+title = "{PAYMENTS_SECURITY.title}"
+
+[[accounts]]
+account_id = "{ALL_OPTED_OUT}"
+opt_out = ["billing", "operations", "security"]
+
+[[accounts]]
+account_id = "{PARTIAL_OVERRIDE}"
+[accounts.overrides.operations]
+email_address = "sandbox-ops@example.com"
+"""
+
+MODEL_JSON: dict[str, Any] = {
+    "defaults": {
+        "security": dataclasses.asdict(SECURITY),
+        "operations": dataclasses.asdict(OPERATIONS),
+        "billing": dataclasses.asdict(BILLING),
+    },
+    "accounts": [
+        {"account_id": PLAIN},
+        {
+            "account_id": OVERRIDES_AND_OPTS_OUT,
+            "name": "payments-prod",
+            "overrides": {
+                "security": {k: v for k, v in dataclasses.asdict(PAYMENTS_SECURITY).items() if k != "phone_number"}
+            },
+            "opt_out": ["billing"],
+        },
+        {"account_id": ALL_OPTED_OUT, "opt_out": ["billing", "operations", "security"]},
+        {"account_id": PARTIAL_OVERRIDE, "overrides": {"operations": {"email_address": "sandbox-ops@example.com"}}},
+    ],
+}
+
+MODEL_IN_CODE = [
+    AccountContacts(PLAIN),
+    AccountContacts(
+        OVERRIDES_AND_OPTS_OUT, name="payments-prod", overrides={"security": PAYMENTS_SECURITY}, opt_out=["billing"]
+    ),
+    AccountContacts(ALL_OPTED_OUT, opt_out=("BILLING", "OPERATIONS", "SECURITY")),
+    AccountContacts(
+        PARTIAL_OVERRIDE,
+        overrides={"operations": dataclasses.replace(OPERATIONS, email_address="sandbox-ops@example.com")},
+    ),
+]
+
+
+def account_ids(count: int, salt: str = "") -> list[str]:
+    """``count`` distinct, realistic-looking 12-digit account ids (leading zeros included), always the same."""
+    ids = [f"{int(hashlib.sha256(f'{salt}{i}'.encode()).hexdigest(), 16) % 10**12:012d}" for i in range(count)]
+    assert len(set(ids)) == count
+    return ids
+
+
+# --- reading synthesized templates ------------------------------------------------------------------------
+
+
+@dataclass
+class Placed:
+    """Where one account's contacts are: the nested stack's logical id in the parent, the resource's own."""
+
+    nested_stack: str
+    logical_id: str
+    properties: dict[str, Any]
+
+
+@dataclass
+class OrganizationTemplates:
+    """A parent stack's template and its nested stacks' templates (by the nested stack's logical id)."""
+
+    parent: dict[str, Any]
+    nested: dict[str, dict[str, Any]]
+    files: dict[str, Path] = field(default_factory=dict)
+
+    def placed(self) -> dict[str, Placed]:
+        """Every account's contacts resource, by account id."""
+        found: dict[str, Placed] = {}
+        for stack_id, template in self.nested.items():
+            for logical_id, resource in template["Resources"].items():
+                if resource["Type"] == "Custom::AlternateContacts":
+                    account = resource["Properties"]["AccountId"]
+                    assert account not in found, f"{account} appears twice"
+                    found[account] = Placed(stack_id, logical_id, resource["Properties"])
+        return found
+
+
+def organization_templates(outdir: Path, stack_name: str) -> OrganizationTemplates:
+    """The parent template of ``stack_name`` and every nested template it points to (asset metadata)."""
+    parent_file = outdir / f"{stack_name}.template.json"
+    parent = json.loads(parent_file.read_text())
+    nested, files = {}, {stack_name: parent_file}
+    for logical_id, resource in parent["Resources"].items():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            path = outdir / resource["Metadata"]["aws:asset:path"]
+            nested[logical_id] = json.loads(path.read_text())
+            files[logical_id] = path
+    return OrganizationTemplates(parent, nested, files)
+
+
+def role_policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every statement of the provider role's inline policies (its default policy)."""
+    (role_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
+    statements = []
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]:
+            statements += resource["Properties"]["PolicyDocument"]["Statement"]
+    return statements
+
+
+def render(value: Any) -> Any:
+    """``Fn::Join`` joined and ``{"Ref": X}`` shown as ``${X}``, everywhere in ``value``."""
+    if isinstance(value, dict) and "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return delimiter.join(str(render(part)) for part in parts)
+    if isinstance(value, dict) and set(value) == {"Ref"}:
+        return "${" + value["Ref"] + "}"
+    if isinstance(value, list):
+        return [render(item) for item in value]
+    return value
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def iam_pattern_matches(pattern: str, arn: str) -> bool:
+    """Whether an IAM resource pattern (``*`` any characters, ``?`` one) matches ``arn``."""
+    regex = re.escape(pattern).replace(r"\*", ".*").replace(r"\?", ".")
+    return re.fullmatch(regex, arn) is not None
+
+
+# --- the policy's size as IAM counts it -------------------------------------------------------------------
+
+#: Deploy-time values at their longest plausible: GovCloud's partition and region.
+PSEUDO_PARAMETERS = {
+    "AWS::Partition": "aws-us-gov",
+    "AWS::Region": "us-gov-west-1",
+    "AWS::AccountId": "123456789012",
+    "AWS::URLSuffix": "amazonaws.com",
+}
+
+
+def deployed(value: Any, stack_name: str, template: dict[str, Any]) -> Any:
+    """``value`` as CloudFormation would hand it to IAM: references replaced by realistic longest values."""
+    if isinstance(value, list):
+        return [deployed(item, stack_name, template) for item in value]
+    if not isinstance(value, dict):
+        return value
+    if "Fn::Join" in value:
+        delimiter, parts = value["Fn::Join"]
+        return delimiter.join(str(deployed(part, stack_name, template)) for part in parts)
+    if set(value) == {"Ref"}:
+        name = value["Ref"]
+        if name == "AWS::StackName":
+            return stack_name
+        if name == "AWS::StackId":
+            return f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}"
+        return PSEUDO_PARAMETERS[name]
+    if set(value) == {"Fn::GetAtt"}:
+        logical_id, _ = value["Fn::GetAtt"]
+        assert template["Resources"][logical_id]["Type"] == "AWS::Logs::LogGroup", value
+        return f"arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:{stack_name}-{logical_id}-ABCDEFGHIJKL:*"
+    return {key: deployed(item, stack_name, template) for key, item in value.items()}
+
+
+def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:
+    """The characters of the provider role's inline policies, white space excluded, as IAM counts them."""
+    (role_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::IAM::Role"]
+    documents = [p["PolicyDocument"] for p in template["Resources"][role_id]["Properties"].get("Policies", [])]
+    documents += [
+        r["Properties"]["PolicyDocument"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in r["Properties"]["Roles"]
+    ]
+    text = "".join(json.dumps(deployed(d, stack_name, template), separators=(",", ":")) for d in documents)
+    return len(re.sub(r"\s", "", text))
+
+
+# --- checks shared by the scale and model tests -----------------------------------------------------------
+
+
+def acknowledgements(scope: Construct) -> dict[str, dict[str, str]]:
+    """Every ``Validations.of(x).acknowledge`` under ``scope``: construct path -> {rule id: reason}."""
+    found: dict[str, dict[str, str]] = {}
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule, reason in entry.data.items():
+                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
+    return found
+
+
+def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
+    """cfn-lint's findings (errors, warnings and informational ones) for the templates, in one run."""
+    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
+    proc = subprocess.run(
+        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=600, check=False
+    )
+    if proc.returncode & ~(2 | 4 | 8):
+        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
+    return json.loads(proc.stdout) if proc.stdout.strip() else []
+
+
+@dataclass
+class TimedSynthesis:
+    """A synthesized app, how long building and synthesizing it took, and the construct it is about."""
+
+    synthesized: Synthesized
+    seconds: float
+    organization: Any
+
+
+THOUSAND = 1_000
