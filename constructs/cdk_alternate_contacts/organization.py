@@ -20,8 +20,9 @@ from .contacts_file import load_contacts_model
 from .model import AccountContacts, ContactsModel, ContactTypeLike
 from .provider import AlternateContactProvider, is_unresolved
 
-#: CloudFormation's limit on resources in one template; each account is one resource in its nested stack.
-MAX_RESOURCES_PER_STACK = 500
+#: The most accounts a nested stack can hold: CloudFormation allows 500 resources per template, each account
+#: is one resource in its nested stack, and ``cdk synth`` adds an ``AWS::CDK::Metadata`` resource to each.
+MAX_ACCOUNTS_PER_STACK = 499
 
 #: How many nested stacks the parent stack may hold, leaving room for the provider's few resources.
 MAX_NESTED_STACKS = 400
@@ -91,7 +92,7 @@ class OrganizationContacts(Construct):
         deleted, restored with ``restore_on_delete``, or kept with ``RemovalPolicy.RETAIN``); a nested stack
         left with no account is deleted. Changing ``nested_stacks`` moves most accounts: choose it once, for
         the size the organization will reach. The default 10 nested stacks of at most 400 accounts hold
-        about 3,400 accounts (the spread is uneven by a few percent), 4,200 with ``accounts_per_stack=500``;
+        about 3,400 accounts (the spread is uneven by a few percent), 4,200 with ``accounts_per_stack=499``;
         past that, put new accounts in a second OrganizationContacts in another stack.
 
     Parameters
@@ -110,8 +111,8 @@ class OrganizationContacts(Construct):
         accounts. Only nested stacks that hold an account exist. See Placement before changing it.
     accounts_per_stack:
         The most accounts one nested stack may hold; synthesis fails rather than write a larger one.
-        Default 400, below CloudFormation's 500 resources per stack, so that an unlucky spread fails early;
-        raising it (up to 500) moves nothing.
+        Default 400, below CloudFormation's 500 resources per stack (one is the CDK's metadata resource), so
+        that an unlucky spread fails early; raising it (up to 499) moves nothing.
     organization_id, management_account_id:
         The organization (``o-...``) and its management account. Default: unknown, and the provider's
         role names member accounts with wildcards in those two places (still limited to the declared
@@ -164,8 +165,8 @@ class OrganizationContacts(Construct):
             )
         if not 1 <= nested_stacks <= MAX_NESTED_STACKS:
             raise ValueError(f"nested_stacks must be 1 to {MAX_NESTED_STACKS} (got {nested_stacks})")
-        if not 1 <= accounts_per_stack <= MAX_RESOURCES_PER_STACK:
-            raise ValueError(f"accounts_per_stack must be 1 to {MAX_RESOURCES_PER_STACK} (got {accounts_per_stack})")
+        if not 1 <= accounts_per_stack <= MAX_ACCOUNTS_PER_STACK:
+            raise ValueError(f"accounts_per_stack must be 1 to {MAX_ACCOUNTS_PER_STACK} (got {accounts_per_stack})")
 
         placement: dict[int, list[str]] = {}
         for account_id, contacts in self.resolved.items():
@@ -235,7 +236,7 @@ class OrganizationContacts(Construct):
             listed = ", ".join(f"{prefix}{index:02d} would hold {count}" for index, count in sorted(full.items()))
             raise ValueError(
                 f"too many accounts for one nested stack ({listed}; accounts_per_stack={accounts_per_stack}): raise "
-                f"accounts_per_stack, up to {MAX_RESOURCES_PER_STACK}, which moves no account; past that, put new "
+                f"accounts_per_stack, up to {MAX_ACCOUNTS_PER_STACK}, which moves no account; past that, put new "
                 "accounts in a second OrganizationContacts in another stack"
             )
 

@@ -237,13 +237,13 @@ def test_account_contacts_cannot_be_changed_after_it_is_declared() -> None:
     ("settings", "message"),
     [
         ({"nested_stacks": 0}, r"nested_stacks must be 1 to 400 \(got 0\)"),
-        ({"accounts_per_stack": 501}, r"accounts_per_stack must be 1 to 500 \(got 501\)"),
+        ({"accounts_per_stack": 500}, r"accounts_per_stack must be 1 to 499 \(got 500\)"),
         ({"organization_id": "org-1"}, r"organization_id must be o- and 10 to 32 lower-case letters or digits"),
         ({"management_account_id": "12"}, r"management_account_id must be exactly 12 digits \(got '12'\)"),
         (
             {"nested_stacks": 1, "accounts_per_stack": 2},
             r"too many accounts for one nested stack \(OrganizationAccounts00 would hold 3; accounts_per_stack=2\): "
-            r"raise accounts_per_stack, up to 500, which moves no account",
+            r"raise accounts_per_stack, up to 499, which moves no account",
         ),
     ],
 )

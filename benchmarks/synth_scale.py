@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Synthesis at organization scale: this project's constructs against the hand-written AwsCustomResource recipe.
+
+Builds, in this one run and on the same generated accounts (three contacts each):
+
+- recipe: the aws-cdk-lib recipe, one ``AwsCustomResource`` per contact calling Account PutAlternateContact
+  (DeleteAlternateContact on delete) with the policy it generates from its calls;
+- AlternateContacts: one ``AlternateContacts`` resource per account, in one stack;
+- OrganizationContacts: the same model as defaults for every account, spread over nested stacks.
+
+Prints two tables:
+
+(a) per approach: resources and template bytes per contact (marginal, from 40 and 80 accounts), the largest
+    number of accounts one stack can hold (computed from CloudFormation's 500-resource limit, then
+    synthesized at that number and one more to check it), and the synth time for 80 accounts;
+(b) OrganizationContacts with 1,000 accounts: synth time, number of templates, the largest template's
+    resources and bytes, and the provider role's inline policy as IAM counts it.
+
+Synth times are wall-clock seconds for building the app and ``app.synth()`` in this process, the median of
+``--repeat`` runs after a warm-up (the jsii runtime and the CDK's asset cache are warm, as in a long
+``cdk watch``; a cold ``cdk synth`` adds a few seconds of process start). Context mirrors ``cdk synth``:
+path and asset metadata, version reporting (the ``AWS::CDK::Metadata`` resource counts towards the 500).
+
+    python benchmarks/synth_scale.py                 # about three minutes on two cores
+    python benchmarks/synth_scale.py --repeat 1      # quicker, noisier
+
+This is a measurement, not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+NODE = REPO / "node_modules" / ".bin" / "node"
+if NODE.exists():
+    os.environ.setdefault("JSII_NODE", str(NODE))
+os.environ.setdefault("JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION", "1")
+sys.path[:0] = [str(REPO / "constructs"), str(REPO / "handler")]
+
+import aws_cdk as cdk  # noqa: E402 - after the jsii settings above
+from aws_cdk import custom_resources as cr  # noqa: E402
+
+from cdk_alternate_contacts import (  # noqa: E402
+    AccountContacts,
+    AlternateContacts,
+    ContactDetails,
+    OrganizationContacts,
+)
+from cdk_alternate_contacts.organization import MAX_ACCOUNTS_PER_STACK  # noqa: E402
+
+MAX_RESOURCES = 500
+MAX_ROLE_POLICY = 10_240
+CONTACTS_PER_ACCOUNT = 3
+
+DETAILS = {
+    "SECURITY": ContactDetails(
+        email_address="security@example.com",
+        name="Security Operations Center",
+        phone_number="+1 206 555 0100",
+        title="Security team",
+    ),
+    "OPERATIONS": ContactDetails(
+        email_address="cloud-ops@example.com",
+        name="Platform on-call",
+        phone_number="+1 206 555 0101",
+        title="Operations team",
+    ),
+    "BILLING": ContactDetails(
+        email_address="finance@example.com",
+        name="Finance Department",
+        phone_number="+1 206 555 0102",
+        title="Accounts payable",
+    ),
+}
+
+
+def account_ids(count: int) -> list[str]:
+    """``count`` distinct 12-digit ids, the same in every run (leading zeros included)."""
+    ids = [f"{int(hashlib.sha256(str(i).encode()).hexdigest(), 16) % 10**12:012d}" for i in range(count)]
+    assert len(set(ids)) == count
+    return ids
+
+
+# --- the three ways to declare the contacts ---------------------------------------------------------------
+
+
+def recipe(stack: cdk.Stack, accounts: list[str]) -> None:
+    """The aws-cdk-lib recipe: one AwsCustomResource per contact, each with its generated policy."""
+    for account in accounts:
+        for contact_type, details in DETAILS.items():
+            put = cr.AwsSdkCall(
+                service="Account",
+                action="PutAlternateContact",
+                parameters={
+                    "AccountId": account,
+                    "AlternateContactType": contact_type,
+                    "EmailAddress": details.email_address,
+                    "Name": details.name,
+                    "PhoneNumber": details.phone_number,
+                    "Title": details.title,
+                },
+                physical_resource_id=cr.PhysicalResourceId.of(f"{account}/{contact_type}"),
+            )
+            cr.AwsCustomResource(
+                stack,
+                f"{contact_type.title()}{account}",
+                on_create=put,
+                on_update=put,
+                on_delete=cr.AwsSdkCall(
+                    service="Account",
+                    action="DeleteAlternateContact",
+                    parameters={"AccountId": account, "AlternateContactType": contact_type},
+                ),
+                policy=cr.AwsCustomResourcePolicy.from_sdk_calls(resources=cr.AwsCustomResourcePolicy.ANY_RESOURCE),
+                install_latest_aws_sdk=False,
+            )
+
+
+def alternate_contacts(stack: cdk.Stack, accounts: list[str]) -> None:
+    """This project, one stack: one AlternateContacts resource per account."""
+    for account in accounts:
+        AlternateContacts(
+            stack,
+            f"Account{account}",
+            account_id=account,
+            security=DETAILS["SECURITY"],
+            operations=DETAILS["OPERATIONS"],
+            billing=DETAILS["BILLING"],
+        )
+
+
+def organization(stack: cdk.Stack, accounts: list[str], **settings: Any) -> None:
+    """This project, nested stacks: the contacts as organization-wide defaults."""
+    OrganizationContacts(
+        stack,
+        "Organization",
+        defaults={t.lower(): d for t, d in DETAILS.items()},
+        accounts=[AccountContacts(a) for a in accounts],
+        **settings,
+    )
+
+
+# --- measuring --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Synth:
+    """What one synthesis produced: seconds, and per template its resources and bytes."""
+
+    seconds: float
+    templates: dict[str, tuple[int, int]]
+    parent: dict[str, Any]
+
+    @property
+    def resources(self) -> int:
+        return sum(r for r, _ in self.templates.values())
+
+    @property
+    def bytes(self) -> int:
+        return sum(b for _, b in self.templates.values())
+
+    @property
+    def largest(self) -> tuple[int, int]:
+        return max(self.templates.values())
+
+
+def synth(build: Callable[..., None], accounts: list[str], **settings: Any) -> Synth:
+    """Build one app with ``accounts`` in stack "Contacts" and synthesize it into a fresh folder."""
+    with tempfile.TemporaryDirectory(prefix="synth-scale-") as outdir:
+        started = time.perf_counter()
+        app = cdk.App(
+            outdir=outdir,
+            context={
+                "aws:cdk:enable-path-metadata": True,
+                "aws:cdk:enable-asset-metadata": True,
+                "aws:cdk:version-reporting": True,
+            },
+        )
+        build(cdk.Stack(app, "Contacts"), accounts, **settings)
+        app.synth()
+        seconds = time.perf_counter() - started
+        templates = {
+            path.name: (len(json.loads(path.read_text()).get("Resources", {})), path.stat().st_size)
+            for path in Path(outdir).glob("*.template.json")
+        }
+        parent = json.loads((Path(outdir) / "Contacts.template.json").read_text())
+    return Synth(seconds, templates, parent)
+
+
+def timed(build: Callable[..., None], accounts: list[str], repeat: int, **settings: Any) -> tuple[float, Synth]:
+    runs = [synth(build, accounts, **settings) for _ in range(repeat)]
+    return statistics.median(r.seconds for r in runs), runs[-1]
+
+
+def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:
+    """The provider role's inline policies as IAM counts them: resolved, white space excluded (GovCloud values)."""
+    references = {
+        "AWS::Partition": "aws-us-gov",
+        "AWS::Region": "us-gov-west-1",
+        "AWS::AccountId": "123456789012",
+        "AWS::StackName": stack_name,
+        "AWS::StackId": f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}",
+    }
+
+    def resolved(value: Any) -> Any:
+        if isinstance(value, list):
+            return [resolved(v) for v in value]
+        if not isinstance(value, dict):
+            return value
+        if "Fn::Join" in value:
+            delimiter, parts = value["Fn::Join"]
+            return delimiter.join(str(resolved(p)) for p in parts)
+        if set(value) == {"Ref"}:
+            return references[value["Ref"]]
+        if set(value) == {"Fn::GetAtt"}:
+            return f"arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:{stack_name}-{value['Fn::GetAtt'][0]}-X:*"
+        return {k: resolved(v) for k, v in value.items()}
+
+    documents = [
+        r["Properties"]["PolicyDocument"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+    ]
+    return len(re.sub(r"\s", "", "".join(json.dumps(resolved(d)) for d in documents)))
+
+
+@dataclass
+class Row:
+    name: str
+    resources_per_contact: float
+    bytes_per_contact: float
+    computed_max: int
+    measured: str
+    seconds_80: float
+
+
+def per_account_row(name: str, build: Callable[..., None], repeat: int, **settings: Any) -> Row:
+    """Marginal cost per contact from 40 and 80 accounts; the largest stack computed, then synthesized."""
+    half = synth(build, account_ids(40), **settings)
+    seconds, full = timed(build, account_ids(80), repeat, **settings)
+    contacts = 40 * CONTACTS_PER_ACCOUNT
+    if "nested" in name:
+        # Accounts sit in nested stacks that hold nothing else: one resource per account in each.
+        resources = (full.resources - half.resources) / contacts
+        byte_cost = (full.bytes - half.bytes) / contacts
+        fits = synth(
+            build, account_ids(MAX_ACCOUNTS_PER_STACK), nested_stacks=1, accounts_per_stack=MAX_ACCOUNTS_PER_STACK
+        )
+        nested = [r for n, (r, _) in fits.templates.items() if "nested" in n]
+        try:
+            synth(
+                build,
+                account_ids(MAX_ACCOUNTS_PER_STACK + 1),
+                nested_stacks=1,
+                accounts_per_stack=MAX_ACCOUNTS_PER_STACK,
+            )
+            refused = "NOT refused"
+        except ValueError:
+            refused = "refused at synth"
+        measured = f"{MAX_ACCOUNTS_PER_STACK}: {max(nested)} res; {MAX_ACCOUNTS_PER_STACK + 1}: {refused}"
+        return Row(name, resources, byte_cost, MAX_ACCOUNTS_PER_STACK, measured, seconds)
+    per_account = (full.resources - half.resources) / 40
+    fixed = full.resources - per_account * 80
+    byte_cost = (full.bytes - half.bytes) / contacts
+    computed = int((MAX_RESOURCES - fixed) // per_account)
+    at_max = synth(build, account_ids(computed), **settings).resources
+    try:
+        beyond = f"{synth(build, account_ids(computed + 1), **settings).resources} res"
+    except RuntimeError as error:  # the CDK refuses a stack of more than 500 resources
+        beyond = "refused at synth" if "TooManyResourcesInStack" in str(error) else f"failed: {error}"
+    measured = f"{computed}: {at_max} res; {computed + 1}: {beyond}"
+    return Row(name, per_account / CONTACTS_PER_ACCOUNT, byte_cost, computed, measured, seconds)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=3, help="synth runs per timing; the median is shown")
+    parser.add_argument("--accounts", type=int, default=1_000, help="accounts of the large organization")
+    arguments = parser.parse_args()
+
+    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    for build in (recipe, alternate_contacts, organization):  # warm-up: jsii runtime, asset cache
+        synth(build, account_ids(2))
+
+    rows = [
+        per_account_row("AwsCustomResource recipe", recipe, arguments.repeat),
+        per_account_row("AlternateContacts (one stack)", alternate_contacts, arguments.repeat),
+        per_account_row("OrganizationContacts (nested)", organization, arguments.repeat),
+    ]
+    print("\n(a) per contact, 3 contacts per account")
+    header = (
+        "approach",
+        "resources/contact",
+        "bytes/contact",
+        "max accounts/stack",
+        "synthesized at max, max+1",
+        "synth 80 accts",
+    )
+    widths = (30, 17, 13, 18, 44, 14)
+    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
+    for row in rows:
+        cells = (
+            row.name,
+            f"{row.resources_per_contact:.3f}",
+            f"{row.bytes_per_contact:.0f}",
+            str(row.computed_max),
+            row.measured,
+            f"{row.seconds_80:.1f} s",
+        )
+        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+
+    repeat = max(1, min(arguments.repeat, 2))
+    seconds, big = timed(organization, account_ids(arguments.accounts), repeat)
+    name, (resources, size) = max(big.templates.items(), key=lambda item: item[1])
+    print(f"\n(b) OrganizationContacts, {arguments.accounts:,} accounts x 3 contacts (default 10 nested stacks)")
+    print(f"  synth time                  {seconds:.1f} s (median of {repeat})")
+    print(f"  templates                   {len(big.templates)} (1 parent + {len(big.templates) - 1} nested)")
+    print(f"  largest template            {resources} resources, {size:,} bytes ({name})")
+    print(f"  parent template             {big.templates['Contacts.template.json'][0]} resources")
+    print(f"  all templates               {big.resources} resources, {big.bytes:,} bytes")
+    policy = inline_policy_characters(big.parent, "Contacts")
+    functions = sum(1 for r in big.parent["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
+    print(f"  provider role inline policy {policy:,} of {MAX_ROLE_POLICY:,} characters")
+    print(f"  Lambda functions            {functions} (in the parent; the nested stacks get its ARN)")
+
+
+def cdk_version() -> str:
+    try:
+        return version("aws-cdk-lib")
+    except PackageNotFoundError:
+        return "?"
+
+
+def load() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+if __name__ == "__main__":
+    main()
