@@ -1,7 +1,8 @@
 """Synthesizing with the repository's pinned CDK CLI, and reading the cloud assembly it writes.
 
 A cloud assembly is a folder with ``manifest.json``, one ``<Stack>.template.json`` and
-``<Stack>.assets.json`` per stack, and an ``asset.<hash>/`` folder per file asset. A Lambda function's
+``<Stack>.assets.json`` per stack, one ``<Nested>.nested.template.json`` per nested stack (a file asset of
+its top-level stack), and an ``asset.<hash>/`` folder per file asset. A Lambda function's
 ``Code.S3Key`` (``<hash>.zip``) names its asset in the assets manifest; the asset's ``source.path`` is
 the folder that would be zipped and uploaded: the code this tool runs.
 """
@@ -106,6 +107,33 @@ class CloudAssembly:
                     raise AssemblyError(f"asset {object_key} is not a folder to zip: {folder}")
                 return folder
         raise AssemblyError(f"no asset uploaded as {object_key} in {artifact.assets_path.name}")
+
+    def nested_template(self, stack_name: str, template_url: str) -> dict[str, Any]:
+        """The template a nested stack's ``TemplateURL`` names, found in the stack's assets manifest.
+
+        The CDK uploads each nested template as a file asset of the top-level stack; its URL ends in
+        ``/<hash>.json``, the asset's object key, whatever the bucket part resolves to.
+
+        Raises
+        ------
+        AssemblyError
+            When no file asset of the stack is uploaded under that key (a template from elsewhere).
+        """
+        object_key = template_url.rsplit("/", 1)[-1]
+        artifact = self.stack(stack_name)
+        if artifact.assets_path is None:
+            raise AssemblyError(f"stack {stack_name} has no assets manifest, so no nested template {object_key}")
+        assets = json.loads(artifact.assets_path.read_text(encoding="utf-8"))
+        for asset in assets.get("files", {}).values():
+            keys = {d.get("objectKey") for d in asset.get("destinations", {}).values()}
+            source = asset.get("source", {})
+            if object_key in keys and source.get("packaging", "file") == "file":
+                path = (self.directory / str(source.get("path", ""))).resolve()
+                document: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+                return document
+        raise AssemblyError(
+            f"TemplateURL {template_url}: no nested template uploaded as {object_key} in {artifact.assets_path.name}"
+        )
 
 
 def cdk_environment() -> dict[str, str]:

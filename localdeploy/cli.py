@@ -118,9 +118,13 @@ def _slots_in(results: Sequence[OperationResult]) -> set[tuple[str, str]]:
     for result in results:
         for record in result.requests:
             properties = record.event.get("ResourceProperties", {})
+            account = str(properties.get(spec.ACCOUNT_ID) or DEPLOYING_ACCOUNT)
             contact_type = properties.get(spec.CONTACT_TYPE)
             if isinstance(contact_type, str):
-                slots.add((str(properties.get(spec.ACCOUNT_ID) or DEPLOYING_ACCOUNT), contact_type))
+                slots.add((account, contact_type))
+            several = properties.get(spec.CONTACTS)
+            if isinstance(several, dict):
+                slots.update((account, str(kind)) for kind in several)
     return slots
 
 

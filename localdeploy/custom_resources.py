@@ -41,6 +41,9 @@ class RequestRecord:
         or ``destroy``.
     request_type, logical_id, resource_type:
         As in the event.
+    stack_path:
+        Where the resource is: empty in the top-level stack, else the logical ids of the nested stack
+        resources leading to its stack (``Accounts03``, ``Members/Deeper``).
     physical_id:
         The PhysicalResourceId sent (Update and Delete), else ``None``.
     request_id:
@@ -72,6 +75,12 @@ class RequestRecord:
     answered_at: float | None = None
     invocation: Invocation | None = None
     answers: int = 0
+    stack_path: str = ""
+
+    @property
+    def stack_id(self) -> str:
+        """The StackId the event carried (a nested stack's own, for a resource of a nested stack)."""
+        return str(self.event.get("StackId", ""))
 
     @property
     def succeeded(self) -> bool:
@@ -123,6 +132,7 @@ class CustomResourceClient:
         physical_id: str | None = None,
         old_properties: Mapping[str, Any] | None = None,
         on_sent: Any = None,
+        stack_path: str = "",
     ) -> RequestRecord:
         """Send one request and wait for its answer.
 
@@ -136,6 +146,8 @@ class CustomResourceClient:
             Sent as OldResourceProperties (Update).
         on_sent:
             Called with the record as soon as it is sent (so the caller can list it in order).
+        stack_path:
+            Recorded as :attr:`RequestRecord.stack_path`.
         """
         request_id = str(uuid.uuid4())
         service_token = str(properties.get("ServiceToken", ""))
@@ -153,7 +165,9 @@ class CustomResourceClient:
             event["PhysicalResourceId"] = physical_id
         if old_properties is not None:
             event["OldResourceProperties"] = dict(old_properties)
-        record = RequestRecord(phase, request_type, logical_id, resource_type, physical_id, request_id, event)
+        record = RequestRecord(
+            phase, request_type, logical_id, resource_type, physical_id, request_id, event, stack_path=stack_path
+        )
         if on_sent is not None:
             on_sent(record)
         wake = threading.Event()

@@ -18,6 +18,19 @@ rollback (after any failure)
 destroy
     Every resource is deleted in reverse dependency order.
 
+Nested stacks (``AWS::CloudFormation::Stack`` whose ``TemplateURL`` names a template of the cloud assembly)
+are resources of their parent, deployed in its dependency order, each a stack of its own: its own StackId
+(which its custom resources' events carry and ListStackResources answers for), its own events, the
+Parameters its parent passes, Outputs its parent reads with ``Fn::GetAtt <Nested>.Outputs.<Name>``.
+As in CloudFormation:
+
+- a nested stack that fails rolls itself back at once ("Embedded stack ... was not successfully
+  created/updated"), and the failure of its resource rolls back the parent;
+- a nested stack that was updated waits in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: its cleanup runs in the
+  top-level stack's cleanup phase, once everything succeeded, so a failure anywhere can still roll it back
+  (an Update back to the old template and parameters);
+- deleting a nested stack resource (destroy, removal, rollback of its creation) deletes all its resources.
+
 ``DeletionPolicy`` / ``UpdateReplacePolicy`` ``Retain`` mean the handler is never called for that delete.
 Other resource types (role, policy, log group, the function) are recorded with synthetic physical ids
 and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service.
@@ -51,8 +64,10 @@ SUCCESS_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMP
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
-#: Types whose recording alone would be wrong: a nested stack's own resources would silently never run.
-UNSUPPORTED_TYPES = frozenset({"AWS::CloudFormation::Stack"})
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+#: The status of a nested stack whose update succeeded and whose cleanup waits for the top-level stack's.
+AWAITING_CLEANUP = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,8 @@ class StackEvent:
     resource_type: str
     status: str
     reason: str = ""
+    stack_id: str = ""
+    stack_name: str = ""
 
 
 @dataclass
@@ -79,9 +96,14 @@ class OperationResult:
     changed:
         False when there was nothing to do (CloudFormation's "No updates are to be performed").
     requests:
-        Every request sent to a custom resource, in the order sent.
+        Every request sent to a custom resource, in the order sent (nested stacks' included).
     events:
-        Every resource status change.
+        Every resource and stack status change, of the stack and of its nested stacks (each event names
+        its stack).
+    stacks:
+        The final status of the stack and of each nested stack the operation touched, by stack name.
+    outputs:
+        The stack's evaluated Outputs after a deploy.
     problems:
         Anything CloudFormation would not have let pass silently or that signals a handler bug: a request
         answered more than once or never, a function error, a failed cleanup Delete.
@@ -99,6 +121,8 @@ class OperationResult:
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     code_dirs: list[str] = field(default_factory=list)
+    stacks: dict[str, str] = field(default_factory=dict)
+    outputs: dict[str, str] = field(default_factory=dict)
     started_at: float = field(default_factory=time.time)
     ended_at: float = 0.0
 
@@ -115,6 +139,10 @@ class OperationResult:
     def requests_for(self, logical_id: str) -> list[RequestRecord]:
         """The requests sent to one logical id, in order."""
         return [r for r in self.requests if r.logical_id == logical_id]
+
+    def events_of(self, stack_name: str) -> list[StackEvent]:
+        """The events of one stack (the top-level one or a nested one), in order."""
+        return [e for e in self.events if e.stack_name == stack_name]
 
 
 @dataclass
@@ -150,20 +178,74 @@ class _Step:
 
 
 class _Operation:
-    """The working state of one operation: the stack as it is now, published on every change."""
+    """The working state of one operation on one stack: the stack as it is now, published on every change.
+
+    A nested stack gets an operation of its own (a child), sharing the top-level operation's result.
+    """
 
     def __init__(
-        self, engine: Engine, stack: StackState, result: OperationResult, assembly: CloudAssembly | None, artifact: str
+        self,
+        engine: Engine,
+        stack: StackState,
+        result: OperationResult,
+        assembly: CloudAssembly | None,
+        artifact: str,
+        *,
+        path: str = "",
+        result_lock: threading.RLock | None = None,
     ) -> None:
         self.engine = engine
         self.stack = stack
         self.result = result
         self.assembly = assembly
         self.artifact = artifact
+        self.path = path
         self.lock = threading.RLock()
+        #: Guards the result, which a stack shares with its nested stacks.
+        self.result_lock = result_lock or threading.RLock()
         self.journal: list[_Step] = []
         self.replaced: list[ResourceState] = []
+        self.removed: list[str] = []
         self.actions = 0
+        #: Nested stacks' operations, by their StackId.
+        self.children: dict[str, _Operation] = {}
+        self.touched = False
+        self.rolled_back = False
+        self.previous_parameters = dict(stack.parameters)
+        self.previous_outputs = dict(stack.outputs)
+
+    def child(self, logical_id: str, stack: StackState) -> _Operation:
+        """The operation of the nested stack ``stack``, held by this stack's ``logical_id``."""
+        with self.lock:
+            found = self.children.get(stack.stack_id)
+            if found is None:
+                path = f"{self.path}/{logical_id}" if self.path else logical_id
+                found = _Operation(
+                    self.engine,
+                    stack,
+                    self.result,
+                    self.assembly,
+                    self.artifact,
+                    path=path,
+                    result_lock=self.result_lock,
+                )
+                self.children[stack.stack_id] = found
+            return found
+
+    def tree(self) -> list[_Operation]:
+        """This operation and every nested stack's below it, parents first."""
+        with self.lock:
+            children = list(self.children.values())
+        return [self, *(op for child in children for op in child.tree())]
+
+    def failed_resources(self) -> list[str]:
+        """The logical ids whose last event in this operation is a failure."""
+        last: dict[str, str] = {}
+        with self.result_lock:
+            for event in self.result.events:
+                if event.stack_id == self.stack.stack_id and event.logical_id != self.stack.stack_name:
+                    last[event.logical_id] = event.status
+        return sorted(lid for lid, status in last.items() if status.endswith("_FAILED"))
 
     # -- reading ----------------------------------------------------------------------------------------
 
@@ -187,6 +269,10 @@ class _Operation:
                 raise TemplateError(
                     f"CustomResource attribute error: Vendor response doesn't contain {attribute} attribute"
                 )
+            return state.attributes[attribute]
+        if state.resource_type == NESTED_STACK:
+            if attribute not in state.attributes:
+                raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute}: the nested stack has no such output")
             return state.attributes[attribute]
         settings = self.engine.settings
         return native.attribute(
@@ -226,8 +312,9 @@ class _Operation:
             self.journal.append(step)
 
     def add_request(self, record: RequestRecord) -> None:
-        with self.lock:
+        with self.result_lock:
             self.result.requests.append(record)
+        with self.lock:
             self.actions += 1
 
     def count_action(self) -> None:
@@ -236,20 +323,28 @@ class _Operation:
             self.actions += 1
 
     def problem(self, text: str) -> None:
-        with self.lock:
+        with self.result_lock:
             self.result.problems.append(text)
 
-    def set_stack_status(self, status: str) -> None:
+    def set_stack_status(self, status: str, reason: str = "") -> None:
         with self.lock:
             self.stack.status = status
             self.stack.updated_at = now_iso()
-            self.result.status = status
-            self._event(self.stack.stack_name, self.stack.stack_id, "AWS::CloudFormation::Stack", status)
+            with self.result_lock:
+                if not self.stack.parent_id:
+                    self.result.status = status
+                self.result.stacks[self.stack.stack_name] = status
+            self._event(self.stack.stack_name, self.stack.stack_id, NESTED_STACK, status, reason)
 
     def _event(
         self, logical_id: str, physical_id: str | None, resource_type: str, status: str, reason: str = ""
     ) -> None:
-        self.result.events.append(StackEvent(time.time(), logical_id, physical_id, resource_type, status, reason))
+        stack = self.stack
+        event = StackEvent(
+            time.time(), logical_id, physical_id, resource_type, status, reason, stack.stack_id, stack.stack_name
+        )
+        with self.result_lock:
+            self.result.events.append(event)
         self.publish()
 
     def publish(self) -> None:
@@ -316,7 +411,7 @@ class Engine:
         artifact: str | None = None,
         parameters: Mapping[str, str] | None = None,
     ) -> OperationResult:
-        """Create the stack, or update it to the assembly's template.
+        """Create the stack, or update it to the assembly's template (its nested stacks with it).
 
         Parameters
         ----------
@@ -337,14 +432,9 @@ class Engine:
         op = _Operation(self, stack, result, assembly, artifact)
         overrides = {**(previous.parameters if previous else {}), **dict(parameters or {})}
         try:
-            template = Template(assembly.template(artifact))
-            values = parameter_values(template, overrides, self.ssm_lookup)
-            resolver = Resolver(template, pseudo=self._pseudo(stack), parameters=values, ref=op.ref, get_att=op.get_att)
-            failures = resolver.rule_failures()
-            if failures:
-                raise TemplateError("; ".join(failures))
-            desired = template.order([lid for lid in template.resources if resolver.included(lid)])
+            template, resolver, desired = self._prepare(op, assembly.template(artifact), overrides)
             if previous is not None:
+                self._load_nested(op)
                 self._restore_functions(op)
         except (TemplateError, AssemblyError) as error:
             # CloudFormation rejects such a template before touching any resource.
@@ -353,34 +443,62 @@ class Engine:
             result.ended_at = time.time()
             return result
 
-        removed = [lid for lid in stack.resources if lid not in desired]
-        prerequisites = {lid: template.dependencies(lid) & set(desired) for lid in desired}
         op.set_stack_status("CREATE_IN_PROGRESS" if previous is None else "UPDATE_IN_PROGRESS")
-        succeeded = self._run_graph(
-            op, desired, prerequisites, lambda lid: self._apply(op, template, resolver, lid, prerequisites[lid])
-        )
-        if succeeded:
-            if previous is not None and (removed or op.replaced):
-                op.set_stack_status("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
-                self._cleanup(op, removed)
-            if previous is not None and op.actions == 0 and not removed:
+        if self._deploy_stack(op, template, resolver, desired):
+            if previous is not None and self._cleanup_pending(op):
+                op.set_stack_status(AWAITING_CLEANUP)
+                self._cleanup_tree(op)
+            if previous is not None and op.actions == 0 and not op.removed:
                 result.changed = False
                 result.notes.append("No updates are to be performed.")
                 op.set_stack_status(previous.status)
             else:
                 op.set_stack_status("CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE")
             stack.parameters = dict(overrides)
-            self.store.save(stack)
+            result.outputs = dict(stack.outputs)
         else:
             self._rollback(op, new_stack=previous is None)
-            if previous is None:
-                # A stack whose creation rolled back holds nothing; `cdk deploy` deletes it before retrying.
-                self.store.delete(stack_name)
-            else:
-                stack.parameters = dict(previous.parameters)
-                self.store.save(stack)
+            stack.parameters = dict(previous.parameters) if previous is not None else {}
+        self._persist(op, keep=previous is not None)
         self._finish(op)
         return result
+
+    def _prepare(
+        self, op: _Operation, document: Mapping[str, Any], overrides: Mapping[str, str]
+    ) -> tuple[Template, Resolver, list[str]]:
+        """Validate a template against its parameters and rules; returns it, its resolver, and the
+        resources to deploy in dependency order.
+
+        Raises
+        ------
+        TemplateError
+            As CloudFormation's validation would, before any resource is touched.
+        """
+        template = Template(document)
+        values = parameter_values(template, overrides, self.ssm_lookup)
+        resolver = Resolver(template, pseudo=self._pseudo(op.stack), parameters=values, ref=op.ref, get_att=op.get_att)
+        failures = resolver.rule_failures()
+        if failures:
+            raise TemplateError("; ".join(failures))
+        desired = template.order([lid for lid in template.resources if resolver.included(lid)])
+        return template, resolver, desired
+
+    def _deploy_stack(self, op: _Operation, template: Template, resolver: Resolver, desired: list[str]) -> bool:
+        """Create and update the resources of one stack (no cleanup, no rollback); True when all succeeded."""
+        op.touched = True
+        op.removed = [lid for lid in op.stack.resources if lid not in desired]
+        prerequisites = {lid: template.dependencies(lid) & set(desired) for lid in desired}
+        succeeded = self._run_graph(
+            op, desired, prerequisites, lambda lid: self._apply(op, template, resolver, lid, prerequisites[lid])
+        )
+        if not succeeded:
+            return False
+        try:
+            op.stack.outputs = resolver.outputs()
+        except TemplateError as error:
+            op.problem(f"{op.stack.stack_name}: Outputs: {error}")
+            return False
+        return True
 
     def _apply(self, op: _Operation, template: Template, resolver: Resolver, logical_id: str, deps: set[str]) -> bool:
         declaration = template.resources[logical_id]
@@ -421,6 +539,10 @@ class Engine:
         return self._update(op, previous, fresh)
 
     def _create(self, op: _Operation, fresh: ResourceState, *, replacing: ResourceState | None = None) -> bool:
+        if fresh.resource_type == NESTED_STACK:
+            # A nested stack has its id (the resource's physical id) from the moment its creation starts.
+            name = native.nested_stack_name(op.stack.stack_name, fresh.logical_id, op.stack.stack_id)
+            fresh.physical_id = self._new_stack_id(name)
         op.put(fresh, "CREATE_IN_PROGRESS")
         if is_custom(fresh.resource_type):
             record = self._send(op, "deploy", "Create", fresh)
@@ -431,6 +553,13 @@ class Engine:
                 op.record(_Step("create_failed", fresh.logical_id, after=fresh.copy()))
                 return False
             fresh.attributes = record.data
+        elif fresh.resource_type == NESTED_STACK:
+            op.count_action()
+            failure = self._deploy_nested(op, fresh, previous=None)
+            if failure is not None:
+                op.put(fresh, "CREATE_FAILED", failure)
+                op.record(_Step("create_failed", fresh.logical_id, after=fresh.copy()))
+                return False
         else:
             op.count_action()
             try:
@@ -448,8 +577,6 @@ class Engine:
         return True
 
     def _create_native(self, op: _Operation, fresh: ResourceState) -> None:
-        if fresh.resource_type in UNSUPPORTED_TYPES:
-            raise TemplateError(f"{fresh.resource_type} (nested stacks) is not supported by localdeploy")
         fresh.physical_id = native.physical_id(
             fresh.resource_type, op.stack.stack_name, fresh.logical_id, fresh.properties
         )
@@ -474,6 +601,15 @@ class Engine:
                 op.record(_Step("update_failed", logical_id, before=previous, attempted=fresh.properties))
                 return False
             fresh.physical_id, fresh.attributes = record.answered_physical_id, record.data
+        elif fresh.resource_type == NESTED_STACK:
+            # A nested stack is updated in place: its id never changes.
+            op.count_action()
+            fresh.physical_id = previous.physical_id
+            failure = self._deploy_nested(op, fresh, previous=previous)
+            if failure is not None:
+                op.set_status(logical_id, "UPDATE_FAILED", failure)
+                op.record(_Step("update_failed", logical_id, before=previous, attempted=fresh.properties))
+                return False
         else:
             op.count_action()
             try:
@@ -488,7 +624,125 @@ class Engine:
         op.record(_Step("updated", logical_id, before=previous, after=fresh.copy()))
         return True
 
+    # -- nested stacks ----------------------------------------------------------------------------------------
+
+    def _deploy_nested(self, op: _Operation, fresh: ResourceState, *, previous: ResourceState | None) -> str | None:
+        """Create or update the nested stack of ``fresh`` to its TemplateURL and Parameters.
+
+        Returns ``None`` on success (the resource's attributes then hold the nested stack's outputs), else
+        the reason its resource failed. A nested stack whose resources failed has rolled itself back.
+        """
+        properties = fresh.properties
+        stack_id = str(fresh.physical_id)
+        if previous is None:
+            child = op.child(
+                fresh.logical_id, StackState(_stack_name(stack_id), stack_id, "", parent_id=op.stack.stack_id)
+            )
+        else:
+            found = self._nested_operation(op, previous)
+            if found is None:
+                return f"Embedded stack {stack_id} does not exist (its state is gone)"
+            child = found
+        try:
+            if op.assembly is None:
+                raise AssemblyError("a cloud assembly is needed to find the nested stack's template")
+            url = properties.get("TemplateURL")
+            if not isinstance(url, str) or not url:
+                raise TemplateError("TemplateURL must be a string")
+            passed = properties.get("Parameters") or {}
+            if not isinstance(passed, dict):
+                raise TemplateError("Parameters must be a map of strings")
+            document = op.assembly.nested_template(op.artifact, url)
+            template, resolver, desired = self._prepare(child, document, stringify(passed))
+        except (TemplateError, AssemblyError) as error:
+            return str(error)
+        new = previous is None
+        child.set_stack_status("CREATE_IN_PROGRESS" if new else "UPDATE_IN_PROGRESS")
+        if self._deploy_stack(child, template, resolver, desired):
+            child.stack.parameters = stringify(passed)
+            # An updated nested stack's cleanup waits for the top-level stack's cleanup phase.
+            child.set_stack_status("CREATE_COMPLETE" if new else AWAITING_CLEANUP)
+            fresh.attributes = {f"Outputs.{name}": value for name, value in child.stack.outputs.items()}
+            return None
+        failed = ", ".join(child.failed_resources())
+        self._rollback(child, new_stack=new)
+        if new:
+            return (
+                f"Embedded stack {stack_id} was not successfully created: "
+                f"The following resource(s) failed to create: [{failed}]."
+            )
+        return (
+            f"Embedded stack {stack_id} was not successfully updated. Currently in UPDATE_ROLLBACK_IN_PROGRESS "
+            f"with reason: The following resource(s) failed to update: [{failed}]."
+        )
+
+    def _nested_operation(self, op: _Operation, state: ResourceState) -> _Operation | None:
+        """The operation of the nested stack a parent's resource holds, its state loaded if need be."""
+        stack_id = str(state.physical_id)
+        with op.lock:
+            found = op.children.get(stack_id)
+        if found is not None:
+            return found
+        stored = self.store.load(_stack_name(stack_id))
+        if stored is None or stored.stack_id != stack_id:
+            return None
+        return op.child(state.logical_id, stored)
+
+    def _load_nested(self, op: _Operation) -> None:
+        """Load the states of every nested stack below ``op``'s stack, so their functions can be restored."""
+        for state in list(op.stack.resources.values()):
+            if state.resource_type == NESTED_STACK and state.physical_id:
+                child = self._nested_operation(op, state)
+                if child is not None:
+                    self._load_nested(child)
+
+    def _delete_nested(self, op: _Operation, state: ResourceState, phase: str) -> tuple[bool, str]:
+        """Delete a nested stack: every one of its resources, in reverse dependency order; their requests
+        are sent in the parent's ``phase`` (a nested stack removed by an update goes in its cleanup)."""
+        child = self._nested_operation(op, state)
+        if child is None:
+            return True, ""
+        if self._destroy_stack(child, phase=phase):
+            return True, ""
+        failed = ", ".join(child.failed_resources())
+        return False, (
+            f"Embedded stack {child.stack.stack_id} was not successfully deleted: "
+            f"The following resource(s) failed to delete: [{failed}]."
+        )
+
+    def _persist(self, op: _Operation, *, keep: bool) -> None:
+        """Save the stack and its nested stacks; forget the deleted ones (and the stack unless ``keep``)."""
+        for each in op.tree():
+            stack = each.stack
+            if each is op:
+                gone = stack.status == "DELETE_COMPLETE" or (not keep and stack.status.startswith("ROLLBACK"))
+            else:
+                gone = stack.status == "DELETE_COMPLETE"
+            if gone:
+                # A stack whose creation rolled back holds nothing; `cdk deploy` deletes it before retrying.
+                self.store.delete(stack.stack_name)
+            else:
+                self.store.save(stack)
+
     # -- cleanup and rollback ---------------------------------------------------------------------------------
+
+    def _cleanup_pending(self, op: _Operation) -> bool:
+        """Whether the stack or a nested stack below it has something to delete in the cleanup phase."""
+        return bool(op.removed or op.replaced) or any(child.stack.status == AWAITING_CLEANUP for child in op.tree()[1:])
+
+    def _cleanup_tree(self, op: _Operation) -> None:
+        """The cleanup phase: the nested stacks' deferred cleanups (in parallel), then the stack's own."""
+        with op.lock:
+            waiting = [child for child in op.children.values() if child.stack.status == AWAITING_CLEANUP]
+
+        def clean(index: str) -> bool:
+            child = waiting[int(index)]
+            self._cleanup_tree(child)
+            child.set_stack_status("UPDATE_COMPLETE")
+            return True
+
+        self._run_graph(op, [str(i) for i in range(len(waiting))], {}, clean)
+        self._cleanup(op, op.removed)
 
     def _cleanup(self, op: _Operation, removed: list[str]) -> None:
         replaced = list(op.replaced)
@@ -529,6 +783,7 @@ class Engine:
         self._run_graph(op, removed, prerequisites, delete_removed)
 
     def _rollback(self, op: _Operation, *, new_stack: bool) -> None:
+        op.rolled_back = True
         steps = list(reversed(op.journal))
         if new_stack:
             op.set_stack_status("ROLLBACK_IN_PROGRESS")
@@ -560,6 +815,8 @@ class Engine:
         op.set_stack_status("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         for state, listed in to_delete:
             self._rollback_delete(op, state, phase="rollback cleanup", listed=listed)
+        op.stack.parameters = dict(op.previous_parameters)
+        op.stack.outputs = dict(op.previous_outputs)
         op.set_stack_status("UPDATE_ROLLBACK_COMPLETE" if restored_all else "UPDATE_ROLLBACK_FAILED")
 
     def _rollback_update(
@@ -578,6 +835,18 @@ class Engine:
                 op.problem(f"rollback: Update of {logical_id} back to its old properties failed: {record.reason}")
                 return None
             restored.physical_id, restored.attributes = record.answered_physical_id, record.data
+        elif target.resource_type == NESTED_STACK:
+            # Back to the old template and parameters: the nested stack undoes what it did. One that failed
+            # has already rolled itself back; one that never started has nothing to undo.
+            child = self._nested_operation(op, target)
+            if child is not None and child.touched and not child.rolled_back:
+                self._rollback(child, new_stack=False)
+            if child is not None and child.stack.status.endswith("_FAILED"):
+                op.set_status(
+                    logical_id, "UPDATE_FAILED", f"Embedded stack {child.stack.stack_id}: {child.stack.status}"
+                )
+                op.problem(f"rollback: nested stack {child.stack.stack_name} ended {child.stack.status}")
+                return None
         elif target.function is not None:
             self.functions.deploy(FunctionConfig.from_json(target.function))
         op.put(restored, "UPDATE_COMPLETE")
@@ -612,7 +881,7 @@ class Engine:
     # -- destroy --------------------------------------------------------------------------------------------
 
     def destroy(self, stack_name: str, *, assembly: CloudAssembly | None = None) -> OperationResult:
-        """Delete the stack: every resource in reverse dependency order, Retain honoured.
+        """Delete the stack: every resource in reverse dependency order, nested stacks' included, Retain honoured.
 
         Parameters
         ----------
@@ -632,15 +901,25 @@ class Engine:
         result = OperationResult("destroy", stack_name, stack.stack_id)
         op = _Operation(self, stack, result, assembly, stack_name)
         try:
+            self._load_nested(op)
             self._restore_functions(op)
         except AssemblyError as error:
             result.status = "DELETE_FAILED"
             result.problems.append(str(error))
             result.ended_at = time.time()
             return result
+        self._destroy_stack(op)
+        self._persist(op, keep=True)
+        self._finish(op)
+        return result
+
+    def _destroy_stack(self, op: _Operation, *, phase: str = "destroy") -> bool:
+        """Delete every resource of one stack in reverse dependency order; True when the stack is gone."""
         op.set_stack_status("DELETE_IN_PROGRESS")
-        logical_ids = list(stack.resources)
-        states = {lid: stack.resources[lid].copy() for lid in logical_ids}
+        stack = op.stack
+        with op.lock:
+            logical_ids = list(stack.resources)
+            states = {lid: stack.resources[lid].copy() for lid in logical_ids}
         prerequisites = {lid: {o for o in logical_ids if lid in states[o].depends_on} for lid in logical_ids}
 
         def delete(logical_id: str) -> bool:
@@ -649,23 +928,19 @@ class Engine:
                 op.set_status(logical_id, "DELETE_SKIPPED")
                 return True
             op.set_status(logical_id, "DELETE_IN_PROGRESS")
-            done, reason = self._delete(op, "destroy", state)
+            done, reason = self._delete(op, phase, state)
             op.set_status(logical_id, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
             return done
 
         if self._run_graph(op, logical_ids, prerequisites, delete):
             op.set_stack_status("DELETE_COMPLETE")
-            self.store.delete(stack_name)
-        else:
-            op.set_stack_status("DELETE_FAILED")
-            with op.lock:
-                for lid in [
-                    lid for lid, s in stack.resources.items() if s.status in ("DELETE_COMPLETE", "DELETE_SKIPPED")
-                ]:
-                    del stack.resources[lid]
-            self.store.save(stack)
-        self._finish(op)
-        return result
+            return True
+        op.set_stack_status("DELETE_FAILED")
+        with op.lock:
+            for lid in [lid for lid, s in stack.resources.items() if s.status in ("DELETE_COMPLETE", "DELETE_SKIPPED")]:
+                del stack.resources[lid]
+            op.publish()
+        return False
 
     # -- shared -----------------------------------------------------------------------------------------------
 
@@ -680,6 +955,8 @@ class Engine:
             record = self._send(op, phase, "Delete", state, physical_id=state.physical_id)
             return record.succeeded, record.reason
         op.count_action()
+        if state.resource_type == NESTED_STACK:
+            return self._delete_nested(op, state, phase)
         if state.resource_type == LAMBDA_FUNCTION and state.function is not None:
             self.functions.remove(FunctionConfig.from_json(state.function).arn)
         return True, ""
@@ -705,6 +982,7 @@ class Engine:
             physical_id=physical_id,
             old_properties=old_properties,
             on_sent=op.add_request,
+            stack_path=op.path,
         )
 
     def _run_graph(
@@ -772,20 +1050,21 @@ class Engine:
         )
 
     def _restore_functions(self, op: _Operation) -> None:
-        """Deploy the stack's functions as they were deployed, for the requests sent before (or without)
-        the function's own update: the code is the deployed code, not the new one."""
-        for state in op.stack.resources.values():
-            if state.function is None:
-                continue
-            config = FunctionConfig.from_json(state.function)
-            if not Path(config.code_dir).is_dir():
-                if op.assembly is None:
-                    raise AssemblyError(f"the deployed code of {config.function_name} is gone: {config.code_dir}")
-                found = op.assembly.asset_dir(op.artifact, f"{config.asset_hash}.zip")
-                config = dataclasses.replace(config, code_dir=str(found))
-                state.function = config.to_json()
-            self.functions.deploy(config)
-            op.result.code_dirs.append(config.code_dir)
+        """Deploy the functions of the stack and its nested stacks as they were deployed, for the requests
+        sent before (or without) the function's own update: the code is the deployed code, not the new one."""
+        for each in op.tree():
+            for state in each.stack.resources.values():
+                if state.function is None:
+                    continue
+                config = FunctionConfig.from_json(state.function)
+                if not Path(config.code_dir).is_dir():
+                    if op.assembly is None:
+                        raise AssemblyError(f"the deployed code of {config.function_name} is gone: {config.code_dir}")
+                    found = op.assembly.asset_dir(op.artifact, f"{config.asset_hash}.zip")
+                    config = dataclasses.replace(config, code_dir=str(found))
+                    state.function = config.to_json()
+                self.functions.deploy(config)
+                op.result.code_dirs.append(config.code_dir)
 
     def _finish(self, op: _Operation) -> None:
         """Let the invocations end, then count answers: each request must have exactly one."""
@@ -822,5 +1101,11 @@ class Engine:
         }
 
     def _new_stack_id(self, stack_name: str) -> str:
+        """A StackId as CloudFormation makes them: ``arn:...:stack/<name>/<uuid>``."""
         settings = self.settings
         return f"arn:aws:cloudformation:{settings.region}:{settings.account_id}:stack/{stack_name}/{uuid.uuid4()}"
+
+
+def _stack_name(stack_id: str) -> str:
+    """The stack name inside a StackId (``arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>``)."""
+    return stack_id.split(":stack/", 1)[-1].split("/", 1)[0]

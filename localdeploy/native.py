@@ -33,6 +33,27 @@ def generated_name(stack_name: str, logical_id: str, max_length: int = 64) -> st
     return f"{stack_part}-{logical_part}-{suffix}"
 
 
+#: CloudFormation's limit on a stack name.
+MAX_STACK_NAME = 128
+
+#: The random part CloudFormation appends to a nested stack's name (13 upper-case letters and digits).
+NESTED_SUFFIX_LENGTH = 13
+
+
+def nested_stack_name(parent_name: str, logical_id: str, salt: str) -> str:
+    """A nested stack's name as CloudFormation makes it: ``<parent>-<logical id>-<13 characters>``.
+
+    The suffix is derived from ``salt`` (the parent's StackId) and the logical id rather than random: a
+    parent keeps the same nested stack names for its whole life, a new parent stack gets new ones. A name
+    that would pass CloudFormation's 128 characters is shortened in its logical id part, as CloudFormation does.
+    """
+    digest = hashlib.sha256(f"{salt}/{logical_id}".encode()).digest()
+    alphabet = string.ascii_uppercase + string.digits
+    suffix = "".join(alphabet[b % len(alphabet)] for b in digest[:NESTED_SUFFIX_LENGTH])
+    room = MAX_STACK_NAME - len(parent_name) - len(suffix) - 2
+    return f"{parent_name}-{logical_id[: max(room, 1)]}-{suffix}"
+
+
 def physical_id(resource_type: str, stack_name: str, logical_id: str, properties: dict[str, object]) -> str:
     """The physical id of a recorded resource: its declared name, else a generated one."""
     declared = properties.get(NAME_PROPERTIES.get(resource_type, ""))

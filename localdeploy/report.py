@@ -28,7 +28,10 @@ def _table(rows: list[list[str]], indent: str = "  ") -> list[str]:
 
 
 def render_requests(requests: Iterable[RequestRecord]) -> list[str]:
-    """One line per CloudFormation request: phase, type, logical id, physical id, outcome and reason."""
+    """One line per CloudFormation request: phase, type, logical id, physical id, outcome and reason.
+
+    A resource of a nested stack is shown as ``<nested stack's logical id>/<logical id>``.
+    """
     rows = [["phase", "request", "logical id", "physical id", "answer", "reason"]]
     for record in requests:
         outcome = record.status
@@ -38,7 +41,7 @@ def render_requests(requests: Iterable[RequestRecord]) -> list[str]:
             [
                 record.phase,
                 record.request_type,
-                record.logical_id,
+                f"{record.stack_path}/{record.logical_id}" if record.stack_path else record.logical_id,
                 _physical(record),
                 outcome,
                 mask_text(record.reason)[:160],
@@ -55,6 +58,9 @@ def render_operation(result: OperationResult) -> list[str]:
         f"{result.operation} {result.stack_name}: {result.status} in {result.duration_s:.1f} s"
         f"{'' if result.changed else ' (no changes)'}"
     ]
+    nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
+    if nested:
+        lines.append(f"  nested stacks: {len(nested)} ({', '.join(f'{n} {c}' for n, c in _tally(nested.values()))})")
     lines += render_requests(result.requests)
     lines += [f"  note: {mask_text(note)}" for note in result.notes]
     lines += [f"  PROBLEM: {mask_text(problem)}" for problem in result.problems]
@@ -71,3 +77,10 @@ def render_contacts(contacts: Mapping[Slot, Details], slots: Iterable[Slot]) -> 
         else:
             rows.append([*slot, *(mask(field, details[field]) for field in spec.DETAIL_FIELDS)])
     return _table(rows)
+
+
+def _tally(statuses: Iterable[str]) -> list[tuple[int, str]]:
+    counts: dict[str, int] = {}
+    for status in statuses:
+        counts[status] = counts.get(status, 0) + 1
+    return [(count, status) for status, count in sorted(counts.items())]

@@ -1,6 +1,7 @@
 """What CloudFormation remembers of each stack between operations, kept as JSON under ``.local/``.
 
-Per stack: its id, its status, and per resource the type, physical id, the properties last applied
+Per stack (nested stacks too, each in a file of its own under its generated name): its id, its status, its
+parameters and outputs, and per resource the type, physical id, the properties last applied
 (the values the next Update sends as OldResourceProperties and a Delete sends as ResourceProperties),
 its deletion policies and its dependencies (so a later destroy deletes in reverse order).
 """
@@ -64,7 +65,17 @@ class ResourceState:
 
 @dataclass
 class StackState:
-    """One stack."""
+    """One stack, top-level or nested.
+
+    Attributes
+    ----------
+    parameters:
+        The parameter values given (for a nested stack, what its parent passed).
+    outputs:
+        The evaluated Outputs (a parent reads a nested stack's with ``Fn::GetAtt <Nested>.Outputs.<Name>``).
+    parent_id:
+        For a nested stack, the StackId of the stack that holds it; empty for a top-level stack.
+    """
 
     stack_name: str
     stack_id: str
@@ -72,6 +83,8 @@ class StackState:
     resources: dict[str, ResourceState] = field(default_factory=dict)
     parameters: dict[str, Any] = field(default_factory=dict)
     updated_at: str = field(default_factory=now_iso)
+    outputs: dict[str, str] = field(default_factory=dict)
+    parent_id: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

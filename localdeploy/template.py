@@ -59,6 +59,7 @@ class Template:
         self.conditions: dict[str, Any] = dict(document.get("Conditions", {}))
         self.rules: dict[str, Any] = dict(document.get("Rules", {}))
         self.mappings: dict[str, Any] = dict(document.get("Mappings", {}))
+        self.outputs: dict[str, dict[str, Any]] = dict(document.get("Outputs", {}))
 
     def dependencies(self, logical_id: str) -> set[str]:
         """The resources ``logical_id`` refers to (Ref, Fn::GetAtt, Fn::Sub) or names in DependsOn."""
@@ -218,6 +219,17 @@ class Resolver:
         """``value`` with every intrinsic function evaluated and ``AWS::NoValue`` removed."""
         resolved = self._evaluate(value)
         return None if resolved is NO_VALUE else resolved
+
+    def outputs(self) -> dict[str, str]:
+        """The template's Outputs whose Condition holds, evaluated; as CloudFormation reports them, strings
+        (a list is joined with commas)."""
+        values = {}
+        for name, output in self.template.outputs.items():
+            if "Condition" in output and not self.condition(str(output["Condition"])):
+                continue
+            value = self.resolve(output.get("Value"))
+            values[name] = ",".join(_text(v) for v in value) if isinstance(value, list) else _text(value)
+        return values
 
     def rule_failures(self) -> list[str]:
         """The AssertDescription of every rule assertion that does not hold."""
