@@ -32,26 +32,27 @@ from localdeploy.engine import Engine  # noqa: E402
 
 @pytest.fixture(scope="session")
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Future[CloudAssembly]]]:
-    """Start synthesizing app.py (defaults and the update context) and tests/e2e/apps/lifecycle_app.py.
+    """Start synthesizing app.py (defaults and the update context) and the apps of tests/e2e/apps.
 
     Started before the local cloud (see ``cloud``) so its start-up overlaps the CDK CLI's; jsii start-up
-    dominates synthesis, and three at once on two cores beat three in a row.
+    dominates synthesis, and several at once on two cores beat them in a row.
     """
     out = tmp_path_factory.mktemp("assemblies")
-    lifecycle_app = f"{sys.executable} {Path(__file__).parent.relative_to(REPO) / 'apps' / 'lifecycle_app.py'}"
-    with ThreadPoolExecutor(max_workers=3) as pool:
+    apps = Path(__file__).parent.relative_to(REPO) / "apps"
+    with ThreadPoolExecutor(max_workers=4) as pool:
         yield [
             pool.submit(synth, out / "example"),
             pool.submit(synth, out / "example-updated", context=UPDATE_CONTEXT),
-            pool.submit(synth, out / "lifecycle", app=lifecycle_app),
+            pool.submit(synth, out / "lifecycle", app=f"{sys.executable} {apps / 'lifecycle_app.py'}"),
+            pool.submit(synth, out / "contacts", app=f"{sys.executable} {apps / 'contacts_app.py'}"),
         ]
 
 
 @pytest.fixture(scope="session")
 def assemblies(synthesis: list[Future[CloudAssembly]]) -> Assemblies:
     """The synthesized apps, once per session."""
-    example, updated, lifecycle = (future.result() for future in synthesis)
-    return Assemblies(example, updated, lifecycle)
+    example, updated, lifecycle, contacts = (future.result() for future in synthesis)
+    return Assemblies(example, updated, lifecycle, contacts)
 
 
 @pytest.fixture(scope="session")

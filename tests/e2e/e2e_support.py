@@ -27,7 +27,7 @@ EXAMPLE_STACK = "AlternateContactsExample"
 UPDATE_CONTEXT = {"security_email": "security-team@example.com", "member_account": "222222222222"}
 
 #: Every account the apps name: the ones read back after each step.
-ACCOUNTS = (DEPLOYING_ACCOUNT, "111111111111", "222222222222")
+ACCOUNTS = (DEPLOYING_ACCOUNT, "111111111111", "222222222222", "333333333333")
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,8 @@ class Assemblies:
     example: CloudAssembly
     example_updated: CloudAssembly
     lifecycle: CloudAssembly
+    #: tests/e2e/apps/contacts_app.py: AlternateContacts and nested stacks.
+    contacts: CloudAssembly
 
 
 def declared(assembly: CloudAssembly, artifact: str, construct_id: str) -> tuple[str, dict[str, Any]]:
@@ -47,6 +49,28 @@ def declared(assembly: CloudAssembly, artifact: str, construct_id: str) -> tuple
         if resource["Type"] == "Custom::AlternateContact" and path.split("/")[1:2] == [construct_id]:
             return logical_id, without_token(resource["Properties"])
     raise KeyError(f"no AlternateContact {construct_id} in {artifact}")
+
+
+def declared_contacts(assembly: CloudAssembly, artifact: str, construct_id: str) -> tuple[str, dict[str, Any]]:
+    """The logical id and the properties of one AlternateContacts of a synthesized stack (or of its nested
+    stack ``Members``), ServiceToken aside."""
+    templates = [assembly.template(artifact)]
+    for resource in templates[0]["Resources"].values():
+        if resource["Type"] == "AWS::CloudFormation::Stack":
+            url = resource["Properties"]["TemplateURL"]["Fn::Join"][1][-1]
+            templates.append(assembly.nested_template(artifact, url))
+    for template in templates:
+        for logical_id, resource in template["Resources"].items():
+            path = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")
+            if resource["Type"] == "Custom::AlternateContacts" and path[-3:-2] == [construct_id]:
+                return logical_id, without_token(resource["Properties"])
+    raise KeyError(f"no AlternateContacts {construct_id} in {artifact}")
+
+
+def slots_of(properties: dict[str, Any]) -> dict[tuple[str, str], Details]:
+    """The contact of each slot an AlternateContacts' properties declare (no AccountId: the deploying account)."""
+    account = properties.get("AccountId", DEPLOYING_ACCOUNT)
+    return {(account, kind): dict(details) for kind, details in properties["AlternateContacts"].items()}
 
 
 def without_token(properties: dict[str, Any]) -> dict[str, Any]:

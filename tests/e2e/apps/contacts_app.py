@@ -1,0 +1,144 @@
+#!/usr/bin/env python3
+"""Test app for the end-to-end tests of ``AlternateContacts`` and of nested stacks.
+
+Each stack is one version of a stack the tests deploy under one name, in turn (as in lifecycle_app.py).
+
+Versions of ``E2eMulti`` (AlternateContacts: several types of one account in one resource):
+
+MultiBase
+    ``Own``: SECURITY and OPERATIONS of the deploying account; ``Member``: BILLING and SECURITY of 111111111111.
+MultiAdded
+    ``Own`` also manages BILLING (a type added: a new identity, so a replacement).
+MultiChanged
+    ``Own``'s SECURITY details changed (same types: an in-place update).
+MultiRemoved
+    ``Own`` no longer manages OPERATIONS (a type removed: a replacement whose cleanup deletes it).
+MultiMoved
+    ``Member`` moved to account 222222222222 (a replacement: cleanup deletes 111111111111's contacts).
+MultiRemovedBadUpdate
+    MultiRemoved, plus a new resource whose email (a parameter) the API rejects: the update rolls back.
+MultiBadCreate
+    ``Own``'s SECURITY email is a parameter the API rejects: the Create fails (for a new stack).
+
+Versions of ``E2eNested`` (a nested stack sharing the parent's provider, as OrganizationContacts does):
+
+NestedBase
+    Parent: ``Own`` (SECURITY of the deploying account) and the nested stack ``Members`` holding
+    ``Member`` (BILLING and SECURITY of 111111111111). The parent's output ``MemberIdentity`` is the
+    nested resource's identity, which the CDK passes up as a nested stack output (``Fn::GetAtt
+    <Nested>.Outputs.<Name>``).
+NestedMoved
+    In the nested stack, ``Member`` moved to 222222222222 (a replacement, whose cleanup the nested stack
+    defers to the parent's cleanup phase) and ``Extra`` (OPERATIONS of 333333333333) added.
+NestedMovedBadUpdate
+    NestedMoved, while the parent's ``Own`` gets a SECURITY email (a parameter) the API rejects.
+NestedBadCreate
+    ``Member``'s BILLING email is a parameter the API rejects, in the nested stack (for a new stack).
+NestedRemoved
+    The nested stack removed from the parent.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from cdk_alternate_contacts import AlternateContactProvider, AlternateContacts, ContactDetails
+
+SECURITY = ContactDetails(
+    email_address="sec.multi@example.com", name="Mary Jackson", phone_number="+1 757 555 0101", title="Security lead"
+)
+SECURITY_CHANGED = ContactDetails(
+    email_address="soc.multi@example.com", name="Mary Jackson", phone_number="+1 757 555 0109", title="Head of SOC"
+)
+OPERATIONS = ContactDetails(
+    email_address="ops.multi@example.com",
+    name="Dorothy Vaughan",
+    phone_number="+1 757 555 0102",
+    title="Operations lead",
+)
+BILLING = ContactDetails(
+    email_address="billing.multi@example.com",
+    name="Annie Easley",
+    phone_number="+1 757 555 0103",
+    title="Accounts payable",
+)
+#: Rejected by the API's email pattern; the construct cannot see it at synth time (it is a parameter).
+INVALID_EMAIL = "not-an-email-address"
+
+
+def rejected(stack: cdk.Stack, parameter_id: str, details: ContactDetails) -> ContactDetails:
+    """``details`` whose email is a CfnParameter defaulting to a value the API rejects."""
+    email = cdk.CfnParameter(stack, parameter_id, type="String", default=INVALID_EMAIL).value_as_string
+    return ContactDetails(
+        email_address=email, name=details.name, phone_number=details.phone_number, title=details.title
+    )
+
+
+def multi_stack(
+    app: cdk.App,
+    stack_id: str,
+    *,
+    own_types: tuple[str, ...] = ("security", "operations"),
+    own_security: ContactDetails = SECURITY,
+    bad_own_security: bool = False,
+    member_account: str = "111111111111",
+    broken_extra: bool = False,
+) -> None:
+    """One version of ``E2eMulti``."""
+    stack = cdk.Stack(app, stack_id)
+    details = {"security": own_security, "operations": OPERATIONS, "billing": BILLING}
+    if bad_own_security:
+        details["security"] = rejected(stack, "OwnSecurityEmail", own_security)
+    AlternateContacts(stack, "Own", **{kind: details[kind] for kind in own_types})
+    AlternateContacts(stack, "Member", account_id=member_account, billing=BILLING, security=SECURITY)
+    if broken_extra:
+        AlternateContacts(
+            stack, "Broken", account_id="333333333333", security=rejected(stack, "BrokenSecurityEmail", SECURITY)
+        )
+
+
+def nested_stack(
+    app: cdk.App,
+    stack_id: str,
+    *,
+    member_account: str = "111111111111",
+    extra: bool = False,
+    bad_member_billing: bool = False,
+    bad_own_security: bool = False,
+    with_nested: bool = True,
+) -> None:
+    """One version of ``E2eNested``."""
+    stack = cdk.Stack(app, stack_id)
+    own_security = rejected(stack, "OwnSecurityEmail", SECURITY) if bad_own_security else SECURITY
+    AlternateContacts(stack, "Own", security=own_security)
+    if not with_nested:
+        return
+    members = cdk.NestedStack(stack, "Members")
+    provider = AlternateContactProvider.of(stack)
+    provider.share_with(members)
+    # By name pattern: the nested stack's own id would make the role depend on the nested stack, which
+    # depends on the function, which depends on the role (a circular dependency CloudFormation rejects).
+    provider.allow_listing(
+        f"arn:{cdk.Aws.PARTITION}:cloudformation:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:stack/{cdk.Aws.STACK_NAME}-Members*/*"
+    )
+    billing = rejected(members, "MemberBillingEmail", BILLING) if bad_member_billing else BILLING
+    member = AlternateContacts(members, "Member", account_id=member_account, billing=billing, security=SECURITY)
+    if extra:
+        AlternateContacts(members, "Extra", account_id="333333333333", operations=OPERATIONS)
+    cdk.CfnOutput(stack, "MemberIdentity", value=member.contacts_id)
+
+
+app = cdk.App()
+multi_stack(app, "MultiBase")
+multi_stack(app, "MultiAdded", own_types=("security", "operations", "billing"))
+multi_stack(app, "MultiChanged", own_security=SECURITY_CHANGED)
+multi_stack(app, "MultiRemoved", own_types=("security",))
+multi_stack(app, "MultiMoved", member_account="222222222222")
+multi_stack(app, "MultiRemovedBadUpdate", own_types=("security",), broken_extra=True)
+multi_stack(app, "MultiBadCreate", bad_own_security=True)
+nested_stack(app, "NestedBase")
+nested_stack(app, "NestedMoved", member_account="222222222222", extra=True)
+nested_stack(app, "NestedMovedBadUpdate", member_account="222222222222", extra=True, bad_own_security=True)
+nested_stack(app, "NestedBadCreate", bad_member_billing=True)
+nested_stack(app, "NestedRemoved", with_nested=False)
+app.synth()
