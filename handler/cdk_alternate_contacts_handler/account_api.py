@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -99,12 +100,26 @@ class Deadline:
     """
 
     remaining_ms: Callable[[], int]
-    reserve_s: float = 5.0
+    reserve_s: float = 3.0
     clock: Callable[[], float] = field(default=time.monotonic)
+    abandoned: threading.Event = field(default_factory=threading.Event)
 
     def seconds_left(self) -> float:
         """Seconds still usable for calls (may be negative)."""
         return self.remaining_ms() / 1000.0 - self.reserve_s
+
+    def check(self, what: str) -> None:
+        """Refuse to start a call once the work was abandoned (answered already) or the time is spent.
+
+        Raises
+        ------
+        ContactError
+            Saying which call was not started and why.
+        """
+        if self.abandoned.is_set():
+            raise ContactError(f"{what}: not started, the invocation already answered (timed out)")
+        if self.seconds_left() <= 0:
+            raise ContactError(f"{what}: not started, too little of the invocation's time is left")
 
 
 @dataclass
@@ -159,6 +174,7 @@ def call_with_retry(operation: Callable[[], T], *, what: str, deadline: Deadline
     """
     attempt = 0
     while True:
+        deadline.check(what)
         try:
             return operation()
         except Exception as error:
@@ -278,6 +294,20 @@ def put_contact(
     wait_until(visible, what=f"PutAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
 
 
+def still_ours(
+    client: Any, target: Target, written: Mapping[str, Any], *, deadline: Deadline, policy: RetryPolicy
+) -> bool:
+    """Whether the slot still holds what this resource wrote (False also when it holds nothing)."""
+    live = read_contact(client, target, deadline=deadline, policy=policy)
+    if live is None:
+        logger.info("%s: there is no contact", target.physical_id)
+        return False
+    if not spec.same_contact(written, live):
+        logger.warning("%s: changed by another writer since this stack wrote it; left in place", target.physical_id)
+        return False
+    return True
+
+
 def delete_contact(
     client: Any,
     target: Target,
@@ -298,8 +328,11 @@ def delete_contact(
     Returns
     -------
     bool
-        False when there was no contact to delete (ResourceNotFoundException counts as success).
+        False when nothing was deleted: there was no contact (ResourceNotFoundException counts as success),
+        or it no longer holds ``deleted`` (another writer set it after this resource: it is theirs).
     """
+    if deleted is not None and not still_ours(client, target, deleted, deadline=deadline, policy=policy):
+        return False
     try:
         call_with_retry(
             lambda: client.delete_alternate_contact(**target.api_arguments()),

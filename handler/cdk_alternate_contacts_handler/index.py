@@ -2,16 +2,24 @@
 
 crhelper is configured against its traps: INFO logging (its DEBUG level prints the whole event, contact
 details and the pre-signed ResponseURL included), no two-minute sleep before answering a Delete, and a
-region taken from the Lambda environment. Two guards make sure CloudFormation gets exactly one answer:
-the work runs under a hard stop that ends it well before crhelper's own last-moment timer (which would
-answer FAILED and then let the late result answer a second time), and requests crhelper cannot route
-are answered here.
+region taken from the Lambda environment. CloudFormation gets exactly one answer:
+
+- the work runs under a hard stop that ends it well before crhelper's own last-moment timer, and work
+  abandoned there starts no further call;
+- :class:`OneAnswerResource` lets only the first of crhelper's answers through (its timer and the
+  late result can otherwise both answer) and delivers it with :func:`.answer.deliver`, which retries
+  what crhelper's sender loses or loops on;
+- crhelper's private polling keys are removed from incoming events (an event carrying ``CrHelperPoll``
+  would be routed to a poll function that does not exist and answered SUCCESS without any work), and
+  requests crhelper cannot route are answered here.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import secrets
+import string
 import threading
 import traceback
 from collections.abc import Callable, Mapping
@@ -20,21 +28,72 @@ from typing import Any
 import boto3
 from botocore.config import Config
 from crhelper import CfnResource
-from crhelper.utils import _send_response  # type: ignore[attr-defined]  # crhelper's own sender, not in its stubs
 
 from . import lifecycle
-from .account_api import ContactError, Deadline, fit_reason
+from .account_api import MAX_REASON, ContactError, Deadline, fit_reason
+from .answer import deliver
 
 logger = logging.getLogger(__name__)
 
-helper = CfnResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+
+class OneAnswerResource(CfnResource):
+    """crhelper's resource, made to answer each invocation exactly once and to deliver that answer reliably."""
+
+    # crhelper's own per-invocation state, which its type stubs leave out.
+    _timer: threading.Timer | None
+    _context: Any
+    _response_url: str
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._answer_lock = threading.Lock()
+        self._answer_claimed = False
+        super().__init__(**kwargs)
+
+    def __call__(self, event: Any, context: Any) -> None:
+        with self._answer_lock:
+            self._answer_claimed = False
+        super().__call__(event, context)
+
+    def generate_physical_id(self, event: Mapping[str, Any]) -> str:
+        """crhelper's id for a failed Create, ``<stack>_<logical id>_<8 chars>``, safe for any StackId."""
+        parts = str(event.get("StackId", "")).split("/")
+        stack = parts[1] if len(parts) > 1 and parts[1] else "stack"
+        suffix = "".join(secrets.choice(string.ascii_uppercase + string.digits) for _ in range(8))
+        return "_".join([stack, str(event.get("LogicalResourceId", "resource")), suffix])
+
+    def _send(self, status: str | None = None, reason: str = "", send_response: Any = None) -> None:
+        with self._answer_lock:
+            if self._answer_claimed:
+                logger.warning("A second answer for this request was suppressed (%s)", status or self.Status)
+                return
+            self._answer_claimed = True
+        if self._timer is not None and threading.current_thread() is not self._timer:
+            self._timer.cancel()
+        body = {
+            "Status": status or self.Status,
+            "Reason": fit_reason(str(reason if status else self.Reason)),
+            "PhysicalResourceId": str(self.PhysicalResourceId or ""),
+            "StackId": self.StackId,
+            "RequestId": self.RequestId,
+            "LogicalResourceId": self.LogicalResourceId,
+            "NoEcho": self.NoEcho,
+            "Data": self.Data,
+        }
+        remaining = self._context.get_remaining_time_in_millis() / 1000.0 if self._context is not None else 5.0
+        deliver(self._response_url, body, seconds=remaining - 0.2)
+
+
+helper = OneAnswerResource(json_logging=False, log_level="INFO", boto_level="ERROR", sleep_on_delete=0)
+
+#: crhelper's private event keys (its polling mode, unused here): never accepted from outside.
+_CRHELPER_KEYS = ("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission")
 
 #: The longest a single API call may wait for a connection or a read.
 CALL_TIMEOUT_S = 10.0
 
 #: Seconds before the invocation's end at which unfinished work is abandoned and FAILED is answered.
 #: crhelper's timer answers at 0.5 s; this leaves time to send one answer first.
-HARD_STOP_S = 2.5
+HARD_STOP_S = 2.0
 
 #: Where to find the account of the function in its ARN.
 _ARN_ACCOUNT_FIELD = 4
@@ -68,11 +127,12 @@ def make_clients(context: Any, deadline: Deadline) -> lifecycle.Clients:
     )
 
 
-def run_with_hard_stop(work: Callable[[], Any], seconds: float) -> Any:
+def run_with_hard_stop(work: Callable[[], Any], seconds: float, deadline: Deadline | None = None) -> Any:
     """Run ``work`` and return its result, or raise :class:`ContactError` if it is not done in ``seconds``.
 
-    The work runs in a daemon thread; when it overruns, its late result is ignored, so the answer sent
-    for the timeout is the only one.
+    The work runs in a daemon thread; when it overruns, ``deadline`` is marked abandoned, so the work
+    starts no further API call, and its late result is ignored: the answer sent for the timeout is the
+    only one.
     """
     if seconds <= 0:
         raise ContactError("the invocation started too close to the function's timeout; deploy again")
@@ -88,6 +148,8 @@ def run_with_hard_stop(work: Callable[[], Any], seconds: float) -> Any:
     worker.start()
     worker.join(max(0.0, seconds))
     if worker.is_alive():
+        if deadline is not None:
+            deadline.abandoned.set()
         raise ContactError("the Account API did not finish before the function's timeout; deploy again")
     if "error" in outcome:
         raise outcome["error"]
@@ -104,6 +166,7 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
             result = run_with_hard_stop(
                 lambda: step(event, clients, deadline),
                 context.get_remaining_time_in_millis() / 1000.0 - HARD_STOP_S,
+                deadline,
             )
             if clients.notes:
                 # crhelper sends its Reason with SUCCESS too: CloudFormation shows it as the status reason.
@@ -126,12 +189,12 @@ helper.update(_safe(lifecycle.update))
 helper.delete(_safe(lifecycle.delete))
 
 
-def _reject(event: Mapping[str, Any], reason: str) -> None:
+def _reject(event: Mapping[str, Any], context: Any, reason: str) -> None:
     """Answer FAILED for a request crhelper cannot route (an unknown RequestType)."""
     physical = event.get("PhysicalResourceId")
     body = {
         "Status": "FAILED",
-        "Reason": reason,
+        "Reason": reason[:MAX_REASON],
         "PhysicalResourceId": physical if isinstance(physical, str) and physical else "unsupported-request",
         "StackId": event["StackId"],
         "RequestId": event["RequestId"],
@@ -139,7 +202,7 @@ def _reject(event: Mapping[str, Any], reason: str) -> None:
         "NoEcho": False,
         "Data": {},
     }
-    _send_response(event["ResponseURL"], body)
+    deliver(event["ResponseURL"], body, seconds=context.get_remaining_time_in_millis() / 1000.0 - 0.2)
 
 
 def handler(event: Any, context: Any) -> None:
@@ -152,10 +215,11 @@ def handler(event: Any, context: Any) -> None:
         keys = sorted(str(key)[:40] for key in event)[:20] if isinstance(event, dict) else type(event).__name__
         logger.error("Not a CloudFormation custom resource request; keys: %s", keys)
         return
+    event = {key: value for key, value in event.items() if key not in _CRHELPER_KEYS}
     request_type = event["RequestType"]
     if request_type not in REQUEST_TYPES:
         logger.error("Unsupported RequestType for %s", event["LogicalResourceId"][:100])
-        _reject(event, f"Unsupported RequestType {request_type[:40]!r}: expected Create, Update or Delete")
+        _reject(event, context, f"Unsupported RequestType {request_type[:40]!r}: expected Create, Update or Delete")
         return
     logger.info(
         "%s %s (physical id %s)",

@@ -144,14 +144,22 @@ def restore_previous(
     """Put back the contact recorded before the stack, or delete the contact if there was none; drop the record.
 
     Without a record (the resource was created before restore was turned on) nothing is known about the
-    time before, so the contact is deleted, as without restore.
+    time before, so the contact is deleted, as without restore. A contact that no longer holds ``deleted``
+    (what this resource wrote) was set by another writer since: it is left as it is.
 
     Returns
     -------
     str
-        What was done, for the log: ``restored``, ``deleted`` or ``deleted (no record)``.
+        What was done, for the log: ``restored``, ``deleted``, ``deleted (no record)``, ``nothing to
+        delete`` or ``left in place (changed by another writer)``.
     """
     record = read_record(ssm, stack_id, target, deadline=deadline, policy=policy)
+    live = read_contact(account, target, deadline=deadline, policy=policy)
+    if live is not None and deleted is not None and not spec.same_contact(deleted, live):
+        # Another writer set the contact after this stack did: it is theirs now, not ours to restore over.
+        logger.warning("%s: changed by another writer since this stack wrote it; left in place", target.physical_id)
+        forget(ssm, stack_id, target, deadline=deadline, policy=policy)
+        return "left in place (changed by another writer)"
     if (
         record is not None
         and record.get("existed")
@@ -161,6 +169,8 @@ def restore_previous(
     ):
         put_contact(account, target, {k: record[k] for k in spec.DETAIL_FIELDS}, deadline=deadline, policy=policy)
         outcome = "restored"
+    elif live is None:
+        outcome = "nothing to delete"
     else:
         delete_contact(account, target, deadline=deadline, policy=policy, deleted=deleted)
         outcome = "deleted" if record is not None else "deleted (no record)"

@@ -226,23 +226,16 @@ def test_the_answer_arrives_once_when_the_first_connection_to_the_response_url_i
     proxy = ResettingTcpProxy(harness.listener.port, resets=1).start()
     try:
         # WHEN a Create runs
-        started = time.monotonic()
         invocation = harness.invoke(request("Create"), seconds=60, route=proxy.url_through)
     finally:
         proxy.stop()
-    # THEN crhelper retried (two seconds later) and exactly one answer was recorded, SUCCESS
+    # THEN the answer was sent again after the reset and exactly one answer was recorded, SUCCESS
     assert proxy.reset_count == 1
-    assert time.monotonic() - started >= 1.5
     assert statuses(invocation) == ["SUCCESS"]
     assert harness.listener.rejected == []
     assert live() == DETAILS
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: crhelper counts any HTTP status as delivered, so an S3 503 SlowDown (or 500) on the "
-    "ResponseURL loses the answer; the stack waits out ServiceTimeout",
-)
 def test_the_answer_is_sent_again_when_the_response_url_answers_503_slowdown(harness: HandlerHarness) -> None:
     # GIVEN a ResponseURL that answers S3's 503 SlowDown to the first PUT of each request
     listener = harness.listener
@@ -258,11 +251,6 @@ def test_the_answer_is_sent_again_when_the_response_url_answers_503_slowdown(har
     assert statuses(invocation) == ["SUCCESS"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: when the answer's first PUT fails at the hard stop, crhelper sleeps 2 s and retries "
-    "while its own timer (not cancelled) answers FAILED 'Execution timed out' too: two answers",
-)
 def test_a_reset_answer_at_the_hard_stop_is_not_doubled_by_crhelpers_timer(harness: HandlerHarness) -> None:
     # GIVEN an Account API that does not answer, a ResponseURL whose first connection is reset, and an
     # invocation with 3.5 s left (hard stop at 1 s, crhelper's timer at 3 s)
@@ -286,11 +274,6 @@ def test_a_reset_answer_at_the_hard_stop_is_not_doubled_by_crhelpers_timer(harne
     assert [a.get("Reason") for a in answers] == [answers[0].get("Reason")], answers
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: work abandoned at the hard stop keeps running and starts new writes after FAILED was "
-    "answered (call_with_retry makes its first attempt without checking the deadline)",
-)
 def test_work_abandoned_at_the_hard_stop_writes_nothing_after_the_answer(harness: HandlerHarness) -> None:
     # GIVEN a two-type resource, and an Account API whose second confirming read of the first type hangs
     # until the test lets it go
@@ -354,24 +337,24 @@ def test_a_put_landing_during_a_delete_is_kept_and_the_delete_does_not_wait_for_
     assert live() == OTHER_WRITER
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: a Delete does not read the slot before deleting, so a contact another writer set "
-    "after this resource's last write is deleted (the Delete knows what it wrote: its properties)",
-)
-def test_a_put_landing_just_before_the_delete_call_is_kept(harness: HandlerHarness) -> None:
-    # GIVEN the contact this resource wrote, replaced by another writer just before the Delete call
+def test_a_contact_another_writer_set_after_this_resource_is_kept_by_its_delete(harness: HandlerHarness) -> None:
+    # GIVEN the contact this resource wrote, replaced by another writer before the Delete arrives
     put_directly(OWN_ACCOUNT, "SECURITY", DETAILS)
+    put_directly(OWN_ACCOUNT, "SECURITY", OTHER_WRITER)
+    deletes: list[str] = []
 
-    def other_writer(operation: str, _body: dict[str, Any]) -> None:
+    def count_deletes(operation: str, _body: dict[str, Any]) -> None:
         if operation == "DeleteAlternateContact":
-            put_directly(OWN_ACCOUNT, "SECURITY", OTHER_WRITER)
+            deletes.append(operation)
 
-    # WHEN the Delete runs
-    with harness.account_faults(AccountFaults(before=other_writer)):
+    # WHEN the Delete runs (its properties say what this resource wrote)
+    with harness.account_faults(AccountFaults(before=count_deletes)):
         invocation = harness.invoke(request("Delete", physical_id=f"{OWN_ACCOUNT}/SECURITY"), seconds=60)
-    # THEN the other writer's contact is kept
+    # THEN the other writer's contact is kept: the handler read it and did not call DeleteAlternateContact.
+    # (A write landing between that read and the delete call cannot be told apart: the API has no
+    # conditional delete. README says so.)
     assert statuses(invocation) == ["SUCCESS"]
+    assert deletes == []
     assert live() == OTHER_WRITER
 
 

@@ -125,28 +125,13 @@ def invalid_create(**envelope: object) -> Case:
     return Case("invalid-properties", event, status="FAILED", reason_mentions=("EmailAddress",))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: an event carrying crhelper's polling key CrHelperPoll is routed to crhelper's (absent) "
-    "poll function and answered SUCCESS without validation or any work",
-)
 def test_crhelpers_polling_key_cannot_make_an_invalid_create_succeed(harness: HandlerHarness) -> None:
     run_and_check(harness, invalid_create(CrHelperPoll=True))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: crhelper copies an event's CrHelperData into the answer's Data, which can push the "
-    "answer past CloudFormation's 4,096 bytes (and returns attributes nobody declared)",
-)
 def test_crhelpers_data_key_is_not_echoed_into_the_answer(harness: HandlerHarness) -> None:
     run_and_check(harness, invalid_create(CrHelperData={"Padding": "x" * 5000}))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="handler bug: for a failed Create, crhelper invents an id from StackId.split('/')[1]; a StackId without "
-    "'/' raises IndexError and the answer says 'list index out of range', with an empty PhysicalResourceId",
-)
 def test_a_failed_create_whose_stack_id_is_not_an_arn_still_names_the_bad_field(harness: HandlerHarness) -> None:
     run_and_check(harness, invalid_create(StackId="Robustness"))

@@ -21,6 +21,7 @@ from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
 from cdk_alternate_contacts_handler.account_api import (
     ContactError,
+    Deadline,
     Target,
     delete_contact,
     is_retryable,
@@ -92,8 +93,8 @@ def test_throttling_that_outlasts_the_invocation_fails_in_time_with_a_reason(fak
     # WHEN the contact is put
     with pytest.raises(ContactError, match="still TooManyRequestsException after") as raised:
         put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
-    # THEN the handler gave up while the 5 s reserved for answering CloudFormation was still there
-    assert fake_time.remaining_ms() >= 5_000
+    # THEN the handler gave up while the time reserved for answering CloudFormation was still there
+    assert fake_time.remaining_ms() >= Deadline(fake_time.remaining_ms).reserve_s * 1000
     assert len(endpoint.requests) >= 3
     assert len(str(raised.value)) <= 256
 
@@ -135,7 +136,7 @@ def test_put_never_confirmed_fails_in_time_with_a_reason(account: tuple[Any, Stu
         stubber.add_response("get_alternate_contact", STALE)
     with pytest.raises(ContactError, match="did not confirm the change"):
         put_contact(client, OWN, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
-    assert fake_time.remaining_ms() >= 5_000
+    assert fake_time.remaining_ms() >= Deadline(fake_time.remaining_ms).reserve_s * 1000
 
 
 def test_delete_of_an_absent_contact_counts_as_success(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
@@ -162,6 +163,7 @@ def test_delete_racing_a_concurrent_put_leaves_the_new_contact(
 ) -> None:
     # GIVEN a Delete of the values this resource wrote, while someone else puts other values
     client, stubber = account
+    stubber.add_response("get_alternate_contact", LIVE)  # still ours when the Delete starts
     stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
     stubber.add_response("get_alternate_contact", STALE)
     stubber.add_response("get_alternate_contact", STALE)
@@ -176,6 +178,7 @@ def test_delete_keeps_waiting_while_reads_still_show_its_own_values(
     account: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
     client, stubber = account
+    stubber.add_response("get_alternate_contact", LIVE)
     stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
     stubber.add_response("get_alternate_contact", LIVE)
     stubber.add_response("get_alternate_contact", LIVE)
@@ -183,6 +186,26 @@ def test_delete_keeps_waiting_while_reads_still_show_its_own_values(
     stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
     delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
     stubber.assert_no_pending_responses()
+
+
+def test_delete_leaves_a_contact_another_writer_set_after_this_resource(
+    account: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN the slot holds other details than the ones this resource wrote
+    client, stubber = account
+    stubber.add_response("get_alternate_contact", STALE)
+    # WHEN the Delete runs, THEN it deletes nothing (no DeleteAlternateContact is expected by the stubber)
+    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
+    assert existed is False
+    stubber.assert_no_pending_responses()
+
+
+def test_no_call_starts_once_the_work_was_abandoned(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+    client, _ = account
+    deadline = fake_time.deadline()
+    deadline.abandoned.set()
+    with pytest.raises(ContactError, match="not started, the invocation already answered"):
+        put_contact(client, OWN, DETAILS, deadline=deadline, policy=fake_time.policy())
 
 
 def test_access_denied_for_a_member_account_explains_the_organization_setup(
