@@ -126,8 +126,11 @@ def test_wheel_app_asset_holds_the_installed_handler_and_crhelper(wheel_app: Whe
 def test_wheel_ships_both_packages_and_their_type_markers(wheel_app: WheelApp) -> None:
     # GIVEN the built wheel, installed
     # WHEN the installed packages are listed
-    # THEN the library and the handler are there with their py.typed markers, and no tests or tooling
+    # THEN the library, the handler and the CLI are there with their py.typed markers (plus the CLI's console
+    # script in bin/), and no tests or tooling
     top_level = {p.name for p in wheel_app.site.iterdir() if not p.name.endswith(".dist-info")}
-    assert top_level == {"cdk_alternate_contacts", "cdk_alternate_contacts_handler"}
-    assert (wheel_app.site / "cdk_alternate_contacts" / "py.typed").is_file()
-    assert (wheel_app.site / "cdk_alternate_contacts_handler" / "py.typed").is_file()
+    packages = {"cdk_alternate_contacts", "cdk_alternate_contacts_handler", "cdk_alternate_contacts_cli"}
+    assert top_level == {*packages, "bin"}
+    assert [p.name for p in (wheel_app.site / "bin").iterdir()] == ["cdk-alternate-contacts"]
+    for package in packages:
+        assert (wheel_app.site / package / "py.typed").is_file()

@@ -40,8 +40,9 @@ def test_constructs_folder_is_a_source_root_not_a_package() -> None:
     # THEN it has no __init__.py (which would hide the PyPI package) and holds only differently named
     # packages, no loose modules that would be importable as constructs.<module>
     assert not (SOURCE_ROOT / "__init__.py").exists()
-    assert entries == ["cdk_alternate_contacts"]
-    assert (SOURCE_ROOT / "cdk_alternate_contacts" / "__init__.py").is_file()
+    assert entries == ["cdk_alternate_contacts", "cdk_alternate_contacts_cli"]
+    for package in entries:
+        assert (SOURCE_ROOT / package / "__init__.py").is_file()
 
 
 def test_nothing_imports_the_source_root_as_constructs_submodules() -> None:
