@@ -11,14 +11,50 @@ Example
 ... )
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import AlternateContact, AlternateContactValidationError
-from .contacts import AlternateContacts, ContactDetails
-from .contacts_file import load_contacts_model
-from .model import AccountContacts, ContactsModel, ContactsModelError
-from .organization import OrganizationContacts, nested_stack_index
-from .provider import AlternateContactProvider
+if TYPE_CHECKING:
+    from .contact import AlternateContact, AlternateContactValidationError
+    from .contacts import AlternateContacts, ContactDetails
+    from .contacts_file import load_contacts_model
+    from .model import AccountContacts, ContactsModel, ContactsModelError
+    from .organization import OrganizationContacts, nested_stack_index
+    from .provider import AlternateContactProvider
+
+# Names are imported on first use, so that `python -m cdk_alternate_contacts` (the read-only CLI, which
+# never needs the CDK) does not pay for starting aws_cdk and its Node process.
+_LAZY = {
+    "AccountContacts": ".model",
+    "AlternateContact": ".contact",
+    "AlternateContactProvider": ".provider",
+    "AlternateContactValidationError": ".contact",
+    "AlternateContacts": ".contacts",
+    "ContactDetails": ".contacts",
+    "ContactsModel": ".model",
+    "ContactsModelError": ".model",
+    "OrganizationContacts": ".organization",
+    "load_contacts_model": ".contacts_file",
+    "nested_stack_index": ".organization",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
+
 
 __all__ = [
     "AccountContacts",
