@@ -253,7 +253,7 @@ def test_the_answer_is_sent_again_when_the_response_url_answers_503_slowdown(har
 
 def test_a_reset_answer_at_the_hard_stop_is_not_doubled_by_crhelpers_timer(harness: HandlerHarness) -> None:
     # GIVEN an Account API that does not answer, a ResponseURL whose first connection is reset, and an
-    # invocation with 3.5 s left (hard stop at 1 s, crhelper's timer at 3 s)
+    # invocation with 3.5 s left (the handler's hard stop comes first, crhelper's timer 0.5 s before the end)
     hold = threading.Event()
 
     def hang(_operation: str, _body: dict[str, Any]) -> None:
@@ -294,7 +294,7 @@ def test_work_abandoned_at_the_hard_stop_writes_nothing_after_the_answer(harness
     }
     try:
         with harness.account_faults(AccountFaults(before=slow_second_read)):
-            # WHEN the Create runs into the hard stop (6.5 s left: it stops at 4 s) and answers FAILED
+            # WHEN the Create runs into the hard stop (6.5 s left) and answers FAILED
             invocation = harness.invoke(event, seconds=6.5)
             assert statuses(invocation) == ["FAILED"]
             after_answer = world()

@@ -73,7 +73,10 @@ def violations(case: Case, invocation: Invocation, observed: Observed) -> list[s
         if document.get(key) != event.get(key):
             problems.append(f"the answer's {key} does not echo the request's")
     physical = document.get("PhysicalResourceId")
-    if not isinstance(physical, str) or not physical:
+    sent = event.get("PhysicalResourceId", "absent")
+    # CloudFormation rejects an answer without an id. (An event whose own id is not a usable string, which
+    # CloudFormation never sends, may get any id back.)
+    if (not isinstance(physical, str) or not physical) and isinstance(sent, str) and sent:
         problems.append(f"the answer's PhysicalResourceId is empty or not a string ({physical!r:.40})")
     if status not in ("SUCCESS", "FAILED"):
         problems.append(f"the answer's Status is {status!r:.40}")
@@ -89,22 +92,30 @@ def violations(case: Case, invocation: Invocation, observed: Observed) -> list[s
     if (status != "SUCCESS" or not case.contacts_may_change) and observed.before != observed.after:
         problems.append(f"{status} for a {case.kind} event, yet the accounts changed: {_diff(observed)}")
     if status == "SUCCESS":
-        problems += _contact_problems(case, observed.after)
+        problems += _contact_problems(case, observed.before, observed.after)
     return problems + _log_problems(case, observed) + _answer_leaks(case, answer.body, document)
 
 
-def _contact_problems(case: Case, after: World) -> list[str]:
+def _as_details(contact: tuple[str, str, str, str]) -> dict[str, str]:
+    return {f: contact[i] for f, i in _DETAIL_INDEX.items()}
+
+
+def _contact_problems(case: Case, before: World, after: World) -> list[str]:
     problems = []
     for (account, contact_type), details in case.expected_contacts.items():
         live = after.contacts.get((account, "aws", contact_type))
         if live is None:
             problems.append(f"SUCCESS, but {account}/{contact_type} has no contact")
-            continue
-        live_details = {f: live[i] for f, i in _DETAIL_INDEX.items()}
-        if not spec.same_contact(details, live_details):
+        elif not spec.same_contact(details, _as_details(live)):
             problems.append(f"SUCCESS, but {account}/{contact_type} holds other details than declared")
-    for account, contact_type in case.deleted_slots:
-        if (account, "aws", contact_type) in after.contacts:
+    for (account, contact_type), written in case.deleted_slots.items():
+        slot = (account, "aws", contact_type)
+        held = before.contacts.get(slot)
+        if held is not None and not spec.same_contact(written, _as_details(held)):
+            # Another writer's contact (set after this resource wrote): the Delete must leave it alone.
+            if after.contacts.get(slot) != held:
+                problems.append(f"SUCCESS, but the Delete removed or changed another writer's {account}/{contact_type}")
+        elif slot in after.contacts:
             problems.append(f"SUCCESS, but {account}/{contact_type} still has a contact after Delete")
     return problems
 

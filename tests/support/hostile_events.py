@@ -156,12 +156,10 @@ class Case:
     expected_contacts:
         For a valid Create or Update: ``(account, type) -> details`` that must be live afterwards.
     deleted_slots:
-        For a valid Delete: ``(account, type)`` slots that must be empty afterwards.
+        For a valid Delete: ``(account, type) -> details`` the resource wrote. A slot that still holds them
+        must be empty afterwards; one that holds another writer's contact must keep it.
     secrets:
         Every contact detail in the event: none may appear in a log line or an answer.
-    known_bug:
-        Set when the case has a shape the handler is known to mishandle (see tests/robustness); the
-        benchmark reports those separately and the property tests leave them to their own tests.
     """
 
     kind: str
@@ -171,9 +169,8 @@ class Case:
     reason_mentions: tuple[str, ...] = ()
     contacts_may_change: bool = False
     expected_contacts: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
-    deleted_slots: tuple[tuple[str, str], ...] = ()
+    deleted_slots: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
-    known_bug: str = ""
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -498,7 +495,7 @@ def valid_delete(draw: Draw, stack_id: str) -> Case:
         event,
         status="SUCCESS",
         contacts_may_change=True,
-        deleted_slots=tuple((decl.account, t) for t in decl.contacts),
+        deleted_slots={(decl.account, t): d for t, d in decl.contacts.items()},
         secrets=decl.secrets(),
     )
 
@@ -681,25 +678,23 @@ def no_envelope(draw: Draw, stack_id: str) -> Case:
 
 
 def crhelper_internal_keys(draw: Draw, stack_id: str) -> Case:
-    """Keys crhelper adds to its own polling events; CloudFormation never sends them."""
+    """An event carrying keys crhelper adds to its own polling events (CloudFormation never sends them):
+    they must change nothing about the outcome (CrHelperPoll once skipped all work and answered SUCCESS)."""
     case = draw.choice((invalid_properties, valid_delete))(draw, stack_id)
     key = draw.choice(("CrHelperPoll", "CrHelperData", "CrHelperRule", "CrHelperPermission"))
     case.event[key] = draw.choice((True, {"x": "y" * 5000}, "arn:aws:events:us-east-1:123456789012:rule/x"))
-    case.kind = f"{case.kind}+{key}"
-    case.known_bug = "crhelper-internal-keys"
-    if case.kind.startswith("valid-delete"):
-        case.status, case.contacts_may_change, case.deleted_slots = None, True, ()
+    case.kind = f"{case.kind}+crhelper-key"
     return case
 
 
 def stack_id_without_slash(draw: Draw) -> Case:
-    """A StackId that is not an ARN: crhelper splits it on '/' to invent an id for a failed Create."""
-    case = invalid_properties(draw, "not-an-arn")
+    """A failed Create whose StackId is not an ARN (crhelper once split it on '/' to invent an id, and
+    answered 'list index out of range' with an empty id)."""
+    case = invalid_properties(draw, draw.choice(("not-an-arn", "", "arn:aws:cloudformation:us-east-1:1:stack")))
     case.event["RequestType"] = "Create"
     case.event.pop("PhysicalResourceId", None)
     case.event.pop("OldResourceProperties", None)
-    case.kind = "invalid-properties+stack-id-without-slash"
-    case.known_bug = "stack-id-without-slash"
+    case.kind = "invalid-properties+stack-id-not-an-arn"
     return case
 
 
@@ -725,39 +720,35 @@ WEIGHTS = {
     "mismatched-shape": 8,
     "unknown-request-type": 10,
     "no-envelope": 10,
+    "crhelper-keys": 3,
+    "stack-id-not-an-arn": 2,
 }
 
-#: Shapes the handler is known to mishandle (reported, each with its own xfail test): off by default.
-KNOWN_BUG_WEIGHTS = {"crhelper-internal-keys": 3, "stack-id-without-slash": 2}
 
-
-def case(draw: Draw, stack_id: str, *, include_known_bugs: bool = False) -> Case:
-    """One event of any kind, drawn with the :data:`WEIGHTS` mix."""
-    weights = dict(WEIGHTS)
-    if include_known_bugs:
-        weights.update(KNOWN_BUG_WEIGHTS)
-    kinds = [kind for kind, weight in weights.items() for _ in range(weight)]
-    kind = draw.choice(kinds)
+def generate(kind: str, draw: Draw, stack_id: str) -> Case:
+    """One event of ``kind`` (a key of :data:`WEIGHTS`)."""
     if kind == "delete-unknown-stack":
         return delete_on_an_unknown_stack(draw)
-    if kind == "stack-id-without-slash":
+    if kind == "stack-id-not-an-arn":
         return stack_id_without_slash(draw)
-    if kind == "crhelper-internal-keys":
+    if kind == "crhelper-keys":
         return crhelper_internal_keys(draw, stack_id)
     return GENERATORS[kind](draw, stack_id)
 
 
+def case(draw: Draw, stack_id: str) -> Case:
+    """One event of any kind, drawn with the :data:`WEIGHTS` mix."""
+    return generate(draw.choice([kind for kind, weight in WEIGHTS.items() for _ in range(weight)]), draw, stack_id)
+
+
 def cases(stack_id: str, *, kinds: Sequence[str] | None = None) -> st.SearchStrategy[Case]:
-    """A hypothesis strategy of :class:`Case` (all kinds, or only ``kinds``), known bugs left out."""
+    """A hypothesis strategy of :class:`Case`: the whole mix, or only ``kinds``."""
 
     @st.composite
     def build(draw_fn: Any) -> Case:
         draw = HypothesisDraw(draw_fn)
         if kinds is None:
             return case(draw, stack_id)
-        kind = draw.choice(list(kinds))
-        if kind == "delete-unknown-stack":
-            return delete_on_an_unknown_stack(draw)
-        return GENERATORS[kind](draw, stack_id)
+        return generate(draw.choice(list(kinds)), draw, stack_id)
 
     return build()
