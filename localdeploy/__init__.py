@@ -9,6 +9,7 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 
 ``net``            free ports and readiness of local servers
 ``moto``           the moto_server process (the Account API and SSM)
+``quotas``         the Account API's request quotas, enforced in front of moto_server (HTTP 429)
 ``contacts``       reading, saving and masking alternate contacts in the emulator
 ``responses``      the HTTPS listener for CloudFormation's pre-signed ResponseURLs
 ``runtime_api``    the Lambda Runtime API of one execution environment

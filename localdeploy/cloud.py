@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,7 @@ from .engine import Engine, EngineSettings
 from .functions import HostSettings
 from .lambda_service import DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
 from .moto import DEPLOYING_ACCOUNT, MotoServer
+from .quotas import AccountApiQuotas, Quota
 from .registry import StackRegistry
 from .responses import ResponseListener
 from .state import StateStore
@@ -54,6 +55,9 @@ class LocalCloud:
         Caps the wait for each answer below the resource's ServiceTimeout (``None``: no cap).
     lambda_python:
         The interpreter that runs functions.
+    account_quotas:
+        Enforce these request quotas (per operation name, see :mod:`.quotas`) on the functions' Account
+        API calls, as the real API does. Default: none (moto never throttles).
     """
 
     def __init__(
@@ -64,12 +68,16 @@ class LocalCloud:
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS_S,
         answer_timeout_cap_s: float | None = None,
         lambda_python: Path = LAMBDA_PYTHON,
+        account_quotas: Mapping[str, Quota] | None = None,
     ) -> None:
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
         self.retry_delays = tuple(retry_delays)
         self.answer_timeout_cap_s = answer_timeout_cap_s
         self.lambda_python = lambda_python
+        self.account_quotas = dict(account_quotas) if account_quotas is not None else None
+        #: The quota front the functions' Account API calls go through, when quotas are enforced.
+        self.quotas: AccountApiQuotas | None = None
         self.registry = StackRegistry()
         self._stack = contextlib.ExitStack()
         self._bootstrap: threading.Thread | None = None
@@ -95,13 +103,18 @@ class LocalCloud:
         try:
             self.moto = MotoServer(self.workdir / "moto_server.log").start()
             self._stack.callback(self.moto.stop)
+            account_endpoint = self.moto.endpoint
+            if self.account_quotas is not None:
+                self.quotas = AccountApiQuotas(self.moto.endpoint, self.account_quotas).start()
+                self._stack.callback(self.quotas.stop)
+                account_endpoint = self.quotas.endpoint
             self.responses = ResponseListener(self.workdir).start()
             self._stack.callback(self.responses.stop)
             self.cfn_api = CloudFormationApi(self.registry).start()
             self._stack.callback(self.cfn_api.stop)
             host = HostSettings(
                 python=self.lambda_python,
-                account_endpoint=self.moto.endpoint,
+                account_endpoint=account_endpoint,
                 cloudformation_endpoint=self.cfn_api.endpoint,
                 fallback_endpoint=self.moto.endpoint,
                 ca_file=self.responses.ca_file,

@@ -96,6 +96,44 @@ class FunctionPool:
         with self._cond:
             return list(self._sandboxes)
 
+    def resize(self, max_concurrency: int) -> None:
+        """Change the concurrency limit (Lambda's reserved concurrency); idle environments past it stop.
+
+        Invocations beyond the limit wait in the queue, as Lambda queues asynchronous invocations that
+        find the function at its limit.
+        """
+        with self._cond:
+            self.max_concurrency = max(1, max_concurrency)
+            idle = [sandbox for sandbox in self._sandboxes if sandbox not in self._assigned]
+            surplus = idle[: max(len(self._sandboxes) - self.max_concurrency, 0)]
+            self._scale()
+        _in_parallel([sandbox.stop for sandbox in surplus])
+
+    def prewarm(self, count: int, timeout_s: float = 600.0) -> float:
+        """Start environments until ``count`` (at most the limit) are alive and polling for work.
+
+        Lambda's provisioned concurrency: the cold starts are paid before the invocations come, so that a
+        measurement of the invocations leaves them out. Returns the seconds it took.
+
+        Raises
+        ------
+        TimeoutError
+            When the environments are not all ready within ``timeout_s``.
+        """
+        started = time.monotonic()
+        with self._cond:
+            alive = sum(1 for sandbox in self._sandboxes if sandbox.alive)
+            for _ in range(max(min(count, self.max_concurrency) - alive, 0)):
+                sandbox = Sandbox(self, self.config, self.host)
+                self._sandboxes.append(sandbox)
+                self.cold_starts += 1
+                sandbox.start()
+        while not all(sandbox.ready for sandbox in self.sandboxes):
+            if time.monotonic() - started > timeout_s:
+                raise TimeoutError(f"{count} execution environments were not ready within {timeout_s:.0f} s")
+            time.sleep(0.1)
+        return time.monotonic() - started
+
     # -- SandboxOwner ------------------------------------------------------------------------------------
 
     def take(self, sandbox: Sandbox) -> Invocation | None:
@@ -234,6 +272,20 @@ class FunctionService:
             pool = self._by_arn.pop(arn, None)
             if pool is not None:
                 self._park(pool)
+
+    def pool(self, arn: str) -> FunctionPool:
+        """The pool of execution environments of the deployed function ``arn``.
+
+        Raises
+        ------
+        FunctionNotFoundError
+            When no function with that ARN is deployed.
+        """
+        with self._lock:
+            pool = self._by_arn.get(arn)
+        if pool is None:
+            raise FunctionNotFoundError(f"Function not found: {arn}")
+        return pool
 
     def config(self, arn: str) -> FunctionConfig | None:
         """The configuration of ``arn``, or ``None`` when no such function is deployed."""

@@ -30,6 +30,11 @@ class ContextServer(ThreadingHTTPServer):
 
     context: Any = None
 
+    #: The listen backlog. socketserver's default of 5 drops connections when hundreds of execution
+    #: environments call at once (a fan-out), which no AWS endpoint does: clients then see connection
+    #: timeouts and resets that are the emulator's, not the service's.
+    request_queue_size = 1024
+
     def handle_error(self, request: Any, client_address: Any) -> None:
         """Ignore a client that hung up (a runtime process being stopped); report anything else."""
         error = sys.exc_info()[1]

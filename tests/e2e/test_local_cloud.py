@@ -15,11 +15,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.config import Config
+from botocore.exceptions import ClientError
 from e2e_support import Assemblies
 
 from localdeploy.assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
 from localdeploy.engine import Engine
+from localdeploy.quotas import DOCUMENTED_QUOTAS, AccountApiQuotas
 from localdeploy.registry import ResourceSummary, StackView
 
 pytestmark = pytest.mark.e2e
@@ -130,3 +133,54 @@ def test_asset_missing_a_bundled_dependency_fails_the_create_instead_of_hanging(
     # AND with no physical id ever answered, the rollback had no Delete to send
     assert [r.request_type for r in result.requests] == ["Create", "Create"]
     assert any("was never answered" in problem for problem in result.problems)
+
+
+def test_quota_front_answers_429_as_the_real_api_and_keeps_each_operations_rate(cloud: LocalCloud) -> None:
+    # GIVEN the documented quotas in front of moto, on a clock the test moves
+    now = [1000.0]
+    front = AccountApiQuotas(cloud.moto.endpoint, DOCUMENTED_QUOTAS, clock=lambda: now[0]).start()
+    try:
+        client = boto3.client(
+            "account",
+            endpoint_url=front.endpoint,
+            region_name="us-east-1",
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+            config=Config(retries={"total_max_attempts": 1}),
+        )
+        contact = {"EmailAddress": "quota@example.com", "Name": "Q", "PhoneNumber": "+1 555", "Title": "T"}
+
+        def put() -> str:
+            try:
+                client.put_alternate_contact(AccountId="111111111111", AlternateContactType="SECURITY", **contact)
+            except ClientError as error:
+                return f"{error.response['ResponseMetadata']['HTTPStatusCode']} {error.response['Error']['Code']}"
+            return "ok"
+
+        def delete() -> str:
+            try:
+                client.delete_alternate_contact(AccountId="111111111111", AlternateContactType="SECURITY")
+            except ClientError as error:
+                return error.response["Error"]["Code"]
+            return "ok"
+
+        # WHEN 9 Puts come at once, then one more 0.2 s later (5 a second refill one token in 0.2 s)
+        burst = [put() for _ in range(9)]
+        now[0] += 0.2
+        refilled = put()
+        # AND 7 Deletes at once, then one a second later
+        deletes = [delete() for _ in range(7)]
+        now[0] += 1.0
+        later = delete()
+    finally:
+        front.stop()
+
+    # THEN the burst of 8 passed and the 9th got the real API's 429 TooManyRequestsException, which boto3 raises
+    assert burst == ["ok"] * 8 + ["429 TooManyRequestsException"]
+    assert refilled == "ok"
+    # AND Delete's own bucket (burst 6, 1 a second) is independent of Put's
+    assert deletes == ["ok"] * 6 + ["TooManyRequestsException"]
+    assert later == "ok"
+    counts = front.counts()
+    assert (counts["PutAlternateContact"].accepted, counts["PutAlternateContact"].throttled) == (9, 1)
+    assert (counts["DeleteAlternateContact"].accepted, counts["DeleteAlternateContact"].throttled) == (7, 1)
