@@ -1,0 +1,408 @@
+#!/usr/bin/env python3
+"""Throttle-safe fan-out: N contact writes sent at once through the real handler, under the API's quotas.
+
+What runs:
+
+- the provider function of a generated one-contact app, synthesized with the pinned CDK CLI and deployed
+  with localdeploy: the synthesized asset under awslambdaric in ``.venv-lambda``, one process per
+  execution environment, queued asynchronous invocations as Lambda has them;
+- in front of moto_server, the Account API's documented quotas (localdeploy/quotas.py): Put 5/s burst 8,
+  Get 10/s burst 15, Delete 1/s burst 6, a 429 ``TooManyRequestsException`` past them;
+- N Create requests sent at once, as CloudFormation sends them for N resources that depend on nothing but
+  the function: each an asynchronous invocation answered on its own HTTPS ResponseURL.
+
+For each function concurrency limit (Lambda reserved concurrency: invocations beyond it wait in Lambda's
+queue, they do not fail), the environments are started first (provisioned, so that this two-core machine's
+cold starts, about a CPU-second each, stay out of the figures; real Lambda starts them in parallel), the
+quota buckets are full, and then N requests go out together. Printed per limit: successes, failures, total
+time (first request to last answer), its ratio to N / 5 s (the Put quota's floor), the 429s per operation,
+the Put rate achieved, and the CPU seconds the machine spent (to tell the quota's limit from the machine's).
+
+Shapes (``--shape``): ``single`` sends one ``Custom::AlternateContact`` per contact (N invocations of one
+write each); ``account`` sends one ``Custom::AlternateContacts`` per account of three types (N / 3
+invocations of three writes each), as OrganizationContacts does. Each write is one Put and, for the
+handler's read-after-write check, at least two Gets.
+
+``--request delete`` sends Deletes instead (the contacts are put into moto first, unthrottled): the
+Delete quota is 1 a second, so the floor is N / 1 s, and an invocation's clock (the function's 5-minute
+timeout) runs while it waits for its turn unless the concurrency limit keeps it queued in Lambda.
+
+``--backoff BASE:CAP`` runs the handler with other retry parameters (the synthesized asset's copy of
+``RetryPolicy``'s defaults is edited before any environment starts; the repository is not touched).
+
+    python benchmarks/fanout.py                                  # N = 300, limits 300, 50, 20, 10, 5
+    python benchmarks/fanout.py --concurrency 10,5 --shape account
+    python benchmarks/fanout.py --no-quotas --concurrency 50     # the machine's own floor
+    python benchmarks/fanout.py --concurrency 300 --backoff 0.5:2
+    python benchmarks/fanout.py --request delete --concurrency 300,5
+
+This is a measurement, not a test: each limit takes a minute or more (N / 5 s at best).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(REPO), str(REPO / "handler")]
+
+from localdeploy.assembly import synth  # noqa: E402
+from localdeploy.cloud import LocalCloud  # noqa: E402
+from localdeploy.contacts import account_client, put_contacts, read_contacts  # noqa: E402
+from localdeploy.custom_resources import CustomResourceClient, RequestRecord, RequestType  # noqa: E402
+from localdeploy.functions import FunctionConfig  # noqa: E402
+from localdeploy.quotas import DOCUMENTED_QUOTAS  # noqa: E402
+
+STACK = "FanoutProvider"
+TYPES = ("BILLING", "OPERATIONS", "SECURITY")
+#: The quota that bounds each kind of request: its floor is N / rate.
+RATES = {
+    "Create": DOCUMENTED_QUOTAS["PutAlternateContact"].rate_per_s,
+    "Delete": DOCUMENTED_QUOTAS["DeleteAlternateContact"].rate_per_s,
+}
+WRITE_OPERATION = {"Create": "PutAlternateContact", "Delete": "DeleteAlternateContact"}
+
+APP = """
+import aws_cdk as cdk
+from cdk_alternate_contacts import AlternateContact, AlternateContactType
+
+app = cdk.App()
+stack = cdk.Stack(app, "{stack}")
+AlternateContact(
+    stack, "Probe", contact_type=AlternateContactType.SECURITY, email_address="probe@example.com",
+    name="Fan-out probe", phone_number="+1 206 555 0100", title="Benchmark",
+)
+app.synth()
+"""
+
+DETAILS = {
+    "BILLING": {"EmailAddress": "finance@example.com", "Name": "Finance", "PhoneNumber": "+1 206 555 0102"},
+    "OPERATIONS": {"EmailAddress": "ops@example.com", "Name": "Platform on-call", "PhoneNumber": "+1 206 555 0101"},
+    "SECURITY": {"EmailAddress": "security@example.com", "Name": "SOC", "PhoneNumber": "+1 206 555 0100"},
+}
+
+
+@dataclass
+class Run:
+    """The figures of one concurrency limit."""
+
+    concurrency: int
+    warm_s: float
+    successes: int
+    failures: int
+    total_s: float
+    write_accepted: int
+    write_throttled: int
+    get_accepted: int
+    get_throttled: int
+    write_rate: float
+    cpu_s: float
+    answered_once: bool
+    contacts_ok: bool
+    failure_reasons: Counter[str]
+    longest_s: float
+
+
+def requests_for(writes: int, shape: str, token: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """(logical id, resource type, properties) of each request: ``writes`` contact slots in all."""
+    accounts = [f"{100000000001 + i:012d}" for i in range((writes + 2) // 3)]
+    slots = [(account, kind) for account in accounts for kind in TYPES][:writes]
+    base = {"ServiceToken": token, "ServiceTimeout": "420"}
+    if shape == "single":
+        return [
+            (
+                f"Contact{account}{kind.title()}",
+                "Custom::AlternateContact",
+                {**base, "AccountId": account, "AlternateContactType": kind, "Title": "Benchmark", **DETAILS[kind]},
+            )
+            for account, kind in slots
+        ]
+    grouped: dict[str, dict[str, dict[str, str]]] = {}
+    for account, kind in slots:
+        grouped.setdefault(account, {})[kind] = {"Title": "Benchmark", **DETAILS[kind]}
+    return [
+        (f"Account{account}", "Custom::AlternateContacts", {**base, "AccountId": account, "AlternateContacts": types})
+        for account, types in grouped.items()
+    ]
+
+
+def expected_contacts(requests: list[tuple[str, str, dict[str, Any]]]) -> dict[tuple[str, str], dict[str, str]]:
+    """The contact every slot should hold once every request succeeded."""
+    expected: dict[tuple[str, str], dict[str, str]] = {}
+    for _, _, properties in requests:
+        if "AlternateContacts" in properties:
+            for kind, details in properties["AlternateContacts"].items():
+                expected[(properties["AccountId"], kind)] = dict(details)
+        else:
+            details = {k: properties[k] for k in ("EmailAddress", "Name", "PhoneNumber", "Title")}
+            expected[(properties["AccountId"], properties["AlternateContactType"])] = details
+    return expected
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU seconds of live processes (and of their waited-for children)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(value) for value in fields[11:15])
+    return total / ticks
+
+
+def physical_id(properties: dict[str, Any]) -> str:
+    """The identity the handler gives a resource: ``<account>/<TYPE>[+<TYPE>...]``."""
+    types = (
+        sorted(properties["AlternateContacts"])
+        if "AlternateContacts" in properties
+        else [properties["AlternateContactType"]]
+    )
+    return f"{properties['AccountId']}/{'+'.join(types)}"
+
+
+def measure(
+    cloud: LocalCloud,
+    arn: str,
+    stack_id: str,
+    requests: list[tuple[str, str, dict[str, Any]]],
+    concurrency: int,
+    *,
+    request_type: RequestType,
+) -> Run:
+    """Send every request at once with the function limited to ``concurrency``; collect the figures."""
+    pool = cloud.functions.pool(arn)
+    pool.resize(concurrency)
+    warm_s = pool.prewarm(concurrency)
+    cloud.moto.reset()
+    declared = expected_contacts(requests)
+    if request_type == "Delete":
+        put_contacts(account_client(cloud.moto.endpoint), declared)
+    if cloud.quotas is not None:
+        cloud.quotas.reset()
+    watched = [os.getpid(), *(s.pid for s in pool.sandboxes if s.pid), *_moto_pids(cloud)]
+    cpu_before = cpu_seconds(watched)
+    client = CustomResourceClient(cloud.functions, cloud.responses)
+    start = threading.Barrier(len(requests) + 1)
+
+    def send(request: tuple[str, str, dict[str, Any]]) -> RequestRecord:
+        logical_id, resource_type, properties = request
+        start.wait()
+        return client.send(
+            phase="deploy" if request_type == "Create" else "destroy",
+            request_type=request_type,
+            stack_id=stack_id,
+            stack_name=STACK,
+            logical_id=logical_id,
+            resource_type=resource_type,
+            properties=properties,
+            physical_id=physical_id(properties) if request_type == "Delete" else None,
+        )
+
+    with ThreadPoolExecutor(max_workers=len(requests)) as senders:
+        futures = [senders.submit(send, request) for request in requests]
+        start.wait()
+        began = time.time()
+        records = [future.result() for future in futures]
+    ended = max((r.answered_at or time.time()) for r in records)
+    for record in records:
+        if record.invocation is not None:
+            record.invocation.wait(60)
+    cpu_s = cpu_seconds(watched) - cpu_before
+    counts = cloud.quotas.counts() if cloud.quotas is not None else {}
+    writes = counts.get(WRITE_OPERATION[request_type])
+    gets = counts.get("GetAlternateContact")
+    times = writes.accepted_at if writes else []
+    write_rate = (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 else 0.0
+    answers = cloud.responses.answer_counts([r.request_id for r in records])
+    succeeded = [r for r in records if r.succeeded]
+    live = read_contacts(account_client(cloud.moto.endpoint), {p["AccountId"] for _, _, p in requests})
+    done = expected_contacts([request for request, r in zip(requests, records, strict=True) if r.succeeded])
+    wanted = done if request_type == "Create" else {slot: d for slot, d in declared.items() if slot not in done}
+    return Run(
+        concurrency=concurrency,
+        warm_s=warm_s,
+        successes=len(succeeded),
+        failures=len(records) - len(succeeded),
+        total_s=ended - began,
+        write_accepted=writes.accepted if writes else 0,
+        write_throttled=writes.throttled if writes else 0,
+        get_accepted=gets.accepted if gets else 0,
+        get_throttled=gets.throttled if gets else 0,
+        write_rate=write_rate,
+        cpu_s=cpu_s,
+        answered_once=all(n == 1 for n in answers.values()),
+        contacts_ok=live == wanted,
+        failure_reasons=Counter(r.reason[:90] for r in records if not r.succeeded),
+        longest_s=max(((r.answered_at or ended) - r.sent_at) for r in records),
+    )
+
+
+def patch_backoff(assembly_dir: Path, base_s: float, cap_s: float) -> int:
+    """Set RetryPolicy's defaults in the synthesized asset's copy of the handler; returns the files edited.
+
+    Raises
+    ------
+    SystemExit
+        When the defaults are not where expected (the handler changed: update this benchmark).
+    """
+    edited = 0
+    for path in assembly_dir.glob("asset.*/cdk_alternate_contacts_handler/account_api.py"):
+        text = path.read_text(encoding="utf-8")
+        text, bases = re.subn(r"(\n    base_s: float = )[0-9.]+", rf"\g<1>{base_s}", text)
+        text, caps = re.subn(r"(\n    cap_s: float = )[0-9.]+", rf"\g<1>{cap_s}", text)
+        if (bases, caps) != (1, 1):
+            raise SystemExit(f"RetryPolicy's base_s/cap_s defaults not found once each in {path}")
+        path.write_text(text, encoding="utf-8")
+        edited += 1
+    if not edited:
+        raise SystemExit(f"no handler asset in {assembly_dir}")
+    return edited
+
+
+def _moto_pids(cloud: LocalCloud) -> list[int]:
+    process = getattr(cloud.moto, "_process", None)
+    return [process.pid] if process is not None else []
+
+
+def handler_version() -> str:
+    """The commit the handler code comes from, and whether the working tree changes it."""
+    commit = subprocess.run(
+        ["git", "log", "-1", "--format=%h", "--", "handler"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--", "handler"], cwd=REPO, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--writes", type=int, default=300, help="contact writes sent at once (N), default 300")
+    parser.add_argument(
+        "--concurrency", default="300,50,20,10,5", help="function concurrency limits, largest first (comma-separated)"
+    )
+    parser.add_argument("--shape", choices=("single", "account"), default="single", help="one resource per ...")
+    parser.add_argument("--request", choices=("create", "delete"), default="create", help="what is sent")
+    parser.add_argument("--backoff", default=None, metavar="BASE:CAP", help="the handler's retry base and cap, s")
+    parser.add_argument("--no-quotas", action="store_true", help="let every call through (the machine's floor)")
+    parser.add_argument("--workdir", default=None, help="scratch folder (default: a temporary one)")
+    arguments = parser.parse_args()
+    limits = sorted({int(value) for value in arguments.concurrency.split(",")}, reverse=True)
+    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="fanout-")).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    n = arguments.writes
+    request_type: RequestType = "Create" if arguments.request == "create" else "Delete"
+    rate = RATES[request_type]
+    floor = n / rate
+    operation = WRITE_OPERATION[request_type].removesuffix("AlternateContact")
+
+    print(
+        f"fan-out of N = {n} contact {request_type.lower()}s ({arguments.shape}: "
+        f"{'one resource per contact' if arguments.shape == 'single' else 'one resource per account, 3 types'}), "
+        f"quotas {'OFF' if arguments.no_quotas else 'Put 5/s burst 8, Get 10/s burst 15, Delete 1/s burst 6'}"
+    )
+    print(
+        f"python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
+        f"handler {handler_version()}; N / {rate:g} s = {floor:.0f} s"
+    )
+    app = workdir / "fanout_app.py"
+    app.write_text(APP.format(stack=STACK), encoding="utf-8")
+    began = time.monotonic()
+    assembly = synth(workdir / "cdk.out", app=f"{sys.executable} {app}")
+    print(f"synthesized the provider app in {time.monotonic() - began:.0f} s")
+    if arguments.backoff:
+        base_s, cap_s = (float(value) for value in arguments.backoff.split(":"))
+        patch_backoff(assembly.directory, base_s, cap_s)
+        print(f"the asset's handler retries with base {base_s:g} s, cap {cap_s:g} s")
+
+    runs: list[Run] = []
+    quotas = None if arguments.no_quotas else DOCUMENTED_QUOTAS
+    with LocalCloud(workdir / "cloud", concurrency=max(limits), account_quotas=quotas) as cloud:
+        engine = cloud.engine(workdir / "state")
+        deployed = engine.deploy(assembly, STACK)
+        if not deployed.ok:
+            print(f"the provider stack did not deploy: {deployed.status} {deployed.problems}")
+            return 2
+        state = engine.store.load(STACK)
+        assert state is not None
+        function = next(s.function for s in state.resources.values() if s.function is not None)
+        arn = FunctionConfig.from_json(function).arn
+        requests = requests_for(n, arguments.shape, arn)
+        print(f"{len(requests)} requests of {n // len(requests)} contact(s) each, to {arn.rsplit(':', 1)[-1]}\n")
+        for limit in limits:
+            run = measure(cloud, arn, deployed.stack_id, requests, limit, request_type=request_type)
+            runs.append(run)
+            print(
+                f"  concurrency {limit:>3}: {run.successes} ok, {run.failures} failed, {run.total_s:.1f} s "
+                f"(x{run.total_s / floor:.2f}), {operation} 429s {run.write_throttled}, Get 429s {run.get_throttled}, "
+                f"CPU {run.cpu_s:.0f} s, started {limit} environments in {run.warm_s:.0f} s",
+                flush=True,
+            )
+            for reason, count in run.failure_reasons.most_common(3):
+                print(f"      {count} x {reason}")
+
+    print()
+    header = [
+        "concurrency",
+        "successes",
+        "failures",
+        "total s",
+        f"x N/{rate:g}s",
+        "slowest s",
+        f"{operation} calls",
+        f"{operation} 429s",
+        "Get calls",
+        "Get 429s",
+        f"{operation} rate/s",
+        "CPU s",
+        "1 answer each",
+        "contacts ok",
+    ]
+    rows = [
+        [
+            str(run.concurrency),
+            str(run.successes),
+            str(run.failures),
+            f"{run.total_s:.1f}",
+            f"{run.total_s / floor:.2f}",
+            f"{run.longest_s:.1f}",
+            str(run.write_accepted),
+            str(run.write_throttled),
+            str(run.get_accepted),
+            str(run.get_throttled),
+            f"{run.write_rate:.2f}",
+            f"{run.cpu_s:.0f}",
+            "yes" if run.answered_once else "NO",
+            "yes" if run.contacts_ok else "NO",
+        ]
+        for run in runs
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print(
+        f"\nN = {n}; total s: first request sent to last answer received; x N/{rate:g}s: total / {floor:.0f} s; "
+        f"{operation}/Get calls: passed to the API (429s not counted); slowest s: the longest wait for one answer "
+        "(CloudFormation fails a resource at its ServiceTimeout, 420 s); CPU s: the environments, moto and this "
+        "process."
+    )
+    return 0 if all(run.failures == 0 and run.answered_once and run.contacts_ok for run in runs) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
