@@ -17,6 +17,7 @@ region taken from the Lambda environment. CloudFormation gets exactly one answer
 from __future__ import annotations
 
 import logging
+import math
 import os
 import secrets
 import string
@@ -104,26 +105,40 @@ _ENVELOPE_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "Logical
 Step = Callable[[Mapping[str, Any], lifecycle.Clients, Deadline], Any]
 
 
+#: Clients kept between invocations of one execution environment: creating four per request costs more
+#: than the request itself. Keyed by everything that shapes a client (see :func:`client`).
+_CLIENTS: dict[tuple[Any, ...], Any] = {}
+
+
+def client(service: str, call_timeout: float) -> Any:
+    """A boto3 client of ``service`` whose calls give up after ``call_timeout`` (rounded up to whole seconds)."""
+    timeout = float(math.ceil(call_timeout))
+    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
+    key = (service, timeout, environment)
+    if key not in _CLIENTS:
+        config = Config(
+            retries={"total_max_attempts": 1},
+            connect_timeout=timeout,
+            read_timeout=timeout,
+            user_agent_extra="cdk-alternate-contacts",
+        )
+        _CLIENTS[key] = boto3.client(service, config=config, region_name=os.environ.get("AWS_REGION"))
+    return _CLIENTS[key]
+
+
 def make_clients(context: Any, deadline: Deadline) -> lifecycle.Clients:
-    """Build the clients for one invocation, with retries left to :func:`.account_api.call_with_retry`.
+    """The clients for one invocation, with retries left to :func:`.account_api.call_with_retry`.
 
     A call may not wait longer than the invocation can afford, so the socket timeouts shrink near the end.
     """
     call_timeout = max(1.0, min(CALL_TIMEOUT_S, deadline.seconds_left() / 2))
-    config = Config(
-        retries={"total_max_attempts": 1},
-        connect_timeout=call_timeout,
-        read_timeout=call_timeout,
-        user_agent_extra="cdk-alternate-contacts",
-    )
-    region = os.environ.get("AWS_REGION")
     return lifecycle.Clients(
         # The Account Management and Organizations APIs have one global endpoint each (us-east-1 for aws).
-        account=boto3.client("account", config=config, region_name=region),
-        cloudformation=boto3.client("cloudformation", config=config, region_name=region),
+        account=client("account", call_timeout),
+        cloudformation=client("cloudformation", call_timeout),
         own_account_id=context.invoked_function_arn.split(":")[_ARN_ACCOUNT_FIELD],
-        ssm=boto3.client("ssm", config=config, region_name=region),
-        organizations=boto3.client("organizations", config=config, region_name=region),
+        ssm=client("ssm", call_timeout),
+        organizations=client("organizations", call_timeout),
     )
 
 

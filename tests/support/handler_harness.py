@@ -422,15 +422,21 @@ class HandlerHarness:
 
     @contextlib.contextmanager
     def account_faults(self, faults: AccountFaults) -> Iterator[AccountFaults]:
-        """Attach ``faults`` to the Account API clients the handler creates while the block runs."""
+        """Attach ``faults`` to the Account API clients the handler creates while the block runs.
+
+        The handler keeps its clients between invocations, as an execution environment does; they are
+        dropped on entry and exit so that the clients of the block are made with the faults attached.
+        """
         session = boto3.DEFAULT_SESSION
         assert session is not None, "start() sets up the default session"
         events = session.events
         events.register_first("before-send.account", faults, unique_id="robustness-account-faults")
+        index._CLIENTS.clear()
         try:
             yield faults
         finally:
             events.unregister("before-send.account", unique_id="robustness-account-faults")
+            index._CLIENTS.clear()
 
     # -- invoking ----------------------------------------------------------------------------------
 
