@@ -1,6 +1,7 @@
 """Set-up shared by the robustness tests: the repository's app.py, synthesized once per session.
 
-The security review reads its template; the runtime tests run the Lambda asset it bundled. The synthesis
+The security review reads its templates (nested stacks included); the runtime tests run the Lambda asset it
+bundled. The synthesis
 is the one ``cdk synth`` performs (app.py run as a script, cdk-nag included) into the CDK's own temporary
 cloud assembly; jsii is only started when a test asks for it.
 """
@@ -12,7 +13,7 @@ import runpy
 from pathlib import Path
 
 import pytest
-from app_synth import SynthesizedApp, function_asset
+from app_synth import SynthesizedApp, function_asset, nested_templates
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +29,6 @@ def example_synth() -> SynthesizedApp:
     manifest = json.loads((outdir / "manifest.json").read_text())
     (stack_name,) = [name for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"]
     template = json.loads((outdir / f"{stack_name}.template.json").read_text())
-    return SynthesizedApp(outdir, stack_name, template, function_asset(outdir, stack_name, template))
+    return SynthesizedApp(
+        outdir, stack_name, template, function_asset(outdir, stack_name, template), nested_templates(outdir, template)
+    )

@@ -1,11 +1,13 @@
-"""A security review of what the repository's app deploys, read from its synthesized template and asset.
+"""A security review of what the repository's app deploys, read from its synthesized templates and asset.
 
-The provider role's statements are evaluated as IAM would for a matrix of requests, with the values of one
-concrete deployment (account 123456789012, us-east-1): the role may do the three alternate-contact actions
-on the declared accounts and contact types only, write its own log group, and list its own stack's
-resources; everything else is denied, including a declared action on an undeclared account or type and a
-request that lacks the contact-type condition key. Then: nothing may invoke the function but its callers'
-own rights (no resource policy), and what ships is what was tested (pinned versions, bundled crhelper).
+The provider role's statements are evaluated as IAM would, with the values of one concrete deployment
+(account 123456789012, us-east-1), for a matrix of requests derived from what the app declares: every
+contact slot (account and type) of every Custom::AlternateContact(s) resource, nested stacks included.
+The role may do the three alternate-contact actions on exactly those slots, write its own log group and
+list its own stack's resources. Everything else is denied: a declared account with an undeclared type,
+an undeclared account, a request without the contact-type condition key, any other action. Then: nothing
+may invoke the function but its callers' own rights (no resource policy), and what ships is what was
+tested (pinned versions, bundled crhelper).
 """
 
 from __future__ import annotations
@@ -26,14 +28,26 @@ REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
 PARTITION = "aws"
 REGION = "us-east-1"
-MEMBER = "111111111111"  # app.py's member account (BILLING)
-UNDECLARED = "222222222222"
 MANAGEMENT = "999999999999"
 ORG_ID = "o-a1b2c3d4e5"
 OWN_ARN = f"arn:aws:account::{ACCOUNT}:account"
 LOG_GROUP = "AlternateContactsExample-ProviderLogGroup-Qx7Rm2"
+CONTACT_TYPES = ("BILLING", "OPERATIONS", "SECURITY")
+ACTIONS = ("account:PutAlternateContact", "account:GetAlternateContact", "account:DeleteAlternateContact")
 
-PUT, GET, DELETE = "account:PutAlternateContact", "account:GetAlternateContact", "account:DeleteAlternateContact"
+#: Resource types the app may deploy. Nothing here can be invoked or reached from outside.
+ALLOWED_TYPES = {
+    "Custom::AlternateContact",
+    "Custom::AlternateContacts",
+    "AWS::IAM::Role",
+    "AWS::IAM::Policy",
+    "AWS::Lambda::Function",
+    "AWS::Logs::LogGroup",
+    "AWS::CloudFormation::Stack",
+    "AWS::CDK::Metadata",
+}
+
+Request = tuple[str, str, dict[str, list[str]]]
 
 
 def member_arn(account: str) -> str:
@@ -41,8 +55,37 @@ def member_arn(account: str) -> str:
     return f"arn:aws:account::{MANAGEMENT}:account/{ORG_ID}/{account}"
 
 
+def arns(account: str) -> list[str]:
+    """The ARNs a call on ``account``'s contacts is authorized against: its own, or (member) both forms."""
+    return [OWN_ARN] if account == ACCOUNT else [f"arn:aws:account::{account}:account", member_arn(account)]
+
+
 def types(*names: str) -> dict[str, list[str]]:
     return {"account:AlternateContactTypes": list(names)}
+
+
+def declared_slots(app: SynthesizedApp) -> set[tuple[str, str]]:
+    """Every (account, type) the app's contact resources manage, nested stacks included."""
+    slots = set()
+    for template in app.templates:
+        for resource in template["Resources"].values():
+            if not resource["Type"].startswith("Custom::AlternateContact"):
+                continue
+            properties = resource["Properties"]
+            account = properties.get("AccountId", ACCOUNT)
+            assert isinstance(account, str), f"an account only known at deploy time needs a review by hand: {account}"
+            kinds = properties.get("AlternateContacts") or {properties["AlternateContactType"]: {}}
+            slots.update((account, kind) for kind in kinds)
+    return slots
+
+
+def opted_in(app: SynthesizedApp, flag: str) -> bool:
+    return any(
+        str(r["Properties"].get(flag, "false")).lower() == "true"
+        for template in app.templates
+        for r in template["Resources"].values()
+        if r["Type"].startswith("Custom::AlternateContact")
+    )
 
 
 @pytest.fixture(scope="module")
@@ -53,118 +96,117 @@ def deployed(example_synth: SynthesizedApp) -> tuple[IdentityPolicy, str, str]:
     (log_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"]
     stack_uuid = "5b0a2f10-1111-4000-8000-000000000001"
     stack_arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{example_synth.stack_name}/{stack_uuid}"
-    refs = {"AWS::Partition": PARTITION, "AWS::AccountId": ACCOUNT, "AWS::Region": REGION, "AWS::StackId": stack_arn}
+    refs = {
+        "AWS::Partition": PARTITION,
+        "AWS::AccountId": ACCOUNT,
+        "AWS::Region": REGION,
+        "AWS::StackId": stack_arn,
+        "AWS::StackName": example_synth.stack_name,
+    }
     log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:*"
     statements = resolve(role_statements(template, role_id), refs, {(log_id, "Arn"): log_arn})
     return IdentityPolicy(statements), stack_arn, log_arn
 
 
-ALLOWED = [
-    # The declared contacts: SECURITY and OPERATIONS of the deploying account, BILLING of the member account
-    (PUT, OWN_ARN, types("SECURITY")),
-    (GET, OWN_ARN, types("SECURITY")),
-    (DELETE, OWN_ARN, types("SECURITY")),
-    (PUT, OWN_ARN, types("OPERATIONS")),
-    (DELETE, OWN_ARN, types("OPERATIONS")),
-    (PUT, f"arn:aws:account::{MEMBER}:account", types("BILLING")),  # the member named explicitly, standalone
-    (PUT, member_arn(MEMBER), types("BILLING")),  # the member through its organization
-    (DELETE, member_arn(MEMBER), types("BILLING")),
-    ("Account:putalternatecontact", OWN_ARN, types("SECURITY")),  # IAM action names ignore case
-]
+def contact_requests(slots: set[tuple[str, str]]) -> tuple[list[Request], list[Request]]:
+    """The requests that must be allowed and denied, given the declared slots."""
+    allowed: list[Request] = []
+    denied: list[Request] = []
+    accounts = {account for account, _ in slots}
+    undeclared = next(f"{n:012d}" for n in range(999_999_999_998, 0, -1) if f"{n:012d}" not in accounts)
+    for account in sorted(accounts | {undeclared}):
+        for kind in CONTACT_TYPES:
+            for action in ACTIONS:
+                for arn in arns(account):
+                    (allowed if (account, kind) in slots else denied).append((action, arn, types(kind)))
+    for account, kind in sorted(slots):
+        for arn in arns(account):
+            denied.append((ACTIONS[0], arn, {}))  # the condition key missing
+            denied.append((ACTIONS[0], arn, types(kind.lower())))  # the values are case-sensitive
+            others = [t for t in CONTACT_TYPES if (account, t) not in slots]
+            if others:
+                denied.append((ACTIONS[0], arn, types(kind, others[0])))  # one undeclared type among the values
+            allowed.append((ACTIONS[0].upper(), arn, types(kind)))  # IAM action names ignore case
+    return allowed, denied
 
-DENIED = [
-    # a declared action, but a type not declared for that account
-    (PUT, OWN_ARN, types("BILLING")),
-    (PUT, member_arn(MEMBER), types("SECURITY")),
-    (DELETE, member_arn(MEMBER), types("OPERATIONS")),
-    # a declared type, but an account not declared
-    (PUT, f"arn:aws:account::{UNDECLARED}:account", types("BILLING")),
-    (PUT, member_arn(UNDECLARED), types("BILLING")),
-    (DELETE, member_arn(UNDECLARED), types("SECURITY")),
-    (PUT, f"arn:aws:account::{MEMBER}1:account", types("BILLING")),
-    # the condition key missing, mixed with an undeclared type, or in another case
-    (PUT, OWN_ARN, {}),
-    (DELETE, member_arn(MEMBER), {}),
-    (PUT, OWN_ARN, types("SECURITY", "BILLING")),
-    (PUT, OWN_ARN, types("security")),
-    # other actions of the account service
+
+#: Never granted, whatever the app declares.
+OTHER_REQUESTS: list[Request] = [
     ("account:PutContactInformation", OWN_ARN, {}),
     ("account:GetContactInformation", OWN_ARN, {}),
     ("account:PutAccountName", OWN_ARN, {}),
     ("account:EnableRegion", OWN_ARN, {}),
     ("account:AcceptPrimaryEmailUpdate", OWN_ARN, {}),
     ("account:*", OWN_ARN, types("SECURITY")),
-    # what crhelper's polling mode would need, and what the opt-ins would (app.py opts in to neither)
+    # crhelper's polling mode (unused here) would need these
     ("lambda:AddPermission", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", {}),
     ("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/poll", {}),
-    ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts/x/{ACCOUNT}/SECURITY", {}),
-    ("organizations:DescribeAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/{MEMBER}", {}),
-    # anything else
+    ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/other/secret", {}),
+    ("ssm:PutParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts-evil/x", {}),
+    ("organizations:CloseAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/{ACCOUNT}", {}),
     ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {}),
     ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole", {}),
     ("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", {}),
-    ("s3:GetObject", "arn:aws:s3:::cdk-hnb659fds-assets-123456789012-us-east-1/x.zip", {}),
+    ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}),
 ]
 
 
-@pytest.mark.parametrize(("action", "resource", "context"), ALLOWED)
-def test_the_role_may_manage_the_declared_contacts(
-    deployed: tuple[IdentityPolicy, str, str], action: str, resource: str, context: dict[str, list[str]]
+def wrong_decisions(policy: IdentityPolicy, allowed: list[Request], denied: list[Request]) -> list[str]:
+    wrong = [f"denied, should be allowed: {a} {r} {c}" for a, r, c in allowed if not policy.allowed(a, r, c)]
+    return wrong + [f"allowed, should be denied: {a} {r} {c}" for a, r, c in denied if policy.allowed(a, r, c)]
+
+
+def test_the_role_may_manage_exactly_the_declared_contact_slots(
+    deployed: tuple[IdentityPolicy, str, str], example_synth: SynthesizedApp
 ) -> None:
-    # GIVEN the provider role's statements, resolved for one deployment
+    # GIVEN the contact slots the app declares, and the provider role's statements for one deployment
+    slots = declared_slots(example_synth)
+    assert len({account for account, _ in slots}) >= 2 and len(slots) >= 3, slots
     policy, _, _ = deployed
-    # WHEN IAM evaluates a request for a declared account and type
-    # THEN it is allowed
-    assert policy.allowed(action, resource, context)
+    # WHEN IAM evaluates the three actions for every declared account and an undeclared one, every type,
+    # and requests without the condition key, with a lower-case type, or with an undeclared type among others
+    allowed, denied = contact_requests(slots)
+    # THEN exactly the declared slots are allowed
+    assert wrong_decisions(policy, allowed, denied) == []
 
 
-@pytest.mark.parametrize(("action", "resource", "context"), DENIED)
-def test_the_role_may_do_nothing_else(
-    deployed: tuple[IdentityPolicy, str, str], action: str, resource: str, context: dict[str, list[str]]
-) -> None:
-    # GIVEN the provider role's statements, resolved for one deployment
-    policy, _, _ = deployed
-    # WHEN IAM evaluates a request for an undeclared account or type, without the condition key, or for
-    # any other action
-    # THEN it is denied
-    assert not policy.allowed(action, resource, context)
-
-
-def test_the_role_writes_only_its_own_log_group_and_lists_only_its_own_stack(
-    deployed: tuple[IdentityPolicy, str, str],
-) -> None:
+def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str], example_synth: SynthesizedApp) -> None:
     policy, stack_arn, log_arn = deployed
     stream = log_arn.replace(":*", ":log-stream:2026/11/22/[$LATEST]abc")
-    other_stream = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:x"
-    # The log group's own streams, and this stack's resources: allowed
-    assert policy.allowed("logs:CreateLogStream", stream)
-    assert policy.allowed("logs:PutLogEvents", stream)
-    assert policy.allowed("cloudformation:ListStackResources", stack_arn)
-    # Another log group, creating or deleting groups, another stack, other CloudFormation actions: denied
-    assert not policy.allowed("logs:PutLogEvents", other_stream)
-    assert not policy.allowed("logs:CreateLogGroup", log_arn)
-    assert not policy.allowed("logs:DeleteLogGroup", log_arn)
-    other_stack = stack_arn.replace("AlternateContactsExample", "Other")
-    assert not policy.allowed("cloudformation:ListStackResources", other_stack)
-    assert not policy.allowed("cloudformation:DescribeStacks", stack_arn)
-    assert not policy.allowed("cloudformation:DeleteStack", stack_arn)
+    other_stack = stack_arn.replace(f"stack/{example_synth.stack_name}/", "stack/Other/")
+    allowed: list[Request] = [
+        ("logs:CreateLogStream", stream, {}),
+        ("logs:PutLogEvents", stream, {}),
+        ("cloudformation:ListStackResources", stack_arn, {}),
+    ]
+    denied = [
+        *OTHER_REQUESTS,
+        ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:x", {}),
+        ("logs:CreateLogGroup", log_arn, {}),
+        ("logs:DeleteLogGroup", log_arn, {}),
+        ("cloudformation:ListStackResources", other_stack, {}),
+        ("cloudformation:DescribeStacks", stack_arn, {}),
+        ("cloudformation:DeleteStack", stack_arn, {}),
+    ]
+    # The opt-ins' permissions exist only when the app uses them.
+    record = (
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts/{stack_arn.rsplit('/', 1)[-1]}/x/SECURITY"
+    )
+    restore = ("ssm:GetParameter", record, {})
+    status = ("organizations:DescribeAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/1", {})
+    (allowed if opted_in(example_synth, "RestoreOnDelete") else denied).append(restore)
+    (allowed if opted_in(example_synth, "SkipInactiveAccount") else denied).append(status)
+    assert wrong_decisions(policy, allowed, denied) == []
 
 
 def test_nothing_but_the_stack_can_reach_the_function(example_synth: SynthesizedApp) -> None:
-    # GIVEN the synthesized stack
-    resources = example_synth.template["Resources"]
-    kinds = sorted({r["Type"] for r in resources.values()})
-    # THEN it holds only the contacts, the function, its role and policy, and its log group: no
+    # GIVEN the synthesized stack and its nested stacks
+    kinds = {r["Type"] for template in example_synth.templates for r in template["Resources"].values()}
+    # THEN they hold contacts, one function, its role and policy, its log group and nested stacks only: no
     # AWS::Lambda::Permission (a resource policy), no function URL, no event source or schedule
-    assert kinds == sorted(
-        {
-            "Custom::AlternateContact",
-            "AWS::IAM::Policy",
-            "AWS::IAM::Role",
-            "AWS::Lambda::Function",
-            "AWS::Logs::LogGroup",
-        }
-    )
+    assert kinds <= ALLOWED_TYPES, kinds - ALLOWED_TYPES
+    resources = example_synth.template["Resources"]
+    assert [r["Type"] for r in resources.values()].count("AWS::Lambda::Function") == 1
     # AND the role trusts the Lambda service alone, with no managed policy
     (role,) = [r for r in resources.values() if r["Type"] == "AWS::IAM::Role"]
     assert "ManagedPolicyArns" not in role["Properties"]
