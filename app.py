@@ -1,55 +1,79 @@
 #!/usr/bin/env python3
-"""Example CDK app: the alternate contacts of the deploying account and of one member account.
+"""Example CDK app: account vending, the alternate contacts of a whole organization from one data file.
 
-Values come from CDK context so the same app can be deployed, changed and destroyed by
-``make demo`` (see README.md); in your own app you would write them in code or read them from a file.
+Deployed in the organization's management account (or the delegated administrator for
+account.amazonaws.com), one stack declares:
 
-    cdk deploy -c member_account=123456789012
+- the management account's own three contacts, in code (``AlternateContacts``; no ``account_id``: the
+  deploying account);
+- every member account's contacts from ``examples/accounts.toml`` (``OrganizationContacts``): organization
+  defaults, per-account overrides and opt-outs, spread over nested stacks that share the stack's one
+  provider function.
+
+The data file is a context value, so ``make demo`` can deploy a later version of it as an update, and so
+can the organization's ids, which make the role's member-account ARNs exact instead of wildcards:
+
+    cdk deploy -c accounts_file=examples/accounts-updated.toml
+    cdk deploy -c organization_id=o-a1b2c3d4e5 -c management_account_id=123456789012
+
+Vending an account is one more ``[[accounts]]`` entry in the file and a deploy. cdk-nag's AwsSolutions
+checks run on every synth.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContact, AlternateContactType
+from cdk_alternate_contacts import AlternateContacts, ContactDetails, OrganizationContacts
+
+#: How many nested stacks the member accounts are spread over: about 2,000 accounts fit. Choose it once,
+#: for the size the organization will reach: changing it moves accounts between nested stacks.
+NESTED_STACKS = 4
 
 app = cdk.App()
-context = app.node.try_get_context
+accounts_file = Path(app.node.try_get_context("accounts_file") or "examples/accounts.toml")
+if not accounts_file.is_absolute():
+    accounts_file = Path(__file__).resolve().parent / accounts_file
 
 stack = cdk.Stack(
     app,
     "AlternateContactsExample",
-    description="Alternate contacts of the deploying account and of one member account",
+    description="Alternate contacts of the management account and of every member account (account vending)",
 )
 
-AlternateContact(
+AlternateContacts(
     stack,
-    "Security",
-    contact_type=AlternateContactType.SECURITY,
-    email_address=context("security_email") or "security@example.com",
-    name="Security Operations Center",
-    phone_number="+1 206 555 0100",
-    title="Security team",
+    "ManagementAccount",
+    security=ContactDetails(
+        email_address="security@example.com",
+        name="Security Operations Center",
+        phone_number="+1 206 555 0100",
+        title="Security team",
+    ),
+    operations=ContactDetails(
+        email_address="cloud-ops@example.com",
+        name="Platform on-call",
+        phone_number="+1 206 555 0101",
+        title="Operations team",
+    ),
+    billing=ContactDetails(
+        email_address="finance@example.com",
+        name="Finance Department",
+        phone_number="+1 206 555 0102",
+        title="Accounts payable",
+    ),
 )
-AlternateContact(
+
+OrganizationContacts.from_file(
     stack,
-    "Operations",
-    contact_type=AlternateContactType.OPERATIONS,
-    email_address="ops@example.com",
-    name="Platform on-call",
-    phone_number="+1 206 555 0101",
-    title="Operations team",
-)
-AlternateContact(
-    stack,
-    "MemberBilling",
-    account_id=context("member_account") or "111111111111",
-    contact_type=AlternateContactType.BILLING,
-    email_address="billing@example.com",
-    name="Finance Department",
-    phone_number="+1 206 555 0102",
-    title="Accounts payable",
+    "Organization",
+    accounts_file,
+    nested_stacks=NESTED_STACKS,
+    organization_id=app.node.try_get_context("organization_id"),
+    management_account_id=app.node.try_get_context("management_account_id"),
 )
 
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
