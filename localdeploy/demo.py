@@ -1,17 +1,22 @@
 """The main job (``make demo``): deploy, update and destroy app.py on this machine, and check the outcome.
 
-Steps, each followed by an account of the CloudFormation requests sent and of the contacts read back:
+app.py is an account-vending app: the management account's own contacts, and every member account's
+from a data file (``OrganizationContacts``: defaults, per-account overrides and opt-outs, accounts spread
+over nested stacks that share the parent's one provider function). Steps, each followed by an account of
+the CloudFormation requests sent and of the contacts read back:
 
 DEPLOY
-    app.py as it is: SECURITY and OPERATIONS of the deploying account, BILLING of member 111111111111.
+    app.py as it is, with ``examples/accounts.toml``: the parent stack and its nested stacks are created.
 UPDATE
-    ``-c security_email=security-team@example.com -c member_account=222222222222``: the SECURITY contact
-    is updated in place; the BILLING contact moves to another account, which is a replacement whose
-    cleanup Delete removes 111111111111's contact.
+    ``-c accounts_file=examples/accounts-updated.toml``: one account's override changes (an in-place
+    Update), one account opts out of one more type (a new identity: its old identity's Delete, in the
+    cleanup phase, removes that type only), and an account is added (a Create).
 DESTROY
-    Every contact is deleted.
+    Every contact is deleted, nested stacks included.
 
-The exit code is 0 only if every check holds.
+What the accounts must hold after each step is worked out here from the data files themselves (defaults,
+overrides field by field, opt-outs), not from the constructs, so the check covers the whole way from the
+file to the Account API. The exit code is 0 only if every check holds.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from __future__ import annotations
 import re
 import shutil
 import time
+import tomllib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -36,8 +42,17 @@ from .moto import DEPLOYING_ACCOUNT
 from .report import render_contacts, render_operation
 
 STACK = "AlternateContactsExample"
-UPDATE_CONTEXT = {"security_email": "security-team@example.com", "member_account": "222222222222"}
-OLD_MEMBER, NEW_MEMBER = "111111111111", "222222222222"
+ACCOUNTS_FILE = REPO / "examples" / "accounts.toml"
+UPDATED_FILE = REPO / "examples" / "accounts-updated.toml"
+UPDATE_CONTEXT = {"accounts_file": str(UPDATED_FILE.relative_to(REPO))}
+
+#: The data file's field names, and the API's.
+FILE_FIELDS = {
+    "email_address": spec.EMAIL_ADDRESS,
+    "name": spec.NAME,
+    "phone_number": spec.PHONE_NUMBER,
+    "title": spec.TITLE,
+}
 
 
 def shown_path(path: Path) -> Path:
@@ -62,36 +77,73 @@ class Checks:
         return [result for result in self.results if not result[1]]
 
 
-def declared_contacts(assembly: CloudAssembly, stack: str) -> dict[str, tuple[Slot, Details]]:
-    """Each AlternateContact of the template by construct id: its slot and its declared details."""
-    template = assembly.template(stack)
-    found: dict[str, tuple[Slot, Details]] = {}
-    for resource in template["Resources"].values():
-        if resource["Type"] != spec.RESOURCE_TYPE:
-            continue
-        properties = resource["Properties"]
-        construct_id = resource["Metadata"]["aws:cdk:path"].split("/")[1]
-        slot = (properties.get(spec.ACCOUNT_ID, DEPLOYING_ACCOUNT), properties[spec.CONTACT_TYPE])
-        found[construct_id] = (slot, {key: properties[key] for key in spec.DETAIL_FIELDS})
-    return found
+@dataclass(frozen=True)
+class Model:
+    """What a data file says each member account gets, worked out independently of the constructs.
+
+    Attributes
+    ----------
+    contacts:
+        Account -> type -> details (API keys); an account left with no type maps to an empty dict.
+    names:
+        Account -> its label in the file.
+    """
+
+    contacts: dict[str, dict[str, Details]]
+    names: dict[str, str]
+
+    def slots(self) -> dict[Slot, Details]:
+        """Every contact the model gives, by slot."""
+        return {(account, kind): details for account, types in self.contacts.items() for kind, details in types.items()}
 
 
-def logical_ids(assembly: CloudAssembly, stack: str) -> dict[str, str]:
-    """Logical id of each AlternateContact, by construct id."""
-    template = assembly.template(stack)
-    return {
-        resource["Metadata"]["aws:cdk:path"].split("/")[1]: logical_id
-        for logical_id, resource in template["Resources"].items()
-        if resource["Type"] == spec.RESOURCE_TYPE
-    }
+def read_model(path: Path) -> Model:
+    """Each account's contacts from a data file: the defaults, replaced field by field by the account's
+    overrides (a field left out of an override comes from the default of its type), minus its opt-outs."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    defaults = {kind.upper(): _api_keys(details) for kind, details in data.get("defaults", {}).items()}
+    contacts: dict[str, dict[str, Details]] = {}
+    names: dict[str, str] = {}
+    for account in data.get("accounts", []):
+        account_id = str(account["account_id"])
+        names[account_id] = str(account.get("name", ""))
+        overrides = {kind.upper(): _api_keys(details) for kind, details in account.get("overrides", {}).items()}
+        opted_out = {kind.upper() for kind in account.get("opt_out", [])}
+        contacts[account_id] = {
+            kind: {**defaults.get(kind, {}), **overrides.get(kind, {})}
+            for kind in spec.CONTACT_TYPES
+            if kind not in opted_out and (kind in defaults or kind in overrides)
+        }
+    return Model(contacts, names)
 
 
-def _only(requests: list[RequestRecord]) -> RequestRecord | None:
-    return requests[0] if len(requests) == 1 else None
+def _api_keys(details: Mapping[str, Any]) -> Details:
+    return {FILE_FIELDS[key]: str(value) for key, value in details.items()}
+
+
+def management_contacts(assembly: CloudAssembly, stack: str) -> dict[str, Details]:
+    """The deploying account's contacts as app.py declares them in code: type -> details."""
+    for resource in assembly.template(stack)["Resources"].values():
+        properties = resource.get("Properties", {})
+        if resource["Type"] == spec.CONTACTS_RESOURCE_TYPE and spec.ACCOUNT_ID not in properties:
+            return {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
+    return {}
+
+
+def identity(account: str, types: Mapping[str, Any]) -> str:
+    """The physical id the handler answers for one account's resource."""
+    return f"{account}/{'+'.join(sorted(types))}"
 
 
 def _check_step(checks: Checks, step: str, result: OperationResult, expected_status: str) -> None:
+    nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
     checks.check(f"{step}: stack ends {expected_status}", result.status == expected_status, result.status)
+    if step != "update":
+        checks.check(
+            f"{step}: its {len(nested)} nested stacks end {expected_status} too",
+            bool(nested) and all(status == expected_status for status in nested.values()),
+            ", ".join(f"{n}: {s}" for n, s in nested.items()),
+        )
     checks.check(
         f"{step}: every request answered SUCCESS exactly once",
         bool(result.requests) and all(r.succeeded and r.answers == 1 for r in result.requests),
@@ -105,10 +157,18 @@ def _check_contacts(checks: Checks, step: str, live: Mapping[Slot, Details], exp
     extra = sorted(set(live) - set(expected))
     wrong = sorted(slot for slot in set(expected) & set(live) if not spec.same_contact(expected[slot], live[slot]))
     checks.check(
-        f"{step}: the accounts hold exactly the declared contacts",
+        f"{step}: the accounts hold exactly what the model says ({len(expected)} contacts)",
         not (missing or extra or wrong),
         f"missing {missing}, unexpected {extra}, different {wrong}",
     )
+
+
+def _by_account(result: OperationResult) -> dict[str, list[RequestRecord]]:
+    requests: dict[str, list[RequestRecord]] = {}
+    for record in result.requests:
+        properties = record.event.get("ResourceProperties", {})
+        requests.setdefault(str(properties.get(spec.ACCOUNT_ID, DEPLOYING_ACCOUNT)), []).append(record)
+    return requests
 
 
 def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) -> int:
@@ -117,8 +177,9 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     checks = Checks()
-    out("localdeploy demo: app.py deployed, updated and destroyed through the synthesized Lambda asset,")
-    out("against moto_server (Account API), a local HTTPS ResponseURL listener and a local CloudFormation.\n")
+    out("localdeploy demo: app.py (account vending) deployed, updated and destroyed through the synthesized")
+    out("Lambda asset, against moto_server (Account API), a local HTTPS ResponseURL listener and a local")
+    out("CloudFormation with nested stacks.\n")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Both syntheses at once: the CLI and jsii spend most of their time starting up.
@@ -127,12 +188,8 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
         with LocalCloud(workdir / "cloud", concurrency=concurrency, answer_timeout_cap_s=120) as cloud:
             deploy_assembly, update_assembly = first.result(), second.result()
             out(f"synthesized with the pinned CDK CLI in {time.monotonic() - started:.1f} s:")
-            out(f"  {shown_path(deploy_assembly.directory)}  (app defaults)")
-            out(
-                f"  {shown_path(update_assembly.directory)}  (-c "
-                + " -c ".join(f"{k}={v}" for k, v in UPDATE_CONTEXT.items())
-                + ")"
-            )
+            out(f"  {shown_path(deploy_assembly.directory)}  (accounts from {shown_path(ACCOUNTS_FILE)})")
+            out(f"  {shown_path(update_assembly.directory)}  (-c accounts_file={UPDATE_CONTEXT['accounts_file']})")
             out(
                 f"emulators: moto_server {cloud.moto.endpoint}, "
                 f"ResponseURL listener https://127.0.0.1:{cloud.responses.port}, "
@@ -142,9 +199,9 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
                 f"Lambda runtime: awslambdaric in {shown_path(cloud.lambda_python.parent.parent)} "
                 f"(boto3 and awslambdaric only), up to {concurrency} execution environments\n"
             )
-            code = _steps(
+            steps(
                 cloud=cloud,
-                workdir=workdir,
+                state_dir=workdir / "state",
                 deploy_assembly=deploy_assembly,
                 update_assembly=update_assembly,
                 checks=checks,
@@ -154,32 +211,40 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
     for name, passed, detail in checks.results:
         out(f"  {'ok  ' if passed else 'FAIL'} {name}{'' if passed or not detail else f' ({detail})'}")
     elapsed = time.monotonic() - started
-    if code == 0 and not checks.failed:
+    if not checks.failed:
         out(
-            f"\nVERDICT: PASS, all {len(checks.results)} checks held: deploy, update (in place and replacement) and "
-            f"destroy ended as declared, every request answered once ({elapsed:.1f} s)"
+            f"\nVERDICT: PASS, all {len(checks.results)} checks held: deploy, update (in place, a type removed, an "
+            f"account added) and destroy ended as the data files say, every request answered once ({elapsed:.1f} s)"
         )
         return 0
     out(f"\nVERDICT: FAIL, {len(checks.failed)} of {len(checks.results)} checks failed ({elapsed:.1f} s)")
     return 1
 
 
-def _steps(
+def steps(
     *,
     cloud: LocalCloud,
-    workdir: Path,
+    state_dir: Path,
     deploy_assembly: CloudAssembly,
     update_assembly: CloudAssembly,
     checks: Checks,
     out: Callable[[str], None],
-) -> int:
-    engine = cloud.engine(workdir / "state")
+) -> None:
+    """DEPLOY, UPDATE and DESTROY with their checks, on a running local cloud (the tests call this too)."""
+    engine = cloud.engine(state_dir)
     reader = account_client(cloud.moto.endpoint)
-    before = declared_contacts(deploy_assembly, STACK)
-    after = declared_contacts(update_assembly, STACK)
-    accounts = {DEPLOYING_ACCOUNT} | {slot[0] for slot, _ in [*before.values(), *after.values()]}
-    slots = {slot for slot, _ in [*before.values(), *after.values()]}
-    ids = logical_ids(deploy_assembly, STACK)
+    before, after = read_model(ACCOUNTS_FILE), read_model(UPDATED_FILE)
+    own = management_contacts(deploy_assembly, STACK)
+    management = {(DEPLOYING_ACCOUNT, kind): details for kind, details in own.items()}
+    expected_before = {**management, **before.slots()}
+    expected_after = {**management, **after.slots()}
+    resources_before = {**{a: t for a, t in before.contacts.items() if t}, DEPLOYING_ACCOUNT: own}
+    resources_after = {**{a: t for a, t in after.contacts.items() if t}, DEPLOYING_ACCOUNT: own}
+    accounts = {DEPLOYING_ACCOUNT} | set(before.contacts) | set(after.contacts)
+    slots = set(expected_before) | set(expected_after)
+    names = {DEPLOYING_ACCOUNT: "management (this stack's account)", **before.names, **after.names}
+
+    out("accounts: " + ", ".join(f"{account} {names[account]}" for account in sorted(accounts)) + "\n")
 
     def show(step: str, result: OperationResult) -> dict[Slot, Details]:
         out(f"== {step} " + "=" * (70 - len(step)))
@@ -201,81 +266,106 @@ def _steps(
     live = show("DEPLOY", deployed)
     _check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
     checks.check(
-        "deploy: one Create per contact, each answered with its <account>/<TYPE> identity",
-        sorted((r.request_type, r.logical_id, r.answered_physical_id) for r in deployed.requests)
-        == sorted(("Create", ids[cid], f"{slot[0]}/{slot[1]}") for cid, (slot, _) in before.items()),
+        "deploy: one Create per account with contacts (none for an account that opts out of every type), "
+        "answered <account>/<TYPE>+<TYPE>...",
+        sorted((r.request_type, r.answered_physical_id) for r in deployed.requests)
+        == sorted(("Create", identity(a, t)) for a, t in resources_before.items()),
+        ", ".join(str(r.answered_physical_id) for r in deployed.requests),
+    )
+    member_requests = [r for r in deployed.requests if spec.ACCOUNT_ID in r.event.get("ResourceProperties", {})]
+    checks.check(
+        "deploy: member accounts' requests carried their nested stack's own StackId, the management account's "
+        "the parent's",
+        bool(member_requests)
+        and all(r.stack_id != deployed.stack_id and r.stack_path for r in member_requests)
+        and all(r.stack_id == deployed.stack_id for r in deployed.requests if r not in member_requests),
     )
     checks.check(
-        "deploy: the function code run is the synthesized asset",
-        bool(deployed.code_dirs)
+        "deploy: the function code run is the synthesized asset (one function for all the nested stacks)",
+        len(deployed.code_dirs) == 1
         and all(
             Path(p).parent == deploy_assembly.directory and Path(p).name.startswith("asset.")
             for p in deployed.code_dirs
         ),
         ", ".join(deployed.code_dirs),
     )
-    _check_contacts(checks, "deploy", live, dict(before.values()))
+    _check_contacts(checks, "deploy", live, expected_before)
 
     # UPDATE ------------------------------------------------------------------------------------------
     updated = engine.deploy(update_assembly, STACK)
     live = show("UPDATE", updated)
     _check_step(checks, "update", updated, "UPDATE_COMPLETE")
-    security = _only(updated.requests_for(ids["Security"]))
+    requests = _by_account(updated)
+    old, new = before.contacts, after.contacts
+    in_place = sorted(a for a in set(old) & set(new) if old[a] and set(old[a]) == set(new[a]) and old[a] != new[a])
+    retyped = sorted(a for a in set(old) & set(new) if old[a] and new[a] and set(old[a]) != set(new[a]))
+    added = sorted(a for a in set(new) - set(old) if new[a])
+    unchanged = [*sorted(a for a in set(old) & set(new) if old[a] == new[a]), DEPLOYING_ACCOUNT]
     checks.check(
-        "update: Security updated in place (one Update, same physical id)",
-        security is not None
-        and security.request_type == "Update"
-        and security.physical_id == security.answered_physical_id == f"{DEPLOYING_ACCOUNT}/SECURITY",
+        f"update: changed override ({', '.join(names[a] for a in in_place)}): one Update, same identity",
+        bool(in_place)
+        and all(
+            [(r.request_type, r.physical_id, r.answered_physical_id) for r in requests.get(a, [])]
+            == [("Update", identity(a, old[a]), identity(a, new[a]))]
+            for a in in_place
+        ),
     )
-    checks.check("update: Operations unchanged, so no request", not updated.requests_for(ids["Operations"]))
-    billing = updated.requests_for(ids["MemberBilling"])
     checks.check(
-        "update: MemberBilling replaced: Update answered with the new account's identity",
-        len(billing) == 2
-        and billing[0].request_type == "Update"
-        and billing[0].physical_id == f"{OLD_MEMBER}/BILLING"
-        and billing[0].answered_physical_id == f"{NEW_MEMBER}/BILLING",
+        f"update: type opted out ({', '.join(names[a] for a in retyped)}): Update to the new identity, then "
+        "the old identity's Delete in the cleanup phase",
+        bool(retyped)
+        and all(
+            [(r.phase, r.request_type, r.physical_id, r.answered_physical_id) for r in requests.get(a, [])]
+            == [
+                ("deploy", "Update", identity(a, old[a]), identity(a, new[a])),
+                ("cleanup", "Delete", identity(a, old[a]), identity(a, old[a])),
+            ]
+            for a in retyped
+        ),
     )
-    old_properties: dict[str, Any] = billing[1].event.get("ResourceProperties", {}) if len(billing) == 2 else {}
     checks.check(
-        "update: then a cleanup Delete of the OLD id carrying the OLD properties",
-        len(billing) == 2
-        and billing[1].phase == "cleanup"
-        and billing[1].request_type == "Delete"
-        and billing[1].physical_id == f"{OLD_MEMBER}/BILLING"
-        and old_properties.get(spec.ACCOUNT_ID) == OLD_MEMBER,
+        f"update: account added ({', '.join(names[a] for a in added)}): one Create",
+        bool(added)
+        and all(
+            [(r.request_type, r.answered_physical_id) for r in requests.get(a, [])] == [("Create", identity(a, new[a]))]
+            for a in added
+        ),
     )
-    _check_contacts(checks, "update", live, dict(after.values()))
+    checks.check(
+        f"update: the {len(unchanged)} unchanged accounts got no request",
+        not [a for a in unchanged if requests.get(a)],
+        ", ".join(a for a in unchanged if requests.get(a)),
+    )
+    _check_contacts(checks, "update", live, expected_after)
 
     # DESTROY -----------------------------------------------------------------------------------------
     destroyed = engine.destroy(STACK)
     live = show("DESTROY", destroyed)
     _check_step(checks, "destroy", destroyed, "DELETE_COMPLETE")
     checks.check(
-        "destroy: one Delete per contact",
-        sorted((r.request_type, r.logical_id) for r in destroyed.requests)
-        == sorted(("Delete", ids[cid]) for cid in after),
+        "destroy: one Delete per resource",
+        sorted((r.request_type, r.physical_id) for r in destroyed.requests)
+        == sorted(("Delete", identity(a, t)) for a, t in resources_after.items()),
     )
     _check_contacts(checks, "destroy", live, {})
-    checks.check("destroy: the stack's state is gone", not engine.store.path(STACK).exists())
+    left = engine.store.stack_names()
+    checks.check("destroy: no stack state is left (nested stacks' included)", not left, ", ".join(left))
 
     # ACROSS THE RUN -----------------------------------------------------------------------------------
-    counts = cloud.responses.answer_counts()
+    sent = [record.request_id for result in (deployed, updated, destroyed) for record in result.requests]
+    counts = cloud.responses.answer_counts(sent)
     checks.check(
         "every ResponseURL issued got exactly one answer, and nothing else was PUT",
         bool(counts) and all(n == 1 for n in counts.values()) and not cloud.responses.rejected,
         f"{sum(1 for n in counts.values() if n != 1)} of {len(counts)} wrong, {len(cloud.responses.rejected)} rejected",
     )
     log = cloud.log_text()
-    secrets = {v for _, details in [*before.values(), *after.values()] for v in details.values()}
-    leaked = sorted(field_ for field_ in secrets if field_ in log and not field_.isdigit())
+    secrets = {v for details in [*expected_before.values(), *expected_after.values()] for v in details.values()}
+    leaked = sorted(value for value in secrets if value in log and not value.isdigit())
     signatures = [issued.signature for issued in cloud.responses.issued() if issued.signature in log]
     checks.check(
         "the function log holds no contact detail and no ResponseURL signature",
         bool(log) and not leaked and not signatures and not re.search(r"X-Amz-Signature", log),
         f"{len(leaked)} contact details, {len(signatures)} signatures",
     )
-    log_dir = cloud.workdir / "logs"
-    shown = shown_path(log_dir)
-    out(f"function log (local CloudWatch Logs): {shown}")
-    return 0
+    out(f"function log (local CloudWatch Logs): {shown_path(cloud.workdir / 'logs')}")
