@@ -22,17 +22,18 @@ for _path in (REPO, Path(__file__).resolve().parent):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from e2e_support import ACCOUNTS, REPO, UPDATE_CONTEXT, Assemblies  # noqa: E402
+from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
 
 from localdeploy.assembly import CloudAssembly, synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import Details, Slot, account_client, put_contacts, read_contacts  # noqa: E402
+from localdeploy.demo import UPDATE_CONTEXT  # noqa: E402
 from localdeploy.engine import Engine  # noqa: E402
 
 
 @pytest.fixture(scope="session")
 def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Future[CloudAssembly]]]:
-    """Start synthesizing app.py (defaults and the update context) and the apps of tests/e2e/apps.
+    """Start synthesizing app.py (its data file, and the demo's update) and the apps of tests/e2e/apps.
 
     Started before the local cloud (see ``cloud``) so its start-up overlaps the CDK CLI's; jsii start-up
     dominates synthesis, and several at once on two cores beat them in a row.
@@ -41,8 +42,8 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Future[
     apps = Path(__file__).parent.relative_to(REPO) / "apps"
     with ThreadPoolExecutor(max_workers=4) as pool:
         yield [
-            pool.submit(synth, out / "example"),
-            pool.submit(synth, out / "example-updated", context=UPDATE_CONTEXT),
+            pool.submit(synth, out / "app"),
+            pool.submit(synth, out / "app-updated", context=UPDATE_CONTEXT),
             pool.submit(synth, out / "lifecycle", app=f"{sys.executable} {apps / 'lifecycle_app.py'}"),
             pool.submit(synth, out / "contacts", app=f"{sys.executable} {apps / 'contacts_app.py'}"),
         ]
@@ -51,8 +52,8 @@ def synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[Future[
 @pytest.fixture(scope="session")
 def assemblies(synthesis: list[Future[CloudAssembly]]) -> Assemblies:
     """The synthesized apps, once per session."""
-    example, updated, lifecycle, contacts = (future.result() for future in synthesis)
-    return Assemblies(example, updated, lifecycle, contacts)
+    app, app_updated, lifecycle, contacts = (future.result() for future in synthesis)
+    return Assemblies(app, app_updated, lifecycle, contacts)
 
 
 @pytest.fixture(scope="session")

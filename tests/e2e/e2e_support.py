@@ -22,9 +22,9 @@ REPO = Path(__file__).resolve().parents[2]
 #: The stack every lifecycle test deploys its app versions to.
 STACK = "E2eContacts"
 
-#: app.py's example stack, and the context of the demo's update step.
-EXAMPLE_STACK = "AlternateContactsExample"
-UPDATE_CONTEXT = {"security_email": "security-team@example.com", "member_account": "222222222222"}
+#: The three-contact example's stack, and its two versions in lifecycle_app.py.
+EXAMPLE_STACK = "E2eExample"
+EXAMPLE, EXAMPLE_UPDATED = "E2eExample", "E2eExampleUpdated"
 
 #: Every account the apps name: the ones read back after each step.
 ACCOUNTS = (DEPLOYING_ACCOUNT, "111111111111", "222222222222", "333333333333")
@@ -34,8 +34,10 @@ ACCOUNTS = (DEPLOYING_ACCOUNT, "111111111111", "222222222222", "333333333333")
 class Assemblies:
     """The synthesized apps."""
 
-    example: CloudAssembly
-    example_updated: CloudAssembly
+    #: app.py, with examples/accounts.toml and with the demo's update (examples/accounts-updated.toml).
+    app: CloudAssembly
+    app_updated: CloudAssembly
+    #: tests/e2e/apps/lifecycle_app.py: AlternateContact versions, and the three-contact example.
     lifecycle: CloudAssembly
     #: tests/e2e/apps/contacts_app.py: AlternateContacts and nested stacks.
     contacts: CloudAssembly

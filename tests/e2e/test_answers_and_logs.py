@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from e2e_support import EXAMPLE_STACK, STACK, Assemblies, explain
+from e2e_support import EXAMPLE, EXAMPLE_STACK, EXAMPLE_UPDATED, STACK, Assemblies, explain
 
 from localdeploy.cloud import LocalCloud
 from localdeploy.engine import Engine, OperationResult
@@ -12,10 +12,10 @@ pytestmark = pytest.mark.e2e
 
 
 def _lifecycle(engine: Engine, assemblies: Assemblies) -> list[OperationResult]:
-    """Deploy, update (in place and with replacement) and destroy app.py, then a failed create."""
+    """Deploy, update (in place and with replacement) and destroy the three-contact example, then a failed create."""
     results = [
-        engine.deploy(assemblies.example, EXAMPLE_STACK),
-        engine.deploy(assemblies.example_updated, EXAMPLE_STACK),
+        engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE),
+        engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE_UPDATED),
         engine.destroy(EXAMPLE_STACK),
         engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBadCreate"),
     ]
@@ -60,11 +60,7 @@ def test_function_log_has_no_contact_details_or_response_url_signatures(
     # GIVEN every contact detail the apps declare, valid or rejected
     detail_keys = ("EmailAddress", "Name", "PhoneNumber", "Title")
     secrets: set[str] = set()
-    for assembly, artifacts in (
-        (assemblies.example, [EXAMPLE_STACK]),
-        (assemblies.example_updated, [EXAMPLE_STACK]),
-        (assemblies.lifecycle, ["E2eBase", "E2eBadUpdate"]),
-    ):
+    for assembly, artifacts in ((assemblies.lifecycle, [EXAMPLE, EXAMPLE_UPDATED, "E2eBase", "E2eBadUpdate"]),):
         for artifact in artifacts:
             for resource in assembly.template(artifact)["Resources"].values():
                 if resource["Type"] == "Custom::AlternateContact":

@@ -8,7 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from e2e_support import EXAMPLE_STACK, REPO, Assemblies
+from e2e_support import REPO, Assemblies
+
+from localdeploy.demo import ACCOUNTS_FILE, STACK, management_contacts, read_model
 
 pytestmark = pytest.mark.e2e
 
@@ -21,7 +23,7 @@ def _run(command: str, assemblies: Assemblies, state_dir: Path) -> subprocess.Co
             "localdeploy",
             command,
             "--app",
-            str(assemblies.example.directory),
+            str(assemblies.app.directory),
             "--state-dir",
             str(state_dir),
         ],
@@ -34,25 +36,28 @@ def _run(command: str, assemblies: Assemblies, state_dir: Path) -> subprocess.Co
 
 
 def test_deploy_then_destroy_in_separate_runs(assemblies: Assemblies, tmp_path: Path) -> None:
-    # GIVEN an empty state folder and app.py already synthesized (--app accepts an assembly, as cdk does)
+    # GIVEN an empty state folder and app.py already synthesized (--app accepts an assembly, as cdk does):
+    # the management account's contacts, and the member accounts' in nested stacks
     state_dir = tmp_path / "state"
+    model = read_model(ACCOUNTS_FILE)
+    contacts = len(model.slots()) + len(management_contacts(assemblies.app, STACK))
+    resources = 1 + sum(1 for types in model.contacts.values() if types)
 
     # WHEN one run deploys
     deployed = _run("deploy", assemblies, state_dir)
 
-    # THEN it succeeds, keeps the stack's state and the accounts' contacts for the next run
+    # THEN it succeeds, keeps the state of the stack and of each nested stack, and the accounts' contacts
     assert deployed.returncode == 0, deployed.stdout + deployed.stderr
-    assert f"deploy {EXAMPLE_STACK}: CREATE_COMPLETE" in deployed.stdout
-    stack = json.loads((state_dir / "stacks" / f"{EXAMPLE_STACK}.json").read_text())
-    assert sorted(
-        r["physical_id"] for r in stack["resources"].values() if r["resource_type"].startswith("Custom::")
-    ) == [
-        "111111111111/BILLING",
-        "123456789012/OPERATIONS",
-        "123456789012/SECURITY",
-    ]
+    assert f"deploy {STACK}: CREATE_COMPLETE" in deployed.stdout
+    states = [json.loads(path.read_text()) for path in (state_dir / "stacks").glob("*.json")]
+    nested = [state for state in states if state["parent_id"]]
+    assert nested and {state["stack_name"] for state in states} - {s["stack_name"] for s in nested} == {STACK}
+    assert (
+        sum(1 for state in states for r in state["resources"].values() if r["resource_type"].startswith("Custom::"))
+        == resources
+    )
     saved = json.loads((state_dir / "account-api.json").read_text())
-    assert len(saved) == 3
+    assert len(saved) == contacts
     # AND it shows the contacts masked, never in clear
     assert "s*******@example.com" in deployed.stdout
     assert "security@example.com" not in deployed.stdout
@@ -60,10 +65,10 @@ def test_deploy_then_destroy_in_separate_runs(assemblies: Assemblies, tmp_path: 
     # WHEN a second run destroys
     destroyed = _run("destroy", assemblies, state_dir)
 
-    # THEN it finds the stack and its contacts where the first run left them, and deletes them all
+    # THEN it finds the stacks and the contacts where the first run left them, and deletes them all
     assert destroyed.returncode == 0, destroyed.stdout + destroyed.stderr
-    assert "restored 3 contacts" in destroyed.stdout
-    assert f"destroy {EXAMPLE_STACK}: DELETE_COMPLETE" in destroyed.stdout
-    assert destroyed.stdout.count("Delete ") == 3
-    assert not (state_dir / "stacks" / f"{EXAMPLE_STACK}.json").exists()
+    assert f"restored {contacts} contacts" in destroyed.stdout
+    assert f"destroy {STACK}: DELETE_COMPLETE" in destroyed.stdout
+    assert destroyed.stdout.count(" Delete ") == resources
+    assert list((state_dir / "stacks").glob("*.json")) == []
     assert json.loads((state_dir / "account-api.json").read_text()) == []

@@ -11,7 +11,9 @@ from collections.abc import Callable
 
 import pytest
 from e2e_support import (
+    EXAMPLE,
     EXAMPLE_STACK,
+    EXAMPLE_UPDATED,
     STACK,
     Assemblies,
     assert_answered_exactly_once,
@@ -33,14 +35,14 @@ OWN = "123456789012"
 def test_create_sets_declared_contacts_with_account_type_identity(
     engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
 ) -> None:
-    # GIVEN app.py synthesized with its defaults, and accounts without contacts
-    example = assemblies.example
-    security_id, security = declared(example, EXAMPLE_STACK, "Security")
-    operations_id, operations = declared(example, EXAMPLE_STACK, "Operations")
-    billing_id, billing = declared(example, EXAMPLE_STACK, "MemberBilling")
+    # GIVEN the three-contact example, and accounts without contacts
+    example = assemblies.lifecycle
+    security_id, security = declared(example, EXAMPLE, "Security")
+    operations_id, operations = declared(example, EXAMPLE, "Operations")
+    billing_id, billing = declared(example, EXAMPLE, "MemberBilling")
 
     # WHEN the stack is deployed
-    result = engine.deploy(example, EXAMPLE_STACK)
+    result = engine.deploy(example, EXAMPLE_STACK, artifact=EXAMPLE)
 
     # THEN each contact got one Create, answered with its <account>/<TYPE> identity
     assert result.status == "CREATE_COMPLETE", explain(result)
@@ -65,15 +67,15 @@ def test_create_sets_declared_contacts_with_account_type_identity(
 def test_update_in_place_changes_values_and_keeps_identity(
     engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
 ) -> None:
-    # GIVEN app.py deployed with its defaults
-    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    # GIVEN the three-contact example deployed with its defaults
+    deployed = engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE)
     assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    security_id, old_security = declared(assemblies.example, EXAMPLE_STACK, "Security")
-    _, new_security = declared(assemblies.example_updated, EXAMPLE_STACK, "Security")
-    operations_id, _ = declared(assemblies.example, EXAMPLE_STACK, "Operations")
+    security_id, old_security = declared(assemblies.lifecycle, EXAMPLE, "Security")
+    _, new_security = declared(assemblies.lifecycle, EXAMPLE_UPDATED, "Security")
+    operations_id, _ = declared(assemblies.lifecycle, EXAMPLE, "Operations")
 
     # WHEN it is deployed again with a new security email
-    updated = engine.deploy(assemblies.example_updated, EXAMPLE_STACK)
+    updated = engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE_UPDATED)
 
     # THEN the SECURITY contact got one Update carrying the old values, answered with the same identity
     assert updated.status == "UPDATE_COMPLETE", explain(updated)
@@ -91,14 +93,14 @@ def test_update_in_place_changes_values_and_keeps_identity(
 def test_replacement_cleanup_delete_removes_old_accounts_contact(
     engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
 ) -> None:
-    # GIVEN app.py deployed with the BILLING contact of member 111111111111
-    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    # GIVEN the three-contact example deployed with the BILLING contact of member 111111111111
+    deployed = engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE)
     assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    billing_id, old_billing = declared(assemblies.example, EXAMPLE_STACK, "MemberBilling")
-    _, new_billing = declared(assemblies.example_updated, EXAMPLE_STACK, "MemberBilling")
+    billing_id, old_billing = declared(assemblies.lifecycle, EXAMPLE, "MemberBilling")
+    _, new_billing = declared(assemblies.lifecycle, EXAMPLE_UPDATED, "MemberBilling")
 
     # WHEN the contact moves to member 222222222222 (a new identity: a replacement)
-    updated = engine.deploy(assemblies.example_updated, EXAMPLE_STACK)
+    updated = engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE_UPDATED)
 
     # THEN the Update was answered with the new identity, and the cleanup phase deleted the OLD identity
     # with the OLD properties
@@ -127,8 +129,8 @@ def test_replacement_cleanup_delete_removes_old_accounts_contact(
 def test_destroy_deletes_every_managed_contact(
     engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
 ) -> None:
-    # GIVEN app.py deployed
-    deployed = engine.deploy(assemblies.example, EXAMPLE_STACK)
+    # GIVEN the three-contact example deployed
+    deployed = engine.deploy(assemblies.lifecycle, EXAMPLE_STACK, artifact=EXAMPLE)
     assert deployed.status == "CREATE_COMPLETE", explain(deployed)
     assert len(contacts()) == 3
 

@@ -28,6 +28,13 @@ E2eMember
 E2eMemberMovedBadUpdate
     BILLING moved to member 222222222222 (a replacement) while SECURITY's Update fails: the rollback
     must undo a replacement.
+
+And two versions of a three-contact example (stack ``E2eExample``):
+
+E2eExample
+    SECURITY and OPERATIONS of the deploying account, BILLING of member 111111111111.
+E2eExampleUpdated
+    A new SECURITY email (an in-place update), BILLING moved to member 222222222222 (a replacement).
 """
 
 from __future__ import annotations
@@ -103,7 +110,42 @@ def contacts_stack(
     return stack
 
 
+def example_stack(app: cdk.App, stack_id: str, *, security_email: str, member_account: str) -> None:
+    """One version of the three-contact example."""
+    stack = cdk.Stack(app, stack_id)
+    AlternateContact(
+        stack,
+        "Security",
+        contact_type=AlternateContactType.SECURITY,
+        email_address=security_email,
+        name="Security Operations Center",
+        phone_number="+1 206 555 0100",
+        title="Security team",
+    )
+    AlternateContact(
+        stack,
+        "Operations",
+        contact_type=AlternateContactType.OPERATIONS,
+        email_address="ops@example.com",
+        name="Platform on-call",
+        phone_number="+1 206 555 0101",
+        title="Operations team",
+    )
+    AlternateContact(
+        stack,
+        "MemberBilling",
+        account_id=member_account,
+        contact_type=AlternateContactType.BILLING,
+        email_address="billing@example.com",
+        name="Finance Department",
+        phone_number="+1 206 555 0102",
+        title="Accounts payable",
+    )
+
+
 app = cdk.App()
+example_stack(app, "E2eExample", security_email="security@example.com", member_account="111111111111")
+example_stack(app, "E2eExampleUpdated", security_email="security-team@example.com", member_account="222222222222")
 contacts_stack(app, "E2eBase")
 contacts_stack(app, "E2eRenamed", security_id="SecurityContact")
 contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
