@@ -185,8 +185,8 @@ def call_with_retry(operation: Callable[[], T], *, what: str, deadline: Deadline
             # A retry needs the delay plus time for the call itself before the reserve is reached.
             if deadline.seconds_left() - delay < 1.0:
                 raise ContactError(
-                    f"{what}: still {error_code(error)} after {attempt} attempts; gave up to answer "
-                    "CloudFormation before the function's timeout"
+                    f"{what}: still {error_code(error)} after {attempt} attempt{'s' if attempt > 1 else ''}; "
+                    "gave up to answer CloudFormation before the function's timeout"
                 ) from None
             logger.info("%s: %s, retry %d in %.2f s", what, error_code(error), attempt, delay)
             policy.sleep(delay)

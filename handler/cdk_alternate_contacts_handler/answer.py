@@ -14,7 +14,7 @@ import logging
 import ssl
 import time
 from collections.abc import Callable
-from http.client import HTTPException, HTTPSConnection
+from http.client import HTTPException, HTTPSConnection, InvalidURL
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -59,6 +59,9 @@ def deliver(
     """
     data = encode(body)
     parts = urlsplit(url)
+    if not parts.hostname:
+        logger.error("Answer not delivered: the ResponseURL names no host")
+        return False
     target = parts.path + (f"?{parts.query}" if parts.query else "")
     give_up_at = clock() + max(seconds, 0.5)
     delay = 0.25
@@ -82,6 +85,9 @@ def deliver(
                 logger.error("Answer refused with HTTP %d by %s: not retried", status, parts.hostname)
                 return False
             problem = f"HTTP {status}"
+        except (InvalidURL, ValueError) as error:  # no attempt can succeed
+            logger.error("Answer not delivered: the ResponseURL is not usable (%s)", type(error).__name__)
+            return False
         except (OSError, HTTPException) as error:
             problem = type(error).__name__
         if clock() + delay >= give_up_at:
