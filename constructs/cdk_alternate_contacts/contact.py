@@ -68,6 +68,40 @@ def opt_in_flags(
     return {key: "true" for key, on in flags.items() if on}
 
 
+def add_resource(
+    construct: Construct,
+    *,
+    resource_type: str,
+    account_id: str | None,
+    contact_types: tuple[str, ...],
+    properties: dict[str, Any],
+    removal_policy: RemovalPolicy,
+) -> CustomResource:
+    """Add the custom resource ``Resource`` to ``construct``, served by its stack's provider.
+
+    The provider records the claims (a second declaration of the same literal account and type in the
+    stack is an error) and lets its role act on exactly these accounts and types, plus what the opt-in
+    flags among ``properties`` need.
+    """
+    provider = AlternateContactProvider.of(construct)
+    for contact_type in contact_types:
+        provider.claim(account_id, contact_type, construct.node.path)
+        provider.allow(account_id, contact_type)
+    provider.allow_opt_ins(
+        restore_on_delete=spec.RESTORE_ON_DELETE in properties,
+        skip_inactive_account=spec.SKIP_INACTIVE_ACCOUNT in properties,
+    )
+    return CustomResource(
+        construct,
+        "Resource",
+        service_token=provider.service_token,
+        resource_type=resource_type,
+        properties=properties,
+        removal_policy=removal_policy,
+        service_timeout=SERVICE_TIMEOUT,
+    )
+
+
 class AlternateContact(Construct):
     """One alternate contact (BILLING, OPERATIONS or SECURITY) of one AWS account.
 
@@ -149,21 +183,15 @@ class AlternateContact(Construct):
             )
         )
 
-        provider = AlternateContactProvider.of(self)
-        provider.claim(account_id, type_value, self.node.path)
-        provider.allow(account_id, type_value)
-        provider.allow_opt_ins(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
-
         self.contact_type = type_value
         self.account_id = account_id
-        self.resource = CustomResource(
+        self.resource = add_resource(
             self,
-            "Resource",
-            service_token=provider.service_token,
             resource_type=spec.RESOURCE_TYPE,
+            account_id=account_id,
+            contact_types=(type_value,),
             properties=properties,
             removal_policy=removal_policy,
-            service_timeout=SERVICE_TIMEOUT,
         )
 
     @property

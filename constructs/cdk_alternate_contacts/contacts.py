@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from aws_cdk import CustomResource, RemovalPolicy, Token
+from aws_cdk import RemovalPolicy, Token
 from constructs import Construct
 
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import PROP_NAMES, AlternateContactValidationError, opt_in_flags
-from .provider import SERVICE_TIMEOUT, AlternateContactProvider
+from .contact import PROP_NAMES, AlternateContactValidationError, add_resource, opt_in_flags
 
 
 @dataclass(frozen=True)
@@ -135,22 +134,15 @@ class AlternateContacts(Construct):
             )
         )
 
-        provider = AlternateContactProvider.of(self)
-        for contact_type in contacts:
-            provider.claim(account_id, contact_type, self.node.path)
-            provider.allow(account_id, contact_type)
-        provider.allow_opt_ins(restore_on_delete=restore_on_delete, skip_inactive_account=skip_inactive_account)
-
         self.account_id = account_id
         self.contact_types = tuple(sorted(contacts))
-        self.resource = CustomResource(
+        self.resource = add_resource(
             self,
-            "Resource",
-            service_token=provider.service_token,
             resource_type=spec.CONTACTS_RESOURCE_TYPE,
+            account_id=account_id,
+            contact_types=self.contact_types,
             properties=properties,
             removal_policy=removal_policy,
-            service_timeout=SERVICE_TIMEOUT,
         )
 
     @property
