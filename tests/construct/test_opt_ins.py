@@ -10,9 +10,16 @@ from construct_synth import CONTACT, as_list, new_app, render, synthesize, valid
 
 # isort: split
 import aws_cdk as cdk
+from aws_cdk.assertions import Template
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContact, AlternateContacts, AlternateContactValidationError, ContactDetails
+from cdk_alternate_contacts import (
+    AlternateContact,
+    AlternateContactProvider,
+    AlternateContacts,
+    AlternateContactValidationError,
+    ContactDetails,
+)
 
 DETAILS = ContactDetails("ops@example.com", "Ops", "+1 206 555 0101", "On-call")
 
@@ -90,3 +97,21 @@ def test_restore_with_retain_is_a_synth_error(construct: str) -> None:
             AlternateContacts(
                 stack, "All", security=DETAILS, removal_policy=cdk.RemovalPolicy.RETAIN, restore_on_delete=True
             )
+
+
+def test_provider_concurrency_can_be_limited_and_is_not_by_default() -> None:
+    app = new_app(Path("/nonexistent"), bundle=False)
+    plain, limited = cdk.Stack(app, "Unlimited"), cdk.Stack(app, "Limited")
+    AlternateContact(plain, "Security", **CONTACT)
+    AlternateContact(limited, "Security", **CONTACT)
+    AlternateContactProvider.of(limited).limit_concurrency(5)
+    functions = {
+        name: Template.from_stack(stack).find_resources("AWS::Lambda::Function")
+        for name, stack in (("plain", plain), ("limited", limited))
+    }
+    [plain_function] = functions["plain"].values()
+    [limited_function] = functions["limited"].values()
+    assert "ReservedConcurrentExecutions" not in plain_function["Properties"]
+    assert limited_function["Properties"]["ReservedConcurrentExecutions"] == 5
+    with pytest.raises(ValueError, match="max_concurrency must be at least 1"):
+        AlternateContactProvider.of(limited).limit_concurrency(0)
