@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from aws_cdk import CustomResource, RemovalPolicy, Token
+from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
 from constructs import Construct
 
 from cdk_alternate_contacts_handler import spec
@@ -76,6 +76,7 @@ def add_resource(
     contact_types: tuple[str, ...],
     properties: dict[str, Any],
     removal_policy: RemovalPolicy,
+    service_timeout: Duration = SERVICE_TIMEOUT,
 ) -> CustomResource:
     """Add the custom resource ``Resource`` to ``construct``, served by its stack's provider.
 
@@ -98,7 +99,7 @@ def add_resource(
         resource_type=resource_type,
         properties=properties,
         removal_policy=removal_policy,
-        service_timeout=SERVICE_TIMEOUT,
+        service_timeout=service_timeout,
     )
 
 

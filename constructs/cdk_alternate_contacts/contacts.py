@@ -5,13 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, cast
 
-from aws_cdk import RemovalPolicy, Token
+from aws_cdk import Duration, RemovalPolicy, Token
 from constructs import Construct
 
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .contact import PROP_NAMES, AlternateContactValidationError, add_resource, opt_in_flags
+from .provider import SERVICE_TIMEOUT
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,9 @@ class AlternateContacts(Construct):
         resource leaves the stack. ``RemovalPolicy.RETAIN`` leaves them as they are.
     restore_on_delete, skip_inactive_account:
         Opt-in behaviours, default False; as for :class:`~cdk_alternate_contacts.AlternateContact`.
+    service_timeout:
+        How long CloudFormation waits for the handler's answer. Default 7 minutes. A large fan-out needs
+        more, because time spent in Lambda's queue counts (OrganizationContacts sets it from its size).
 
     Raises
     ------
@@ -113,6 +117,7 @@ class AlternateContacts(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
         restore_on_delete: bool = False,
         skip_inactive_account: bool = False,
+        service_timeout: Duration | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         declared = {
@@ -143,6 +148,7 @@ class AlternateContacts(Construct):
             contact_types=self.contact_types,
             properties=properties,
             removal_policy=removal_policy,
+            service_timeout=service_timeout or SERVICE_TIMEOUT,
         )
 
     @property

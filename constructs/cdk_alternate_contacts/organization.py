@@ -18,7 +18,7 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 from .contacts import AlternateContacts, ContactDetails
 from .contacts_file import load_contacts_model
 from .model import AccountContacts, ContactsModel, ContactTypeLike
-from .provider import AlternateContactProvider, is_unresolved
+from .provider import AlternateContactProvider, is_unresolved, service_timeout_for
 
 #: The most accounts a nested stack can hold: CloudFormation allows 500 resources per template, each account
 #: is one resource in its nested stack, and ``cdk synth`` adds an ``AWS::CDK::Metadata`` resource to each.
@@ -183,6 +183,8 @@ class OrganizationContacts(Construct):
         if organization_id is not None or management_account_id is not None:
             self.provider.use_organization(organization_id=organization_id, management_account_id=management_account_id)
         self._allow_listing(stack, prefix)
+        # Every account's resource shares one fan-out through the one function: size the wait for all of it.
+        service_timeout = service_timeout_for(sum(len(contacts) for contacts in self.resolved.values()))
         for index in sorted(placement):
             nested = NestedStack(
                 self,
@@ -210,6 +212,7 @@ class OrganizationContacts(Construct):
                     removal_policy=removal_policy,
                     restore_on_delete=restore_on_delete,
                     skip_inactive_account=skip_inactive_account,
+                    service_timeout=service_timeout,
                 )
                 self._stack_of[account_id] = nested
 

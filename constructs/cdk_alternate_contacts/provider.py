@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 from typing import cast
 
@@ -38,6 +39,17 @@ FUNCTION_TIMEOUT = Duration.minutes(5)
 #: timeout (the handler answers by then, even on failure) but minutes, not the default hour, when an
 #: answer is lost.
 SERVICE_TIMEOUT = Duration.minutes(7)
+
+
+def service_timeout_for(contacts: int) -> Duration:
+    """ServiceTimeout for resources that share one fan-out of ``contacts`` contacts.
+
+    Time an invocation waits in Lambda's queue counts against ServiceTimeout, and the Account API deletes
+    one contact a second per account (its slowest quota): removing N contacts at once takes about N
+    seconds. Never below the 7-minute default, never above CloudFormation's 3,600 s maximum.
+    """
+    return Duration.seconds(min(3600, max(int(SERVICE_TIMEOUT.to_seconds()), 120 + math.ceil(1.2 * contacts))))
+
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 

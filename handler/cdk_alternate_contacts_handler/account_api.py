@@ -136,7 +136,7 @@ class RetryPolicy:
     """
 
     base_s: float = 0.5
-    cap_s: float = 8.0
+    cap_s: float = 2.0
     sleep: Callable[[float], None] = time.sleep
     uniform: Callable[[float, float], float] = random.uniform
 

@@ -174,3 +174,22 @@ def test_every_template_of_the_thousand_account_app_passes_cfn_lint(thousand_acc
         )
     ]
     assert left == []
+
+
+def test_service_timeout_covers_the_whole_fan_out_at_the_slowest_quota(thousand_accounts: TimedSynthesis) -> None:
+    # GIVEN 1,000 accounts of up to three contacts, all served by one function
+    templates = organization_templates(thousand_accounts.synthesized.outdir, STACK)
+    resources = [
+        resource
+        for template in templates.nested.values()
+        for resource in template["Resources"].values()
+        if resource["Type"] == "Custom::AlternateContacts"
+    ]
+    contacts = sum(len(resource["Properties"]["AlternateContacts"]) for resource in resources)
+    # WHEN their ServiceTimeout is read
+    timeouts = {int(resource["Properties"]["ServiceTimeout"]) for resource in resources}
+    # THEN it is one value, long enough for every contact to be deleted at 1 a second (queue time counts),
+    # capped at CloudFormation's maximum of 3,600 s
+    assert contacts > 2000
+    assert timeouts == {min(3600, 120 + -(-12 * contacts // 10))}
+    assert 420 < next(iter(timeouts)) <= 3600
