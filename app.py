@@ -27,7 +27,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContacts, ContactDetails, OrganizationContacts
+from cdk_alternate_contacts import AlternateContactProvider, AlternateContacts, ContactDetails, OrganizationContacts
 
 #: How many nested stacks the member accounts are spread over: about 2,000 accounts fit. Choose it once,
 #: for the size the organization will reach: changing it moves accounts between nested stacks.
@@ -75,6 +75,11 @@ OrganizationContacts.from_file(
     organization_id=app.node.try_get_context("organization_id"),
     management_account_id=app.node.try_get_context("management_account_id"),
 )
+
+# Hundreds of contacts at once: at most 5 invocations run together and the rest wait in Lambda's queue,
+# which keeps each one short and the deploy at the pace the Account API's quotas allow
+# (benchmarks/fanout.py). Reserving concurrency needs an account whose Lambda quota has room for it.
+AlternateContactProvider.of(stack).limit_concurrency(5)
 
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()
