@@ -1,4 +1,4 @@
-"""A CloudFormation query-API endpoint on 127.0.0.1 that answers ``ListStackResources``.
+"""A CloudFormation query-API endpoint on 127.0.0.1 that answers ``ListStackResources`` and ``DescribeStacks``.
 
 The shape follows botocore's ``cloudformation`` model (protocol ``query``, result wrapper
 ``ListStackResourcesResult``, list members named ``member``, pages of 100 with an opaque NextToken),
@@ -66,12 +66,14 @@ class CloudFormationApi:
         """Answer one query-API request; returns the HTTP status and the XML body."""
         action = form.get("Action", "")
         stack = form.get("StackName", "")
-        view = self.registry.find(stack) if action == "ListStackResources" else None
+        view = self.registry.find(stack) if action in ("ListStackResources", "DescribeStacks") else None
         self.calls.append(ApiCall(action, stack, view))
-        if action != "ListStackResources":
+        if action not in ("ListStackResources", "DescribeStacks"):
             return _error(400, "InvalidAction", f"The action {action or '(none)'} is not valid for this web service.")
         if view is None:
             return _error(400, "ValidationError", f"Stack with id {stack} does not exist")
+        if action == "DescribeStacks":
+            return 200, self._describe(view).encode("utf-8")
         start = 0
         if form.get("NextToken"):
             try:
@@ -95,6 +97,24 @@ class CloudFormationApi:
             f"</ListStackResourcesResponse>"
         )
         return 200, body.encode("utf-8")
+
+    def _describe(self, view: StackView) -> str:
+        """DescribeStacks of one stack: a nested stack names its parent (ParentId) and its tree's top (RootId)."""
+        lineage = ""
+        if view.parent_id:
+            lineage = (
+                f"<ParentId>{escape(view.parent_id)}</ParentId><RootId>{escape(self.registry.root_of(view))}</RootId>"
+            )
+        member = (
+            f"<member><StackId>{escape(view.stack_id)}</StackId><StackName>{escape(view.stack_name)}</StackName>"
+            f"<CreationTime>2026-01-01T00:00:00.000Z</CreationTime><StackStatus>{escape(view.status)}</StackStatus>"
+            f"{lineage}</member>"
+        )
+        return (
+            f'<DescribeStacksResponse xmlns="{NAMESPACE}"><DescribeStacksResult><Stacks>{member}</Stacks>'
+            f"</DescribeStacksResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+            f"</DescribeStacksResponse>"
+        )
 
 
 def _member(summary: ResourceSummary) -> str:

@@ -21,6 +21,7 @@ from .cfn_api import CloudFormationApi
 from .custom_resources import CustomResourceClient
 from .engine import Engine, EngineSettings
 from .functions import HostSettings
+from .iam import IamFront, Organization, PolicyRegistry, RequestMapper
 from .lambda_service import DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
 from .moto import DEPLOYING_ACCOUNT, MotoServer
 from .quotas import AccountApiQuotas, Quota
@@ -58,6 +59,10 @@ class LocalCloud:
     account_quotas:
         Enforce these request quotas (per operation name, see :mod:`.quotas`) on the functions' Account
         API calls, as the real API does. Default: none (moto never throttles).
+    enforce_iam:
+        Authorize every call a function makes against its role's policy as CloudFormation has it at
+        that moment (:mod:`.iam`), answering AccessDenied as AWS does. On by default: a model of AWS
+        more lenient than AWS lets tests pass where AWS would fail.
     """
 
     def __init__(
@@ -69,6 +74,7 @@ class LocalCloud:
         answer_timeout_cap_s: float | None = None,
         lambda_python: Path = LAMBDA_PYTHON,
         account_quotas: Mapping[str, Quota] | None = None,
+        enforce_iam: bool = True,
     ) -> None:
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
@@ -79,6 +85,12 @@ class LocalCloud:
         #: The quota front the functions' Account API calls go through, when quotas are enforced.
         self.quotas: AccountApiQuotas | None = None
         self.registry = StackRegistry()
+        self.enforce_iam = enforce_iam
+        #: The roles' policies as CloudFormation has them now, published by the engines.
+        self.policies = PolicyRegistry(DEPLOYING_ACCOUNT)
+        #: The IAM front every function call goes through (when IAM is enforced).
+        self.iam: IamFront | None = None
+        self._organizations: Any = None
         self._stack = contextlib.ExitStack()
         self._bootstrap: threading.Thread | None = None
         self._bootstrap_error: BaseException | None = None
@@ -112,15 +124,29 @@ class LocalCloud:
             self._stack.callback(self.responses.stop)
             self.cfn_api = CloudFormationApi(self.registry).start()
             self._stack.callback(self.cfn_api.stop)
+            endpoints = {"account": account_endpoint, "cloudformation": self.cfn_api.endpoint, "*": self.moto.endpoint}
+            credentials = None
+            if self.enforce_iam:
+                mapper = RequestMapper(
+                    region=REGION,
+                    account_id=DEPLOYING_ACCOUNT,
+                    organization=self.organization,
+                    stack_arn=lambda stack: view.stack_id if (view := self.registry.find(stack)) else None,
+                )
+                self.iam = IamFront(endpoints, self.policies, mapper).start()
+                self._stack.callback(self.iam.stop)
+                endpoints = {name: self.iam.endpoint for name in endpoints}
+                credentials = self.iam.register
             host = HostSettings(
                 python=self.lambda_python,
-                account_endpoint=account_endpoint,
-                cloudformation_endpoint=self.cfn_api.endpoint,
-                fallback_endpoint=self.moto.endpoint,
+                account_endpoint=endpoints["account"],
+                cloudformation_endpoint=endpoints["cloudformation"],
+                fallback_endpoint=endpoints["*"],
                 ca_file=self.responses.ca_file,
                 log_root=self.workdir / "logs",
                 region=REGION,
                 account_id=DEPLOYING_ACCOUNT,
+                credentials=credentials,
             )
             self.functions = FunctionService(host, max_concurrency=self.concurrency, retry_delays=self.retry_delays)
             self._stack.callback(self.functions.stop)
@@ -173,6 +199,16 @@ class LocalCloud:
             aws_secret_access_key="testing",  # noqa: S106 - moto's fake credentials
         )
 
+    def organization(self) -> Organization | None:
+        """The organization of the deploying account in moto, if it has one."""
+        if self._organizations is None:
+            self._organizations = self.client("organizations")
+        try:
+            found = self._organizations.describe_organization()["Organization"]
+        except Exception:  # AWSOrganizationsNotInUseException: no organization
+            return None
+        return Organization(str(found["Id"]), str(found["MasterAccountId"]))
+
     def ssm_lookup(self, name: str) -> str:
         """Read an SSM parameter (for SSM-typed template parameters)."""
         self.wait_bootstrapped()
@@ -190,6 +226,7 @@ class LocalCloud:
             store=StateStore(state_dir),
             ssm_lookup=self.ssm_lookup,
             settings=settings,
+            policies=self.policies if self.enforce_iam else None,
         )
 
     def log_text(self) -> str:

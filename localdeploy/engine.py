@@ -53,7 +53,8 @@ from . import native
 from .assembly import AssemblyError, CloudAssembly
 from .custom_resources import CustomResourceClient, RequestRecord, RequestType, is_custom
 from .functions import FunctionConfig
-from .lambda_service import FunctionService
+from .iam import POLICY_TYPES, PolicyRegistry, PolicyResource
+from .lambda_service import AsyncInvokeConfig, FunctionService
 from .moto import DEPLOYING_ACCOUNT
 from .registry import ResourceSummary, StackRegistry, StackView
 from .state import ResourceState, StackState, StateStore, now_iso
@@ -64,10 +65,20 @@ SUCCESS_STATUSES = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "DELETE_COMP
 
 LAMBDA_FUNCTION = "AWS::Lambda::Function"
 
+EVENT_INVOKE_CONFIG = "AWS::Lambda::EventInvokeConfig"
+
 NESTED_STACK = "AWS::CloudFormation::Stack"
 
 #: The status of a nested stack whose update succeeded and whose cleanup waits for the top-level stack's.
 AWAITING_CLEANUP = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"
+
+#: How often CloudFormation tries a Delete that fails in the cleanup phase before it gives up, removes the
+#: resource from the stack and leaves it as it is (troubleshooting guide, "Resource removed from stack but
+#: not deleted"; aws-cloudformation/cloudformation-coverage-roadmap #744).
+CLEANUP_DELETE_ATTEMPTS = 3
+
+#: The stack status reason CloudFormation gives an update whose cleanup left resources behind.
+CLEANUP_LEFT_BEHIND = "Update successful. One or more resources could not be deleted."
 
 
 @dataclass(frozen=True)
@@ -211,8 +222,13 @@ class _Operation:
         self.children: dict[str, _Operation] = {}
         self.touched = False
         self.rolled_back = False
+        #: Resources whose cleanup Delete failed every attempt: removed from the stack, not deleted.
+        self.left_behind: list[str] = []
         self.previous_parameters = dict(stack.parameters)
         self.previous_outputs = dict(stack.outputs)
+        # The stack's roles and policies are in force from the start: a destroy in a new process, or the
+        # first request of an update, is authorized against the policy as deployed.
+        self.publish_policies()
 
     def child(self, logical_id: str, stack: StackState) -> _Operation:
         """The operation of the nested stack ``stack``, held by this stack's ``logical_id``."""
@@ -361,7 +377,28 @@ class _Operation:
                 )
                 for s in self.stack.resources.values()
             )
-            self.engine.registry.publish(StackView(self.stack.stack_id, self.stack.stack_name, self.stack.status, rows))
+            self.engine.registry.publish(
+                StackView(self.stack.stack_id, self.stack.stack_name, self.stack.status, rows, self.stack.parent_id)
+            )
+            self.publish_policies()
+
+    def publish_policies(self) -> None:
+        """Put the stack's roles and policies in force as they are now (each status change moves them)."""
+        policies = self.engine.policies
+        if policies is None:
+            return
+        with self.lock:
+            if self.stack.status == "DELETE_COMPLETE":
+                policies.forget(self.stack.stack_id)
+                return
+            policies.publish(
+                self.stack.stack_id,
+                [
+                    PolicyResource(s.resource_type, s.physical_id, s.status, s.properties)
+                    for s in self.stack.resources.values()
+                    if s.resource_type in POLICY_TYPES
+                ],
+            )
 
 
 class Engine:
@@ -382,6 +419,9 @@ class Engine:
         BootstrapVersion); ``None`` when no SSM is available.
     settings:
         Region, account and limits.
+    policies:
+        Where the stacks' roles and policies are published as they change, for the IAM front to judge
+        the functions' calls by (``None``: no IAM is evaluated).
     """
 
     def __init__(
@@ -393,8 +433,10 @@ class Engine:
         store: StateStore,
         ssm_lookup: Callable[[str], str] | None = None,
         settings: EngineSettings | None = None,
+        policies: PolicyRegistry | None = None,
     ) -> None:
         self.functions = functions
+        self.policies = policies
         self.requests = requests
         self.registry = registry
         self.store = store
@@ -453,7 +495,10 @@ class Engine:
                 result.notes.append("No updates are to be performed.")
                 op.set_stack_status(previous.status)
             else:
-                op.set_stack_status("CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE")
+                left = any(each.left_behind for each in op.tree())
+                op.set_stack_status(
+                    "CREATE_COMPLETE" if previous is None else "UPDATE_COMPLETE", CLEANUP_LEFT_BEHIND if left else ""
+                )
             stack.parameters = dict(overrides)
             result.outputs = dict(stack.outputs)
         else:
@@ -585,6 +630,28 @@ class Engine:
             self.functions.deploy(config)
             fresh.function = config.to_json()
             op.result.code_dirs.append(config.code_dir)
+        elif fresh.resource_type == EVENT_INVOKE_CONFIG:
+            self._configure_async(fresh.properties)
+
+    def _configure_async(self, properties: Mapping[str, Any], *, remove: bool = False) -> None:
+        """Apply (or, removed, undo) an AWS::Lambda::EventInvokeConfig to the function it names."""
+        name = str(properties.get("FunctionName", ""))
+        settings = self.settings
+        arn = (
+            name
+            if name.startswith("arn:")
+            else native.attribute(LAMBDA_FUNCTION, name, "Arn", region=settings.region, account_id=settings.account_id)
+        )
+        defaults = AsyncInvokeConfig()
+        self.functions.configure_async(
+            arn,
+            defaults
+            if remove
+            else AsyncInvokeConfig(
+                maximum_event_age_s=int(properties.get("MaximumEventAgeInSeconds", defaults.maximum_event_age_s)),
+                maximum_retry_attempts=int(properties.get("MaximumRetryAttempts", defaults.maximum_retry_attempts)),
+            ),
+        )
 
     def _update(self, op: _Operation, previous: ResourceState, fresh: ResourceState) -> bool:
         logical_id = fresh.logical_id
@@ -752,9 +819,7 @@ class Engine:
             if old.update_replace_policy == "Retain":
                 op.event(old, "DELETE_SKIPPED")
                 return True
-            op.event(old, "DELETE_IN_PROGRESS")
-            done, reason = self._delete(op, "cleanup", old)
-            op.event(old, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            done, reason = self._cleanup_delete(op, old, listed=False)
             if not done:
                 op.problem(f"cleanup: Delete of {old.logical_id} ({old.physical_id}) failed: {reason}")
             return True
@@ -771,9 +836,7 @@ class Engine:
                 op.set_status(logical_id, "DELETE_SKIPPED")
                 op.forget(logical_id)
                 return True
-            op.set_status(logical_id, "DELETE_IN_PROGRESS")
-            done, reason = self._delete(op, "cleanup", state)
-            op.set_status(logical_id, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            done, reason = self._cleanup_delete(op, state, listed=True)
             if not done:
                 # CloudFormation completes the update anyway and stops tracking the resource.
                 op.problem(f"cleanup: Delete of {logical_id} ({state.physical_id}) failed: {reason}")
@@ -781,6 +844,26 @@ class Engine:
             return True
 
         self._run_graph(op, removed, prerequisites, delete_removed)
+
+    def _cleanup_delete(self, op: _Operation, state: ResourceState, *, listed: bool) -> tuple[bool, str]:
+        """A cleanup Delete as CloudFormation makes it: tried :data:`CLEANUP_DELETE_ATTEMPTS` times, then left
+        behind; ``listed``: the resource is the one listed for its logical id (a removed one)."""
+        done, reason = False, ""
+        for _ in range(CLEANUP_DELETE_ATTEMPTS):
+            if listed:
+                op.set_status(state.logical_id, "DELETE_IN_PROGRESS")
+            else:
+                op.event(state, "DELETE_IN_PROGRESS")
+            done, reason = self._delete(op, "cleanup", state)
+            if listed:
+                op.set_status(state.logical_id, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            else:
+                op.event(state, "DELETE_COMPLETE" if done else "DELETE_FAILED", reason)
+            if done:
+                return True, ""
+        with op.lock:
+            op.left_behind.append(state.logical_id)
+        return False, reason
 
     def _rollback(self, op: _Operation, *, new_stack: bool) -> None:
         op.rolled_back = True
@@ -796,6 +879,16 @@ class Engine:
         op.set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
         restored_all = True
         to_delete: list[tuple[ResourceState, bool]] = []
+        # A rollback is an update back to the old template, so what was updated comes back in the old
+        # template's dependency order: a role's policy before the function and the custom resources that
+        # depend on it, whose rollback Updates then run under the old policy (REFERENCE.md section 6).
+        with op.lock:
+            old_dependencies = {lid: list(state.depends_on) for lid, state in op.stack.resources.items()}
+        for step in steps:
+            if step.before is not None:
+                old_dependencies[step.logical_id] = list(step.before.depends_on)
+        updates = _in_dependency_order([s for s in steps if s.kind in ("updated", "update_failed")], old_dependencies)
+        steps = updates + [s for s in steps if s.kind not in ("updated", "update_failed")]
         for step in steps:
             if step.kind == "updated" and step.before is not None and step.after is not None:
                 restored = self._rollback_update(op, step.before, step.after.physical_id, step.after.properties)
@@ -849,6 +942,8 @@ class Engine:
                 return None
         elif target.function is not None:
             self.functions.deploy(FunctionConfig.from_json(target.function))
+        elif target.resource_type == EVENT_INVOKE_CONFIG:
+            self._configure_async(target.properties)
         op.put(restored, "UPDATE_COMPLETE")
         return restored
 
@@ -959,6 +1054,8 @@ class Engine:
             return self._delete_nested(op, state, phase)
         if state.resource_type == LAMBDA_FUNCTION and state.function is not None:
             self.functions.remove(FunctionConfig.from_json(state.function).arn)
+        if state.resource_type == EVENT_INVOKE_CONFIG:
+            self._configure_async(state.properties, remove=True)
         return True, ""
 
     def _send(
@@ -1047,6 +1144,7 @@ class Engine:
             log_group=str(logging_config.get("LogGroup") or f"/aws/lambda/{physical}"),
             log_format=str(logging_config.get("LogFormat", "Text")),
             application_log_level=str(logging_config.get("ApplicationLogLevel", "")),
+            role_arn=str(properties.get("Role", "")),
         )
 
     def _restore_functions(self, op: _Operation) -> None:
@@ -1054,6 +1152,8 @@ class Engine:
         sent before (or without) the function's own update: the code is the deployed code, not the new one."""
         for each in op.tree():
             for state in each.stack.resources.values():
+                if state.resource_type == EVENT_INVOKE_CONFIG:
+                    self._configure_async(state.properties)
                 if state.function is None:
                     continue
                 config = FunctionConfig.from_json(state.function)
@@ -1109,3 +1209,31 @@ class Engine:
 def _stack_name(stack_id: str) -> str:
     """The stack name inside a StackId (``arn:aws:cloudformation:<region>:<account>:stack/<name>/<uuid>``)."""
     return stack_id.split(":stack/", 1)[-1].split("/", 1)[0]
+
+
+def _in_dependency_order(steps: list[_Step], depends_on: Mapping[str, list[str]]) -> list[_Step]:
+    """``steps`` ordered so that a resource comes after every resource it depended on, directly or not,
+    in the old template (``depends_on``: each logical id's direct dependencies there).
+
+    Steps without such a relation keep their order (most recent change first).
+    """
+
+    def closure(logical_id: str) -> set[str]:
+        seen: set[str] = set()
+        todo = list(depends_on.get(logical_id, ()))
+        while todo:
+            current = todo.pop()
+            if current not in seen:
+                seen.add(current)
+                todo.extend(depends_on.get(current, ()))
+        return seen
+
+    below = {s.logical_id: closure(s.logical_id) for s in steps}
+    remaining = list(steps)
+    ordered: list[_Step] = []
+    while remaining:
+        pending = {s.logical_id for s in remaining}
+        ready = next((s for s in remaining if not (below[s.logical_id] & (pending - {s.logical_id}))), remaining[0])
+        ordered.append(ready)
+        remaining.remove(ready)
+    return ordered

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -33,6 +34,9 @@ class FunctionConfig:
         Where the function logs: ``LoggingConfig.LogGroup``, default ``/aws/lambda/<name>``.
     log_format, application_log_level:
         ``LoggingConfig.LogFormat`` (Text or JSON) and ``ApplicationLogLevel``.
+    role_arn:
+        The execution role (``Role``): the function's calls are signed with this role's credentials and
+        authorized against its policy as it is at the time of each call.
     """
 
     function_name: str
@@ -47,6 +51,7 @@ class FunctionConfig:
     log_group: str
     log_format: str = "Text"
     application_log_level: str = ""
+    role_arn: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for the persisted stack state)."""
@@ -80,6 +85,9 @@ class HostSettings:
         The local "CloudWatch Logs": one folder per log group, one file per log stream.
     region, account_id:
         Where the functions are deployed.
+    credentials:
+        The access key id a function signs with, given its role ARN (see :class:`.iam.IamFront`);
+        ``None``: one fixed key for every function, whose calls nothing evaluates.
     """
 
     python: Path
@@ -90,6 +98,7 @@ class HostSettings:
     log_root: Path
     region: str = "us-east-1"
     account_id: str = "123456789012"
+    credentials: Callable[[str], str] | None = None
 
 
 @dataclass
@@ -122,6 +131,8 @@ class Invocation:
         The function invoked.
     payload:
         The event, as JSON bytes.
+    queued_at:
+        When Lambda queued it (its age counts from here).
     attempts:
         Every delivery so far.
     """
@@ -130,6 +141,7 @@ class Invocation:
     function_arn: str
     payload: bytes
     attempts: list[Attempt] = field(default_factory=list)
+    queued_at: float = field(default_factory=time.time)
     _settled: threading.Event = field(default_factory=threading.Event, repr=False)
     _watchers: list[threading.Event] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

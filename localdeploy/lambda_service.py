@@ -13,6 +13,7 @@ import time
 import uuid
 from collections import OrderedDict, deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 from .functions import Attempt, FunctionConfig, HostSettings, Invocation
@@ -24,6 +25,19 @@ DEFAULT_CONCURRENCY = 4
 
 #: Delays before the two retries of a failed asynchronous invocation (Lambda: about 60 s and 120 s).
 DEFAULT_RETRY_DELAYS_S: tuple[float, ...] = (1.0, 2.0)
+
+
+@dataclass(frozen=True)
+class AsyncInvokeConfig:
+    """A function's asynchronous invocation settings (``AWS::Lambda::EventInvokeConfig``).
+
+    Lambda keeps an event in its queue at most ``maximum_event_age_s`` (60 to 21,600; default six hours)
+    and discards it unrun past that, and retries a failed one ``maximum_retry_attempts`` times (0 to 2;
+    default 2). Lambda documentation, "Configuring error handling for asynchronous invocation".
+    """
+
+    maximum_event_age_s: int = 21600
+    maximum_retry_attempts: int = 2
 
 
 class FunctionNotFoundError(LookupError):
@@ -55,6 +69,9 @@ class FunctionPool:
         self.host = host
         self.max_concurrency = max(1, max_concurrency)
         self.retry_delays = tuple(retry_delays)
+        self.async_config = AsyncInvokeConfig()
+        #: Events discarded unrun because they waited in the queue past their maximum age.
+        self.expired: list[Invocation] = []
         self.cold_starts = 0
         self.init_errors: list[str] = []
         self._cond = threading.Condition()
@@ -139,11 +156,18 @@ class FunctionPool:
     def take(self, sandbox: Sandbox) -> Invocation | None:
         """Hand the next queued invocation to ``sandbox``, waiting for one."""
         with self._cond:
-            self._cond.wait_for(lambda: self._closed or not sandbox.alive or bool(self._queue))
-            if self._closed or not sandbox.alive:
-                return None
+            while True:
+                self._cond.wait_for(lambda: self._closed or not sandbox.alive or bool(self._queue))
+                if self._closed or not sandbox.alive:
+                    return None
+                invocation = self._queue.popleft()
+                if time.time() - invocation.queued_at <= self.async_config.maximum_event_age_s:
+                    break
+                # Lambda discards an event that outlived its maximum age without running it.
+                self.expired.append(invocation)
+                invocation.settle()
             self._assigned.add(sandbox)
-            return self._queue.popleft()
+            return invocation
 
     def give_back(self, invocation: Invocation) -> None:
         """Put an undelivered invocation back at the head of the queue."""
@@ -191,7 +215,8 @@ class FunctionPool:
 
     def _after_attempt(self, invocation: Invocation, attempt: Attempt) -> None:
         retries_used = len(invocation.attempts) - 1
-        if attempt.outcome == "success" or retries_used >= len(self.retry_delays):
+        retries = min(len(self.retry_delays), self.async_config.maximum_retry_attempts)
+        if attempt.outcome == "success" or retries_used >= retries:
             invocation.settle()
             return
         with self._cond:
@@ -252,6 +277,7 @@ class FunctionService:
         self._lock = threading.Lock()
         self._by_arn: dict[str, FunctionPool] = {}
         self._parked: OrderedDict[FunctionConfig, FunctionPool] = OrderedDict()
+        self._async: dict[str, AsyncInvokeConfig] = {}
 
     def deploy(self, config: FunctionConfig) -> None:
         """Create or reconfigure the function ``config.arn``; new invocations use the new configuration."""
@@ -264,7 +290,16 @@ class FunctionService:
             pool = self._parked.pop(config, None) or FunctionPool(
                 config, self.host, max_concurrency=self.max_concurrency, retry_delays=self.retry_delays
             )
+            pool.async_config = self._async.get(config.arn, AsyncInvokeConfig())
             self._by_arn[config.arn] = pool
+
+    def configure_async(self, arn: str, config: AsyncInvokeConfig) -> None:
+        """Set the asynchronous invocation settings of ``arn`` (kept across its redeployments)."""
+        with self._lock:
+            self._async[arn] = config
+            pool = self._by_arn.get(arn)
+            if pool is not None:
+                pool.async_config = config
 
     def remove(self, arn: str) -> None:
         """Delete the function ``arn`` (nothing happens if it does not exist)."""

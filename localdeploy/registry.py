@@ -32,6 +32,7 @@ class StackView:
     stack_name: str
     status: str
     resources: tuple[ResourceSummary, ...]
+    parent_id: str = ""
 
 
 class StackRegistry:
@@ -58,3 +59,10 @@ class StackRegistry:
             if view is None or view.status == "DELETE_COMPLETE":
                 return None
             return view
+
+    def root_of(self, view: StackView) -> str:
+        """The StackId of the top-level stack of ``view``'s tree (its own for a top-level stack)."""
+        with self._lock:
+            while view.parent_id and view.parent_id in self._by_id:
+                view = self._by_id[view.parent_id]
+            return view.stack_id

@@ -125,7 +125,12 @@ class Sandbox:
             "AWS_REGION": host.region,
             "AWS_DEFAULT_REGION": host.region,
             # The function role's temporary credentials, faked; moto maps unknown keys to its default account.
-            "AWS_ACCESS_KEY_ID": "ASIALOCALDEPLOY00001",
+            # The key names the role, so that the IAM front judges each call as that role's.
+            "AWS_ACCESS_KEY_ID": (
+                host.credentials(config.role_arn)
+                if host.credentials is not None and config.role_arn
+                else "ASIALOCALDEPLOY00001"
+            ),
             "AWS_SECRET_ACCESS_KEY": "localdeploy-fake-secret-key",
             "AWS_SESSION_TOKEN": "localdeploy-fake-session-token",
             "AWS_LAMBDA_FUNCTION_NAME": config.function_name,

@@ -80,18 +80,12 @@ def add_resource(
 ) -> CustomResource:
     """Add the custom resource ``Resource`` to ``construct``, served by its stack's provider.
 
-    The provider records the claims (a second declaration of the same literal account and type in the
-    stack is an error) and lets its role act on exactly these accounts and types, plus what the opt-in
-    flags among ``properties`` need.
+    The provider records the claims: a second declaration of the same literal account and type in the
+    stack is an error. Its role's scope does not depend on the claims (see :class:`AlternateContactProvider`).
     """
     provider = AlternateContactProvider.of(construct)
     for contact_type in contact_types:
         provider.claim(account_id, contact_type, construct.node.path)
-        provider.allow(account_id, contact_type)
-    provider.allow_opt_ins(
-        restore_on_delete=spec.RESTORE_ON_DELETE in properties,
-        skip_inactive_account=spec.SKIP_INACTIVE_ACCOUNT in properties,
-    )
     return CustomResource(
         construct,
         "Resource",

@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, NestedStack, RemovalPolicy, Stack
+from aws_cdk import NestedStack, RemovalPolicy, Stack
 from constructs import Construct
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
@@ -182,7 +182,6 @@ class OrganizationContacts(Construct):
         self._stack_of: dict[str, NestedStack] = {}
         if organization_id is not None or management_account_id is not None:
             self.provider.use_organization(organization_id=organization_id, management_account_id=management_account_id)
-        self._allow_listing(stack, prefix)
         # Every account's resource shares one fan-out through the one function: size the wait for all of it.
         service_timeout = service_timeout_for(sum(len(contacts) for contacts in self.resolved.values()))
         for index in sorted(placement):
@@ -255,20 +254,3 @@ class OrganizationContacts(Construct):
                 f"({longest} characters, CloudFormation allows {MAX_STACK_NAME}): shorten the stack name or this "
                 "construct's id"
             )
-
-    def _allow_listing(self, stack: Stack, prefix: str) -> None:
-        """Let the provider's role list these nested stacks' resources, which every Delete in them reads.
-
-        One pattern covers every nested stack this construct has or had: when an account's removal empties
-        a nested stack, the stack is deleted in CloudFormation's clean-up phase, after the parent's policy
-        has been updated, and its Deletes must still be allowed to list it.
-        """
-        same_stack = Stack.of(self.provider).node.path == stack.node.path
-        stack_name = Aws.STACK_NAME if same_stack else stack.stack_name
-        pattern = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack_name}-{prefix}*/*"
-        self.provider.allow_listing(pattern)
-        self.provider.acknowledge_wildcard(
-            pattern,
-            "Nested stack names end in a suffix CloudFormation generates at deploy time; the pattern names only "
-            "this construct's nested stacks, whose resources each Delete must list.",
-        )

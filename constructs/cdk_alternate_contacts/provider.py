@@ -57,18 +57,26 @@ ACTIONS = tuple(
     f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
 )
 
-#: How many accounts one contact type's statement names exactly. Past it, the statement names every member
-#: account of the organization instead: a role's inline policies may hold 10,240 characters in all, and two
-#: ARNs per account and type fill that at about 35 accounts of three types. The
-#: ``account:AlternateContactTypes`` condition still limits the statement to its one type.
-EXACT_ACCOUNTS_PER_TYPE = 10
+#: What a function's Delete reads to find every live claim of a contact in the app's stacks.
+LISTING_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources")
+
+#: The restore-on-delete records' actions.
+RESTORE_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
+
+#: Lambda's asynchronous queue keeps an event at most this long: CloudFormation's largest ServiceTimeout.
+#: An older event has failed in CloudFormation already, whatever its resource's ServiceTimeout.
+MAX_EVENT_AGE = Duration.seconds(3600)
 
 ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$", re.ASCII)
 ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$", re.ASCII)
 
-MEMBER_WILDCARD_REASON = (
-    "A member account's ARN embeds the management account and organization ids, unknown "
-    "at synth time; the member account id and the contact-type condition are exact."
+#: Why the role's scope is what it is; repeated in cdk-nag's acknowledgements and the README.
+SCOPE_REASON = (
+    "CloudFormation deletes a removed or replaced contact in its cleanup phase, under the policy the update "
+    "already applied, and a rollback's cleanup under the old one: a scope narrowed to what the template "
+    "declares today would refuse those Deletes and strand the contact. The scope is the deploying account and "
+    "the organization's member accounts, whose ARNs embed the management account and organization ids "
+    "(exact once given), for the three contact types."
 )
 
 
@@ -113,25 +121,35 @@ class AlternateContactProvider(Construct):
     """The Lambda-backed provider that every alternate contact in a stack shares.
 
     Use :meth:`of` rather than the constructor: it returns the stack's provider, creating it on first use.
-    Each contact then calls :meth:`allow` so the role can act only on the accounts and types declared:
-    each account's ARNs while a type has at most :data:`EXACT_ACCOUNTS_PER_TYPE` accounts, every member
-    account of the organization past that (still only for the declared types; exact to the organization
-    once :meth:`use_organization` has its ids). Nested stacks can share the provider (:meth:`share_with`),
-    which is how :class:`~cdk_alternate_contacts.OrganizationContacts` keeps one function for 1,000 accounts.
+
+    The role's scope does not depend on what the stack declares today, because CloudFormation does not
+    call the function only under the policy of the template that declared a contact: the Delete of a
+    removed or replaced contact runs in the cleanup phase, after the update phase has applied the new
+    policy, and the Delete of a contact a failed update created runs after the rollback has put the old
+    policy back (aws/aws-cdk #9840 is that trap in ``AwsCustomResource``). A policy narrowed to the
+    declared accounts and types would refuse those Deletes and leave the contacts behind for good. So the
+    role may, in every phase of every operation:
+
+    - put, get and delete the three contact types of the deploying account and of the organization's
+      member accounts (exactly the organization once :meth:`use_organization` has its ids);
+    - describe and list the resources of its own stack and of the nested stacks below it (a Delete checks
+      that no other live resource of the app claims the contact);
+    - read, write and delete restore-on-delete records under this project's SSM prefix, and read member
+      accounts' status (``organizations:DescribeAccount``), which a Delete of an opted-in contact needs
+      even after the last opted-in contact left the template;
+    - write its own log group.
+
+    The policy is the same for 1 contact or 30,000, so it never approaches IAM's size limits, and adding
+    an account changes no policy (CloudFormation then updates nothing but the new account's resource).
+    Nested stacks can share the provider (:meth:`share_with`).
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
-        self._statements: dict[str, iam.PolicyStatement] = {}
-        # Accounts per statement, in the order declared (None: the deploying account); turned into ARNs
-        # when the app is synthesized, once the number of accounts is final.
-        self._accounts: dict[str, dict[str | None, None]] = {}
         self._claims: dict[tuple[str, str], str] = {}
         self._organization_id: str | None = None
         self._management_account_id: str | None = None
-        self._accounts_granted = False
-        self._restore_granted = False
-        self._status_granted = False
+        self._scope_written = False
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -141,11 +159,33 @@ class AlternateContactProvider(Construct):
             description="Manages the alternate contacts declared in this stack",
         )
         self.log_group.grant_write(self.role)
-        # A Delete must know whether a renamed resource of this stack still claims the contact;
-        # the stack's own resource list is the only source of that, and only this stack's is readable
-        # (and those of the nested stacks this provider serves, see allow_listing).
-        self._listing = iam.PolicyStatement(actions=["cloudformation:ListStackResources"], resources=[Aws.STACK_ID])
+        self._contacts = iam.PolicyStatement(actions=list(ACTIONS))
+        # Limited to the API's contact types; ForAllValues is also true when the key is absent, so the Null
+        # guard makes every request carry it.
+        self._contacts.add_condition(
+            "ForAllValues:StringEquals", {"account:AlternateContactTypes": list(spec.CONTACT_TYPES)}
+        )
+        self._contacts.add_condition("Null", {"account:AlternateContactTypes": "false"})
+        self.role.add_to_principal_policy(self._contacts)
+        nested_stacks = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{Aws.STACK_NAME}-*/*"
+        self._listing = iam.PolicyStatement(actions=list(LISTING_ACTIONS), resources=[Aws.STACK_ID, nested_stacks])
         self.role.add_to_principal_policy(self._listing)
+        self.acknowledge_wildcard(
+            nested_stacks,
+            "Nested stacks are named <parent>-<logical id>-<suffix generated at deploy time>; a Delete must read "
+            "every stack of the app (this one and its nested stacks, also those an update removes) to keep a "
+            "contact another resource still claims. Read-only.",
+        )
+        records = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{spec.RESTORE_PARAMETER_PREFIX}/*"
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(RESTORE_ACTIONS), resources=[records]))
+        self.acknowledge_wildcard(
+            records,
+            "Restore-on-delete records are named after each stack's id and contact slot, known only at deploy time; "
+            "the statement is limited to this project's parameter prefix and is there in every phase, because the "
+            "Delete of an opted-in contact runs after the update that removed it.",
+        )
+        self._status = iam.PolicyStatement(actions=["organizations:DescribeAccount"])
+        self.role.add_to_principal_policy(self._status)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -159,7 +199,11 @@ class AlternateContactProvider(Construct):
             role=self.role,
             log_group=self.log_group,
         )
-        Aspects.of(self).add(_GrantAccountsAtSynthesis(self))
+        # CloudFormation invokes asynchronously. crhelper answers a failure itself, so a retry by Lambda only
+        # replays work CloudFormation has had its answer for; an event past the largest ServiceTimeout has
+        # failed in CloudFormation already (the handler also skips one older than its own resource's).
+        self.function.configure_async_invoke(max_event_age=MAX_EVENT_AGE, retry_attempts=0)
+        Aspects.of(self).add(_WriteScopeAtSynthesis(self))
 
     @classmethod
     def of(cls, scope: Construct) -> AlternateContactProvider:
@@ -179,8 +223,8 @@ class AlternateContactProvider(Construct):
         """Let the contacts declared in ``nested_stack`` use this provider rather than one of their own.
 
         CloudFormation passes the function's ARN to the nested stack as a parameter (the CDK adds it), so a
-        whole tree of nested stacks shares one function, one role and one log group. The role must also be
-        allowed to list the nested stack's resources (see :meth:`allow_listing`), or its Deletes fail.
+        whole tree of nested stacks shares one function, one role and one log group. The role may already
+        read every nested stack below the provider's stack (their names start with its name).
 
         Raises
         ------
@@ -197,10 +241,10 @@ class AlternateContactProvider(Construct):
         SharedProvider(nested_stack, PROVIDER_ID, provider=self)
 
     def allow_listing(self, stack_arn: str) -> None:
-        """Let the function list the resources of another stack whose contacts it serves (a nested stack).
+        """Let the function read the resources of one more stack whose contacts it serves.
 
-        A Delete lists the resources of the stack it comes from, to keep a contact that a renamed resource
-        still claims. ``stack_arn`` is that stack's ARN or an exactly scoped pattern of it.
+        Default: the provider's own stack and every nested stack below it, which is where a Delete looks
+        for other claims of its contact. ``stack_arn`` is a stack's ARN or an exactly scoped pattern of it.
         """
         self._listing.add_resources(stack_arn)
 
@@ -208,9 +252,10 @@ class AlternateContactProvider(Construct):
         """Name the organization in member-account ARNs instead of wildcards.
 
         A member account's ARN is ``arn:<partition>:account::<management account>:account/<organization>/<member>``.
-        Without these ids both parts are wildcards (still limited to the declared member accounts, or past
-        :data:`EXACT_ACCOUNTS_PER_TYPE` accounts to the declared contact types); with them they are exact.
-        Either may be given alone. A CDK token is accepted.
+        Without these ids both parts are wildcards: any organization's member accounts, which in practice
+        means the deploying account's own organization, since the Account API serves member accounts only to
+        their management account and its delegated administrator. With them they are exact. Either may be
+        given alone. A CDK token is accepted.
 
         Raises
         ------
@@ -291,42 +336,6 @@ class AlternateContactProvider(Construct):
             )
         self._claims[key] = path
 
-    def allow(self, account_id: str | None, contact_type: str) -> None:
-        """Let the function manage ``contact_type`` of ``account_id`` (None: the deploying account), no more.
-
-        One statement per contact type, limited by the ``account:AlternateContactTypes`` condition to that
-        type, names the account ARNs it may touch. Up to :data:`EXACT_ACCOUNTS_PER_TYPE` accounts it names
-        each one; past that, every member account of the organization (exactly the organization when
-        :meth:`use_organization` gave its ids), so the policy stays far below IAM's size limit. The ARNs are
-        written when the app is synthesized, once every contact has been declared.
-        """
-        statement_key = contact_type if not is_unresolved(contact_type) else "token"
-        statement = self._statements.get(statement_key)
-        if statement is None:
-            statement = iam.PolicyStatement(actions=list(ACTIONS))
-            if statement_key != "token":
-                statement.add_condition("ForAllValues:StringEquals", {"account:AlternateContactTypes": [contact_type]})
-            else:
-                statement.add_condition(
-                    "ForAllValues:StringEquals", {"account:AlternateContactTypes": list(spec.CONTACT_TYPES)}
-                )
-            # ForAllValues is also true when the key is absent; require it so the condition always bites.
-            statement.add_condition("Null", {"account:AlternateContactTypes": "false"})
-            self._statements[statement_key] = statement
-            self._accounts[statement_key] = {}
-            self.role.add_to_principal_policy(statement)
-        accounts = self._accounts[statement_key]
-        if account_id in accounts:
-            return
-        accounts[account_id] = None
-        explicit = sum(1 for account in accounts if account is not None)
-        if account_id is not None and explicit <= EXACT_ACCOUNTS_PER_TYPE:
-            member_arn = self._member_arn(account_id)
-            if "*" in member_arn:
-                # cdk-nag names the finding after the resource as it renders it, references included (a
-                # CfnParameter account becomes <ParameterId>), so a token account is acknowledged in that form.
-                self.acknowledge_wildcard(member_arn, MEMBER_WILDCARD_REASON)
-
     def _member_arn(self, account_id: str) -> str:
         """A member account's ARN; the management account and organization are wildcards unless known.
 
@@ -343,94 +352,23 @@ class AlternateContactProvider(Construct):
             Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{rendered}]", reason=reason)
         )
 
-    def grant_accounts(self) -> None:
-        """Write the account ARNs into the statements; runs once, when the app is synthesized."""
-        if self._accounts_granted:
+    def write_scope(self) -> None:
+        """Write the member accounts' ARNs into the statements; runs once, when the app is synthesized,
+        after every construct had its chance to call :meth:`use_organization`."""
+        if self._scope_written:
             return
-        self._accounts_granted = True
-        own_account = f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account"
-        for statement_key, accounts in self._accounts.items():
-            explicit = [account for account in accounts if account is not None]
-            resources: list[str] = []
-            if len(explicit) > EXACT_ACCOUNTS_PER_TYPE:
-                # The deploying account, named or not (the handler then omits AccountId), and every member.
-                members = self._member_arn("*")
-                resources = [own_account, members]
-                organization = (
-                    "the given organization's member accounts"
-                    if self._organization_id and self._management_account_id
-                    else "member accounts (the organization's ids were not given)"
-                )
-                self.acknowledge_wildcard(
-                    members,
-                    f"More than {EXACT_ACCOUNTS_PER_TYPE} accounts of one contact type do not fit IAM's policy size "
-                    f"limit as exact ARNs; this names {organization}, and the contact-type condition limits the "
-                    "statement to its one declared type.",
-                )
-            else:
-                for account_id in accounts:
-                    if account_id is None:
-                        resources.append(own_account)
-                    else:
-                        # The deploying account itself, when it is named explicitly (the handler then omits
-                        # AccountId), and the account as a member of the organization.
-                        resources.append(f"arn:{Aws.PARTITION}:account::{account_id}:account")
-                        resources.append(self._member_arn(account_id))
-            self._statements[statement_key].add_resources(*dict.fromkeys(resources))
-
-    def allow_opt_ins(self, *, restore_on_delete: bool, skip_inactive_account: bool) -> None:
-        """Grant what the opt-in behaviours of a contact need (nothing when both are off)."""
-        if restore_on_delete:
-            self.allow_restore_records()
-        if skip_inactive_account:
-            self.allow_account_status()
-
-    def allow_restore_records(self) -> None:
-        """Let the function keep restore-on-delete records: SSM parameters under its own prefix only.
-
-        The records are SecureString parameters encrypted with the account's AWS managed ``aws/ssm`` key,
-        whose key policy already lets SSM use it for principals of the account: no KMS statement is needed.
-        """
-        if self._restore_granted:
-            return
-        self._restore_granted = True
-        prefix = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{spec.RESTORE_PARAMETER_PREFIX}/*"
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"], resources=[prefix]
-            )
-        )
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{render_like_cdk_nag(Stack.of(self).resolve(prefix))}]",
-                reason=(
-                    "Restore-on-delete records are named after the stack's id and each contact slot, known only "
-                    "at deploy time; the statement is limited to this project's parameter prefix."
-                ),
-            )
-        )
-
-    def allow_account_status(self) -> None:
-        """Let the function read member accounts' state (organizations:DescribeAccount), to skip inactive ones.
-
-        DescribeAccount's resource is the member account's ARN under the management account and the
-        organization, neither known at synth time; the action is read-only.
-        """
-        if self._status_granted:
-            return
-        self._status_granted = True
-        resource = f"arn:{Aws.PARTITION}:organizations::*:account/o-*/*"
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["organizations:DescribeAccount"], resources=[resource])
-        )
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(
-                id=f"AwsSolutions-IAM5[Resource::{render_like_cdk_nag(Stack.of(self).resolve(resource))}]",
-                reason=(
-                    "organizations:DescribeAccount (read-only) on member accounts, whose ARNs embed the management "
-                    "account and organization ids that are unknown at synth time."
-                ),
-            )
+        self._scope_written = True
+        members = self._member_arn("*")
+        self._contacts.add_resources(f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account", members)
+        self.acknowledge_wildcard(members, SCOPE_REASON)
+        management = self._management_account_id or "*"
+        organization = self._organization_id or "o-*"
+        accounts = f"arn:{Aws.PARTITION}:organizations::{management}:account/{organization}/*"
+        self._status.add_resources(accounts)
+        self.acknowledge_wildcard(
+            accounts,
+            "organizations:DescribeAccount (read-only) on the organization's member accounts, to skip inactive ones; "
+            "their ARNs embed the management account and organization ids (exact once given).",
         )
 
 
@@ -443,12 +381,12 @@ class SharedProvider(Construct):
 
 
 @jsii.implements(IAspect)
-class _GrantAccountsAtSynthesis:
-    """Writes the provider's account ARNs once every contact of the app has been declared."""
+class _WriteScopeAtSynthesis:
+    """Writes the provider's member-account ARNs once every construct of the app has been declared."""
 
     def __init__(self, provider: AlternateContactProvider) -> None:
         self._provider = provider
 
     def visit(self, node: IConstruct) -> None:
         if node is self._provider:
-            self._provider.grant_accounts()
+            self._provider.write_scope()

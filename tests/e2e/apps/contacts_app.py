@@ -116,11 +116,6 @@ def nested_stack(
     members = cdk.NestedStack(stack, "Members")
     provider = AlternateContactProvider.of(stack)
     provider.share_with(members)
-    # By name pattern: the nested stack's own id would make the role depend on the nested stack, which
-    # depends on the function, which depends on the role (a circular dependency CloudFormation rejects).
-    provider.allow_listing(
-        f"arn:{cdk.Aws.PARTITION}:cloudformation:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:stack/{cdk.Aws.STACK_NAME}-Members*/*"
-    )
     billing = rejected(members, "MemberBillingEmail", BILLING) if bad_member_billing else BILLING
     member = AlternateContacts(members, "Member", account_id=member_account, billing=billing, security=SECURITY)
     if extra:

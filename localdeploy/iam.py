@@ -1,0 +1,540 @@
+"""IAM as AWS evaluates it for the functions' calls: one evaluator, the role policies live at each moment,
+and an HTTP front that authorizes every call a function makes before it reaches an emulator.
+
+The evaluator answers ``allowed(action, resource, context)`` for identity-based statements: an explicit
+Deny wins, then any matching Allow, else the implicit deny (IAM's policy evaluation logic). Action names
+match case-insensitively, resources and condition values case-sensitively, both with ``*`` and ``?``
+wildcards. Only the condition operators this project's policies use are implemented; any other raises
+:class:`UnsupportedPolicyError`, so a new operator is reviewed instead of being misread.
+
+:class:`PolicyRegistry` holds, per stack, the roles and the policy resources attached to them, exactly as
+the engine has them at that moment: a policy resource takes effect when CloudFormation has created or
+updated it and stops when it is deleted, so the update phase, the cleanup phase, a rollback and its
+cleanup each run under the policy CloudFormation has at that step (shared/REFERENCE.md section 6).
+
+:class:`IamFront` sits between the functions and every emulator they reach. It tells the caller from the
+access key of its SigV4 signature (each function's role gets its own key), maps the request to the IAM
+action, resource ARN and condition keys the real service authorizes, and answers a call the role's policy
+does not allow with that service's own AccessDenied error, in the service's protocol, so boto3 raises the
+same ``ClientError`` it raises on AWS. Calls signed with any other key (the tests' and the demo's own
+clients) pass unevaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import http.client
+import json
+import re
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
+
+from .net import LOCALHOST, QuietHandler, ServerThread
+
+#: A request's context keys: each a list of values (IAM's multivalued keys), absent when not sent.
+Context = Mapping[str, list[str]]
+
+
+class UnsupportedPolicyError(NotImplementedError):
+    """The policy uses something this evaluator does not model: review it by hand, then teach it here."""
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcard match: ``*`` any run of characters (``/`` and ``:`` included), ``?`` one character.
+
+    Nothing else is special: IAM's ``StringLike`` knows no ``[...]`` classes, unlike :mod:`fnmatch`.
+    """
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.DOTALL | (re.IGNORECASE if ignore_case else 0)) is not None
+
+
+#: The condition operators implemented, by base name (the ``ForAllValues:``/``ForAnyValue:`` set
+#: qualifiers apply to each).
+_MATCHERS: dict[str, Callable[[str, list[str]], bool]] = {
+    "StringEquals": lambda value, expected: value in expected,
+    "StringNotEquals": lambda value, expected: value not in expected,
+    "StringLike": lambda value, expected: any(glob_match(p, value) for p in expected),
+    "StringNotLike": lambda value, expected: not any(glob_match(p, value) for p in expected),
+    "ArnEquals": lambda value, expected: any(glob_match(p, value) for p in expected),
+    "ArnLike": lambda value, expected: any(glob_match(p, value) for p in expected),
+}
+
+_NEGATED = frozenset({"StringNotEquals", "StringNotLike"})
+
+
+def condition_holds(operator: str, key: str, expected: list[str], context: Context) -> bool:
+    """Whether one condition (operator, key, values) holds for a request's context.
+
+    Follows IAM's documented semantics, traps included: ``ForAllValues`` is true when the key is absent
+    (pair it with ``Null``), ``ForAnyValue`` is false then, and a plain operator on an absent key is false
+    (a negated one is true: ``StringNotEquals`` matches a request that lacks the key).
+    """
+    present = key in context
+    values = list(context.get(key, []))
+    if operator == "Null":
+        (want_absent,) = expected
+        return (not present) == (str(want_absent).lower() == "true")
+    qualifier, _, base = operator.rpartition(":")
+    matcher = _MATCHERS.get(base)
+    if matcher is None:
+        raise UnsupportedPolicyError(f"condition operator {operator}")
+    if qualifier == "ForAllValues":
+        return all(matcher(v, expected) for v in values)
+    if qualifier == "ForAnyValue":
+        return any(matcher(v, expected) for v in values)
+    if qualifier:
+        raise UnsupportedPolicyError(f"condition qualifier {qualifier}")
+    if not present:
+        return base in _NEGATED
+    if base in _NEGATED:
+        return all(matcher(v, expected) for v in values)
+    return any(matcher(v, expected) for v in values)
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One resolved policy statement."""
+
+    effect: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+    conditions: Mapping[str, Mapping[str, list[str]]]
+
+    @classmethod
+    def parse(cls, raw: Mapping[str, Any]) -> Statement:
+        """Read one statement of a policy document (values already resolved to strings).
+
+        Raises
+        ------
+        UnsupportedPolicyError
+            For elements an identity policy evaluator must not guess at (NotAction, NotResource, Principal).
+        """
+        unsupported = {"NotAction", "NotResource", "NotPrincipal", "Principal"} & set(raw)
+        if unsupported:
+            raise UnsupportedPolicyError(f"statement elements {sorted(unsupported)}")
+        conditions = {
+            operator: {key: [str(v) for v in _as_list(values)] for key, values in keys.items()}
+            for operator, keys in raw.get("Condition", {}).items()
+        }
+        return cls(
+            str(raw["Effect"]),
+            tuple(str(a) for a in _as_list(raw["Action"])),
+            tuple(str(r) for r in _as_list(raw["Resource"])),
+            conditions,
+        )
+
+    def matches(self, action: str, resource: str, context: Context) -> bool:
+        """Whether the statement applies to the request (its effect aside)."""
+        return (
+            any(glob_match(pattern, action, ignore_case=True) for pattern in self.actions)
+            and any(glob_match(pattern, resource) for pattern in self.resources)
+            and all(
+                condition_holds(operator, key, expected, context)
+                for operator, keys in self.conditions.items()
+                for key, expected in keys.items()
+            )
+        )
+
+
+class IdentityPolicy:
+    """The identity-based statements of one principal, ready to evaluate requests against."""
+
+    def __init__(self, statements: Iterable[Mapping[str, Any]]) -> None:
+        self.statements = [Statement.parse(s) for s in statements]
+
+    def allowed(self, action: str, resource: str, context: Context | None = None) -> bool:
+        """IAM's decision: explicit deny, else any allow, else implicit deny."""
+        context = context or {}
+        matching = [s for s in self.statements if s.matches(action, resource, context)]
+        if any(s.effect == "Deny" for s in matching):
+            return False
+        return any(s.effect == "Allow" for s in matching)
+
+
+# -- the role policies CloudFormation has at each moment ------------------------------------------------
+
+#: Resource states in which a policy resource is not (or no longer) attached.
+_NOT_IN_FORCE = frozenset({"CREATE_IN_PROGRESS", "CREATE_FAILED", "DELETE_COMPLETE", "DELETE_SKIPPED"})
+
+ROLE = "AWS::IAM::Role"
+POLICY = "AWS::IAM::Policy"
+MANAGED_POLICY = "AWS::IAM::ManagedPolicy"
+POLICY_TYPES = frozenset({ROLE, POLICY, MANAGED_POLICY})
+
+
+@dataclass(frozen=True)
+class PolicyResource:
+    """A policy-bearing resource of a stack as the engine has it: its type, physical id, status and
+    resolved properties."""
+
+    resource_type: str
+    physical_id: str | None
+    status: str
+    properties: Mapping[str, Any]
+
+
+@dataclass
+class _StackPolicies:
+    roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    attached: list[tuple[frozenset[str], list[dict[str, Any]]]] = field(default_factory=list)
+
+
+def _documents(properties: Mapping[str, Any]) -> list[dict[str, Any]]:
+    document = properties.get("PolicyDocument")
+    if not isinstance(document, Mapping):
+        return []
+    return [dict(s) for s in _as_list(document.get("Statement", [])) if isinstance(s, Mapping)]
+
+
+class PolicyRegistry:
+    """The identity policies of every role of every stack, as CloudFormation has them now.
+
+    The engine publishes a stack's policy-bearing resources on every change (:meth:`publish`); a role's
+    policy is its inline ``Policies`` plus every ``AWS::IAM::Policy`` or ``AWS::IAM::ManagedPolicy`` of any
+    stack that names the role in ``Roles``. A role's ``ManagedPolicyArns`` name policies outside the
+    template, which this model does not know: such a role raises :class:`UnsupportedPolicyError` when
+    evaluated, instead of being given or refused what AWS would decide.
+    """
+
+    def __init__(self, account_id: str) -> None:
+        self.account_id = account_id
+        self._lock = threading.Lock()
+        self._stacks: dict[str, _StackPolicies] = {}
+        self._managed_arns: dict[str, bool] = {}
+
+    def publish(self, stack_id: str, resources: Iterable[PolicyResource]) -> None:
+        """Replace what is known of ``stack_id``'s roles and policies with ``resources``."""
+        view = _StackPolicies()
+        for resource in resources:
+            if resource.status in _NOT_IN_FORCE or not resource.physical_id:
+                continue
+            if resource.resource_type == ROLE:
+                statements = [
+                    s
+                    for policy in _as_list(resource.properties.get("Policies") or [])
+                    if isinstance(policy, Mapping)
+                    for s in _documents(policy)
+                ]
+                view.roles[resource.physical_id] = statements
+                self._managed_arns[resource.physical_id] = bool(resource.properties.get("ManagedPolicyArns"))
+            elif resource.resource_type in (POLICY, MANAGED_POLICY):
+                names = frozenset(str(name) for name in _as_list(resource.properties.get("Roles") or []))
+                view.attached.append((names, _documents(resource.properties)))
+        with self._lock:
+            self._stacks[stack_id] = view
+
+    def forget(self, stack_id: str) -> None:
+        """A stack is gone: its roles and policies with it."""
+        with self._lock:
+            self._stacks.pop(stack_id, None)
+
+    def role_arn(self, role_name: str) -> str:
+        """The ARN of a role of this account."""
+        return f"arn:aws:iam::{self.account_id}:role/{role_name}"
+
+    def policy(self, role_arn: str) -> IdentityPolicy | None:
+        """The role's identity policy now; ``None`` when no stack holds the role (it was deleted)."""
+        name = role_arn.rsplit("/", 1)[-1]
+        with self._lock:
+            stacks = list(self._stacks.values())
+        inline = next((view.roles[name] for view in stacks if name in view.roles), None)
+        if inline is None:
+            return None
+        if self._managed_arns.get(name):
+            raise UnsupportedPolicyError(f"role {name} has ManagedPolicyArns, whose statements are not in the template")
+        statements = list(inline)
+        for view in stacks:
+            for names, attached in view.attached:
+                if name in names:
+                    statements.extend(attached)
+        return IdentityPolicy(statements)
+
+
+def access_key_for(role_arn: str) -> str:
+    """The access key id a function running as ``role_arn`` signs with (an STS session key's shape)."""
+    return "ASIA" + hashlib.sha256(role_arn.encode()).hexdigest()[:16].upper()
+
+
+# -- what each call asks IAM ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """What IAM is asked for one API call: the action, the resource ARN and the request's condition keys."""
+
+    action: str
+    resource: str
+    context: Mapping[str, list[str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organization the deploying account manages (for member-account ARNs)."""
+
+    organization_id: str
+    management_account_id: str
+
+
+class RequestMapper:
+    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for.
+
+    Parameters
+    ----------
+    region, account_id:
+        Where the calls are made, and the calling account.
+    organization:
+        Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs
+        of the Account API and of Organizations embed its id and its management account.
+    stack_arn:
+        Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
+    """
+
+    def __init__(
+        self,
+        *,
+        region: str,
+        account_id: str,
+        organization: Callable[[], Organization | None],
+        stack_arn: Callable[[str], str | None],
+    ) -> None:
+        self.region = region
+        self.account_id = account_id
+        self._organization = organization
+        self._stack_arn = stack_arn
+
+    def map(self, service: str, path: str, headers: Mapping[str, str], body: bytes) -> Authorization | None:
+        """The authorization of one call, or ``None`` for one IAM does not authorize (sts:GetCallerIdentity)."""
+        if service == "account":
+            return self._account(path, body)
+        if service in ("cloudformation", "sts"):
+            return self._query(service, body)
+        target = {k.lower(): v for k, v in headers.items()}.get("x-amz-target", "")
+        operation = target.rsplit(".", 1)[-1] or "Unknown"
+        document = _json(body)
+        resource = "*"
+        if service == "ssm" and document.get("Name"):
+            name = str(document["Name"])
+            resource = f"arn:aws:ssm:{self.region}:{self.account_id}:parameter/{name.removeprefix('/')}"
+        elif service == "organizations" and operation == "DescribeAccount" and document.get("AccountId"):
+            resource = self._member_arn("organizations", str(document["AccountId"]))
+        return Authorization(f"{service}:{operation}", resource)
+
+    def _account(self, path: str, body: bytes) -> Authorization:
+        operation = urlsplit(path).path.strip("/")
+        action = f"account:{operation[:1].upper()}{operation[1:]}"
+        document = _json(body)
+        context: dict[str, list[str]] = {}
+        contact_type = document.get("AlternateContactType")
+        if isinstance(contact_type, str):
+            context["account:AlternateContactTypes"] = [contact_type]
+        account = document.get("AccountId")
+        if not account:
+            return Authorization(action, f"arn:aws:account::{self.account_id}:account", context)
+        return Authorization(action, self._member_arn("account", str(account)), context)
+
+    def _member_arn(self, service: str, account: str) -> str:
+        """A member account's ARN in ``service`` (account, organizations): under its management account and
+        organization, as both services authorize them."""
+        organization = self._organization()
+        management = organization.management_account_id if organization else self.account_id
+        organization_id = organization.organization_id if organization else "o-none"
+        return f"arn:aws:{service}::{management}:account/{organization_id}/{account}"
+
+    def _query(self, service: str, body: bytes) -> Authorization | None:
+        form = _form(body)
+        action = form.get("Action", "")
+        if service == "sts":
+            # No permission is needed for GetCallerIdentity (STS documentation).
+            return None if action == "GetCallerIdentity" else Authorization(f"sts:{action}", "*")
+        stack = form.get("StackName", "")
+        if not stack:
+            return Authorization(f"cloudformation:{action}", "*")
+        arn = self._stack_arn(stack)
+        if arn is None:
+            # IAM authorizes a stack named by name against the stack/<name>/* form.
+            name = stack.split(":stack/", 1)[-1].split("/", 1)[0]
+            arn = f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{name}/*"
+        return Authorization(f"cloudformation:{action}", arn)
+
+
+def _json(body: bytes) -> dict[str, Any]:
+    try:
+        document = json.loads(body or b"{}")
+    except ValueError:
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _form(body: bytes) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
+
+
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+def signer(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """The access key id and service of a SigV4-signed request (``None`` when it is not signed)."""
+    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    found = _CREDENTIAL.search(authorization)
+    return (found.group(1), found.group(3)) if found else None
+
+
+def denial(service: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """The service's own AccessDenied answer, in its protocol (status, headers, body)."""
+    request_id = str(uuid.uuid4())
+    if service == "account":
+        # restJson: botocore reads the error code from this header.
+        headers = {"x-amzn-ErrorType": "AccessDeniedException", "x-amzn-RequestId": request_id}
+        return 403, {"Content-Type": "application/json", **headers}, json.dumps({"message": message}).encode()
+    if service in ("cloudformation", "sts"):
+        body = (
+            f'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body.encode()
+    # json 1.1 (SSM, Organizations, ...): the error code travels in __type.
+    payload = {"__type": "AccessDeniedException", "message": message}
+    return (
+        400,
+        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
+        json.dumps(payload).encode(),
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    """One call the front judged: who, what, and whether IAM allowed it."""
+
+    role_arn: str
+    authorization: Authorization
+    allowed: bool
+
+
+_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+
+class IamFront:
+    """An HTTP front that evaluates every call of a function against its role's policy, then forwards it.
+
+    Parameters
+    ----------
+    upstreams:
+        Base URL per service name (``account``, ``cloudformation``...); ``"*"`` for every other service.
+    policies:
+        The roles' policies now.
+    mapper:
+        Maps a request to what IAM is asked.
+    roles:
+        The role ARN behind each function access key (filled as functions are deployed).
+    """
+
+    def __init__(self, upstreams: Mapping[str, str], policies: PolicyRegistry, mapper: RequestMapper) -> None:
+        self.upstreams = {name: urlsplit(url) for name, url in upstreams.items()}
+        self.policies = policies
+        self.mapper = mapper
+        self._lock = threading.Lock()
+        self._roles: dict[str, str] = {}
+        #: Every call of a function judged, in order: tests assert what was denied and when.
+        self.decisions: list[Decision] = []
+        self._server = ServerThread(_IamHandler, name="iam-front", context=self)
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL every function's ``AWS_ENDPOINT_URL*`` points at."""
+        return f"http://{LOCALHOST}:{self._server.port}"
+
+    def start(self) -> IamFront:
+        """Start serving; returns self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.stop()
+
+    def register(self, role_arn: str) -> str:
+        """The access key a function running as ``role_arn`` gets; its calls are judged as that role's."""
+        key = access_key_for(role_arn)
+        with self._lock:
+            self._roles[key] = role_arn
+        return key
+
+    def denied(self) -> list[Decision]:
+        """The calls refused so far."""
+        with self._lock:
+            return [d for d in self.decisions if not d.allowed]
+
+    def judge(
+        self, headers: Mapping[str, str], path: str, body: bytes
+    ) -> tuple[str, tuple[int, dict[str, str], bytes] | None]:
+        """The service of a call and, when IAM refuses it, the answer to send instead of forwarding it."""
+        signed = signer(headers)
+        if signed is None:
+            return "", None
+        key, service = signed
+        with self._lock:
+            role_arn = self._roles.get(key)
+        if role_arn is None:
+            return service, None  # not a function's credentials: the tests' and the demo's own clients
+        authorization = self.mapper.map(service, path, headers, body)
+        if authorization is None:
+            return service, None
+        policy = self.policies.policy(role_arn)
+        allowed = policy is not None and policy.allowed(
+            authorization.action, authorization.resource, authorization.context
+        )
+        with self._lock:
+            self.decisions.append(Decision(role_arn, authorization, allowed))
+        if allowed:
+            return service, None
+        session = f"arn:aws:sts::{self.mapper.account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/function"
+        message = (
+            f"User: {session} is not authorized to perform: {authorization.action} on resource: "
+            f"{authorization.resource} because no identity-based policy allows the {authorization.action} action"
+        )
+        return service, denial(service, message)
+
+    def forward(
+        self, service: str, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> tuple[int, list[tuple[str, str]], bytes]:
+        """Send the call on to the service's emulator unchanged."""
+        upstream = self.upstreams.get(service) or self.upstreams["*"]
+        connection = http.client.HTTPConnection(upstream.hostname or LOCALHOST, upstream.port, timeout=60)
+        try:
+            connection.request(method, path, body=body, headers=dict(headers))
+            response = connection.getresponse()
+            return response.status, response.getheaders(), response.read()
+        finally:
+            connection.close()
+
+
+class _IamHandler(QuietHandler):
+    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+        front: IamFront = self.context
+        body = self.read_body()
+        headers = dict(self.headers.items())
+        service, refusal = front.judge(headers, self.path, body)
+        if refusal is not None:
+            status, refusal_headers, payload = refusal
+            content_type = refusal_headers.pop("Content-Type")
+            self.send_body(status, payload, content_type, refusal_headers)
+            return
+        passed_on = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
+        status, response_headers, response_body = front.forward(service, self.command, self.path, passed_on, body)
+        lowered = {k.lower(): v for k, v in response_headers}
+        kept = {k: v for k, v in response_headers if k.lower() not in _HOP_BY_HOP and k.lower() != "content-type"}
+        self.send_body(status, response_body, lowered.get("content-type", "application/json"), kept)
+
+    do_GET = do_POST  # noqa: N815 - http.server's naming
+    do_PUT = do_POST  # noqa: N815 - http.server's naming
+    do_DELETE = do_POST  # noqa: N815 - http.server's naming
