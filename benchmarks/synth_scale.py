@@ -14,7 +14,9 @@ Prints two tables:
     number of accounts one stack can hold (computed from CloudFormation's 500-resource limit, then
     synthesized at that number and one more to check it), and the synth time for 80 accounts;
 (b) OrganizationContacts with 1,000 accounts: synth time, number of templates, the largest template's
-    resources and bytes, and the provider role's inline policy as IAM counts it.
+    resources and bytes, and the provider role's inline policy as IAM counts it;
+(c) with ``--policy-sizes``: the provider role's inline policy at 1, 10, 100, 1,000 and 5,000 accounts (the
+    role's scope does not follow the declarations, so the figure must not grow).
 
 Synth times are wall-clock seconds for building the app and ``app.synth()`` in this process, the median of
 ``--repeat`` runs after a warm-up (the jsii runtime and the CDK's asset cache are warm, as in a long
@@ -23,6 +25,7 @@ path and asset metadata, version reporting (the ``AWS::CDK::Metadata`` resource 
 
     python benchmarks/synth_scale.py                 # about three minutes on two cores
     python benchmarks/synth_scale.py --repeat 1      # quicker, noisier
+    python benchmarks/synth_scale.py --policy-sizes  # only (c), about a minute
 
 This is a measurement, not a test.
 """
@@ -289,7 +292,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=3, help="synth runs per timing; the median is shown")
     parser.add_argument("--accounts", type=int, default=1_000, help="accounts of the large organization")
+    parser.add_argument("--policy-sizes", action="store_true", help="only the policy size per organization size")
     arguments = parser.parse_args()
+    if arguments.policy_sizes:
+        policy_sizes()
+        return
 
     print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
     for build in (recipe, alternate_contacts, organization):  # warm-up: jsii runtime, asset cache
@@ -335,6 +342,21 @@ def main() -> None:
     functions = sum(1 for r in big.parent["Resources"].values() if r["Type"] == "AWS::Lambda::Function")
     print(f"  provider role inline policy {policy:,} of {MAX_ROLE_POLICY:,} characters")
     print(f"  Lambda functions            {functions} (in the parent; the nested stacks get its ARN)")
+
+
+def policy_sizes() -> None:
+    """(c): the provider role's inline policy as the organization grows."""
+    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    print("\n(c) provider role inline policy, OrganizationContacts x 3 contacts per account")
+    print("  accounts  nested stacks  templates  policy characters (of 10,240)")
+    for count in (1, 10, 100, 1_000, 5_000):
+        # Enough nested stacks that a hash placement never overfills one (at most 499 accounts each).
+        nested = max(1, -(-count // 350))
+        result = synth(
+            organization, account_ids(count), nested_stacks=nested, accounts_per_stack=MAX_ACCOUNTS_PER_STACK
+        )
+        policy = inline_policy_characters(result.parent, "Contacts")
+        print(f"  {count:>8,}  {nested:>13}  {len(result.templates):>9}  {policy:,}")
 
 
 def cdk_version() -> str:

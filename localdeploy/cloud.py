@@ -63,6 +63,8 @@ class LocalCloud:
         Authorize every call a function makes against its role's policy as CloudFormation has it at
         that moment (:mod:`.iam`), answering AccessDenied as AWS does. On by default: a model of AWS
         more lenient than AWS lets tests pass where AWS would fail.
+    iam_propagation_s:
+        How long a policy change takes to be seen by IAM's evaluation (IAM is eventually consistent).
     """
 
     def __init__(
@@ -75,6 +77,7 @@ class LocalCloud:
         lambda_python: Path = LAMBDA_PYTHON,
         account_quotas: Mapping[str, Quota] | None = None,
         enforce_iam: bool = True,
+        iam_propagation_s: float = 0.0,
     ) -> None:
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
@@ -87,7 +90,7 @@ class LocalCloud:
         self.registry = StackRegistry()
         self.enforce_iam = enforce_iam
         #: The roles' policies as CloudFormation has them now, published by the engines.
-        self.policies = PolicyRegistry(DEPLOYING_ACCOUNT)
+        self.policies = PolicyRegistry(DEPLOYING_ACCOUNT, propagation_s=iam_propagation_s)
         #: The IAM front every function call goes through (when IAM is enforced).
         self.iam: IamFront | None = None
         self._organizations: Any = None
@@ -187,6 +190,7 @@ class LocalCloud:
         """Empty every account in moto (and bootstrap again): a clean slate between tests."""
         self.wait_bootstrapped()
         self.moto.reset()
+        self.policies.clear()
         self.bootstrap()
 
     def client(self, service: str) -> Any:

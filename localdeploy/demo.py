@@ -193,7 +193,9 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
             out(
                 f"emulators: moto_server {cloud.moto.endpoint}, "
                 f"ResponseURL listener https://127.0.0.1:{cloud.responses.port}, "
-                f"CloudFormation API {cloud.cfn_api.endpoint}"
+                f"CloudFormation API {cloud.cfn_api.endpoint}, "
+                f"IAM front {cloud.iam.endpoint if cloud.iam else '(off)'} (every call of the function is "
+                "authorized against its role's policy as CloudFormation has it at that step)"
             )
             out(
                 f"Lambda runtime: awslambdaric in {shown_path(cloud.lambda_python.parent.parent)} "
@@ -358,6 +360,15 @@ def steps(
         "every ResponseURL issued got exactly one answer, and nothing else was PUT",
         bool(counts) and all(n == 1 for n in counts.values()) and not cloud.responses.rejected,
         f"{sum(1 for n in counts.values() if n != 1)} of {len(counts)} wrong, {len(cloud.responses.rejected)} rejected",
+    )
+    assert cloud.iam is not None
+    judged = cloud.iam.decisions
+    denied = [d.authorization for d in judged if not d.allowed]
+    checks.check(
+        "IAM allowed every call the function made, each judged by its role's policy as CloudFormation had it "
+        "at that step (update, cleanup, destroy)",
+        bool(judged) and not denied,
+        f"{len(denied)} of {len(judged)} denied: " + "; ".join(f"{d.action} {d.resource}" for d in denied[:3]),
     )
     log = cloud.log_text()
     secrets = {v for details in [*expected_before.values(), *expected_after.values()] for v in details.values()}

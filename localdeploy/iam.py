@@ -27,6 +27,7 @@ import http.client
 import json
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -188,6 +189,15 @@ class _StackPolicies:
     attached: list[tuple[frozenset[str], list[dict[str, Any]]]] = field(default_factory=list)
 
 
+@dataclass
+class _Published:
+    """A stack's policies now, the ones before, and when the change was made (IAM propagates it later)."""
+
+    current: _StackPolicies
+    previous: _StackPolicies
+    changed_at: float
+
+
 def _documents(properties: Mapping[str, Any]) -> list[dict[str, Any]]:
     document = properties.get("PolicyDocument")
     if not isinstance(document, Mapping):
@@ -205,10 +215,16 @@ class PolicyRegistry:
     evaluated, instead of being given or refused what AWS would decide.
     """
 
-    def __init__(self, account_id: str) -> None:
+    def __init__(
+        self, account_id: str, *, propagation_s: float = 0.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.account_id = account_id
+        #: How long a change takes to reach IAM's evaluation: until then calls are judged by the policy from
+        #: before it ("changes ... are eventually consistent", IAM documentation). 0: at once.
+        self.propagation_s = propagation_s
+        self._clock = clock
         self._lock = threading.Lock()
-        self._stacks: dict[str, _StackPolicies] = {}
+        self._stacks: dict[str, _Published] = {}
         self._managed_arns: dict[str, bool] = {}
 
     def publish(self, stack_id: str, resources: Iterable[PolicyResource]) -> None:
@@ -230,12 +246,32 @@ class PolicyRegistry:
                 names = frozenset(str(name) for name in _as_list(resource.properties.get("Roles") or []))
                 view.attached.append((names, _documents(resource.properties)))
         with self._lock:
-            self._stacks[stack_id] = view
+            # A role name is unique in an account: a stack that holds it now is the only one that does (a
+            # stack of an earlier run, forgotten without a destroy, no longer has it).
+            for other_id, other in list(self._stacks.items()):
+                if other_id != stack_id and set(other.current.roles) & set(view.roles):
+                    del self._stacks[other_id]
+            known = self._stacks.get(stack_id)
+            if known is None:
+                self._stacks[stack_id] = _Published(view, view, self._clock())
+            elif known.current != view:
+                self._stacks[stack_id] = _Published(view, self._in_force(known), self._clock())
+
+    def _in_force(self, published: _Published) -> _StackPolicies:
+        if self._clock() - published.changed_at >= self.propagation_s:
+            return published.current
+        return published.previous
 
     def forget(self, stack_id: str) -> None:
         """A stack is gone: its roles and policies with it."""
         with self._lock:
             self._stacks.pop(stack_id, None)
+
+    def clear(self) -> None:
+        """Forget every stack (a clean slate between tests)."""
+        with self._lock:
+            self._stacks.clear()
+            self._managed_arns.clear()
 
     def role_arn(self, role_name: str) -> str:
         """The ARN of a role of this account."""
@@ -245,7 +281,7 @@ class PolicyRegistry:
         """The role's identity policy now; ``None`` when no stack holds the role (it was deleted)."""
         name = role_arn.rsplit("/", 1)[-1]
         with self._lock:
-            stacks = list(self._stacks.values())
+            stacks = [self._in_force(published) for published in self._stacks.values()]
         inline = next((view.roles[name] for view in stacks if name in view.roles), None)
         if inline is None:
             return None
@@ -496,13 +532,27 @@ class IamFront:
         with self._lock:
             self.decisions.append(Decision(role_arn, authorization, allowed))
         if allowed:
-            return service, None
+            return service, self._service_rule(service, body)
         session = f"arn:aws:sts::{self.mapper.account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/function"
         message = (
             f"User: {session} is not authorized to perform: {authorization.action} on resource: "
             f"{authorization.resource} because no identity-based policy allows the {authorization.action} action"
         )
         return service, denial(service, message)
+
+    def _service_rule(self, service: str, body: bytes) -> tuple[int, dict[str, str], bytes] | None:
+        """What the service itself refuses although IAM allowed it, where moto is more lenient.
+
+        The Account API refuses a caller's own account id in AccountId (the management account must leave
+        it out for its own contacts: shared/REFERENCE.md section 1).
+        """
+        if service == "account" and str(_json(body).get("AccountId", "")) == self.mapper.account_id:
+            return denial(
+                "account",
+                "The management account can't specify its own AccountId; it must call the operation in standalone "
+                "context by not including the AccountId parameter",
+            )
+        return None
 
     def forward(
         self, service: str, method: str, path: str, headers: Mapping[str, str], body: bytes

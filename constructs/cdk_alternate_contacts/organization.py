@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import NestedStack, RemovalPolicy, Stack
+from aws_cdk import Aws, NestedStack, RemovalPolicy, Stack
 from constructs import Construct
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
@@ -182,6 +182,8 @@ class OrganizationContacts(Construct):
         self._stack_of: dict[str, NestedStack] = {}
         if organization_id is not None or management_account_id is not None:
             self.provider.use_organization(organization_id=organization_id, management_account_id=management_account_id)
+        if Stack.of(self.provider).node.path != stack.node.path:
+            self._allow_reading(stack)
         # Every account's resource shares one fan-out through the one function: size the wait for all of it.
         service_timeout = service_timeout_for(sum(len(contacts) for contacts in self.resolved.values()))
         for index in sorted(placement):
@@ -253,4 +255,23 @@ class OrganizationContacts(Construct):
                 f"stack name {name!r} is too long for nested stacks named {name}-{longest_logical_id}-<suffix> "
                 f"({longest} characters, CloudFormation allows {MAX_STACK_NAME}): shorten the stack name or this "
                 "construct's id"
+            )
+
+    def _allow_reading(self, stack: Stack) -> None:
+        """Let a provider of another stack read this stack and its nested stacks, which every Delete here reads
+        (a provider reads its own stack's tree already).
+
+        By name: the stacks' ids would make the provider's role depend on this stack, which depends on the
+        function, which depends on the role. One pattern covers every nested stack this stack has or had: a
+        nested stack an update removes is deleted in the cleanup phase, and its Deletes must still read.
+        """
+        for pattern in (
+            f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack.stack_name}/*",
+            f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{stack.stack_name}-*/*",
+        ):
+            self.provider.allow_listing(pattern)
+            self.provider.acknowledge_wildcard(
+                pattern,
+                "Stack ids and nested stack names end in values CloudFormation generates at deploy time; the "
+                "pattern names only the stacks this organization's contacts live in, which each Delete reads.",
             )

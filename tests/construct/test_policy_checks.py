@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 from construct_synth import (
-    MEMBER_BILLING_ACCOUNT,
     CliSynth,
     Synthesized,
     only_resource,
@@ -22,8 +21,14 @@ from construct_synth import (
 # isort: split
 import aws_cdk as cdk
 
-MEMBER_WILDCARD_FINDING = (
-    f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/{MEMBER_BILLING_ACCOUNT}]"
+MEMBER_WILDCARD_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/*]"
+STACKS_WILDCARD_FINDING = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:cloudformation:<AWS::Region>:<AWS::AccountId>:stack/"
+    "<AWS::StackName>-*/*]"
+)
+RECORDS_WILDCARD_FINDING = (
+    "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/"
+    "cdk-alternate-contacts/*]"
 )
 
 
@@ -69,10 +74,10 @@ def test_every_acknowledgement_in_the_example_app_gives_a_reason(example_app: Sy
     assert example_app.error is None, example_app.error
     # WHEN every acknowledged cdk-nag finding is collected
     found = acknowledgements(example_app.app)
-    # THEN there is the member-account wildcard of app.py's member contact, each with a real reason, and
-    # none is a blanket acknowledgement of a whole rule
+    # THEN there are the role's wildcards (member accounts, nested stacks, restore records), each with a real
+    # reason, and none is a blanket acknowledgement of a whole rule
     rules = {rule for per_construct in found.values() for rule in per_construct}
-    assert any(rule.endswith("account::*:account/o-*/111111111111]") for rule in rules), rules
+    assert {MEMBER_WILDCARD_FINDING, STACKS_WILDCARD_FINDING, RECORDS_WILDCARD_FINDING} <= rules, rules
     for path, per_construct in found.items():
         for rule, reason in per_construct.items():
             assert "[" in rule, f"{path}: {rule} acknowledges every finding of the rule"
@@ -81,18 +86,19 @@ def test_every_acknowledgement_in_the_example_app_gives_a_reason(example_app: Sy
 
 
 def test_wildcards_fail_aws_solutions_checks_unless_acknowledged(unacknowledged_app: Synthesized) -> None:
-    # GIVEN a member-account contact whose acknowledgement was dropped, and a provider given "Resource: *"
+    # GIVEN a provider whose constructor's acknowledgements were dropped (the nested stacks' and the restore
+    # records' wildcards), and a provider given "Resource: *"
     # WHEN the app is synthesized under AwsSolutionsChecks
-    # THEN synthesis fails, and the report names both wildcards at the provider's policy
+    # THEN synthesis fails, and the report names each unacknowledged wildcard at the provider's policy
     assert unacknowledged_app.error is not None
     assert "ValidationFailed" in str(unacknowledged_app.error)
     violations = {v["ruleName"]: v for v in validation_violations(unacknowledged_app.outdir)}
-    assert set(violations) == {MEMBER_WILDCARD_FINDING, "AwsSolutions-IAM5[Resource::*]"}
+    assert set(violations) == {STACKS_WILDCARD_FINDING, RECORDS_WILDCARD_FINDING, "AwsSolutions-IAM5[Resource::*]"}
     paths = {rule: [c["constructPath"] for c in v["violatingConstructs"]] for rule, v in violations.items()}
+    dropped = ["MemberWithoutAcknowledgement/CdkAlternateContactsProvider/Role/DefaultPolicy/Resource"]
     assert paths == {
-        MEMBER_WILDCARD_FINDING: [
-            "MemberWithoutAcknowledgement/CdkAlternateContactsProvider/Role/DefaultPolicy/Resource"
-        ],
+        STACKS_WILDCARD_FINDING: dropped,
+        RECORDS_WILDCARD_FINDING: dropped,
         "AwsSolutions-IAM5[Resource::*]": ["ExtraWildcard/CdkAlternateContactsProvider/Role/DefaultPolicy/Resource"],
     }
 
@@ -101,12 +107,12 @@ def test_token_accounts_pass_aws_solutions_checks(token_app: Synthesized) -> Non
     # GIVEN member-account contacts whose accounts are a CloudFormation parameter and an imported value
     # (the construct documents tokens as accepted)
     # WHEN the app is synthesized under AwsSolutionsChecks
-    # THEN each member ARN's wildcard is acknowledged in the form cdk-nag renders it, and nothing fails
+    # THEN nothing fails: the role's scope names no account, so a token account adds no finding
     assert token_app.error is None, f"cdk-nag failed: {token_app.error}"
     assert validation_violations(token_app.outdir) == []
     rules = {rule for per_construct in acknowledgements(token_app.app).values() for rule in per_construct}
-    assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/<MemberAccount>]" in rules
-    assert "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/OperationsAccountId]" in rules
+    assert MEMBER_WILDCARD_FINDING in rules
+    assert not [rule for rule in rules if "MemberAccount" in rule or "OperationsAccountId" in rule], rules
 
 
 # --- cfn-lint ---------------------------------------------------------------------------------------------

@@ -71,10 +71,21 @@ def cloud(tmp_path_factory: pytest.TempPathFactory, synthesis: list[Future[Cloud
 
 
 @pytest.fixture
-def engine(cloud: LocalCloud, tmp_path: Path) -> Engine:
-    """A CloudFormation engine with no stacks, over accounts with no contacts."""
+def engine(cloud: LocalCloud, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Engine]:
+    """A CloudFormation engine with no stacks, over accounts with no contacts.
+
+    Every call the functions make is authorized against their role's policy as CloudFormation has it at
+    that moment (the cloud enforces IAM). After the test, no call may have been denied, in any phase of
+    any operation: a denied call is a contact that AWS would strand, whatever the test itself checked.
+    A test that provokes denials on purpose says so with ``@pytest.mark.denials_expected``.
+    """
     cloud.reset()
-    return cloud.engine(tmp_path / "state")
+    assert cloud.iam is not None, "the e2e cloud must enforce IAM"
+    judged = len(cloud.iam.decisions)
+    yield cloud.engine(tmp_path / "state")
+    if request.node.get_closest_marker("denials_expected") is None:
+        denied = [d.authorization for d in cloud.iam.decisions[judged:] if not d.allowed]
+        assert not denied, f"IAM denied calls a function made: {denied[:5]}"
 
 
 @pytest.fixture

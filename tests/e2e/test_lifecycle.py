@@ -268,3 +268,38 @@ def test_restore_on_delete_puts_back_the_contact_from_before_the_stack(
     log = cloud.log_text()
     assert [value for value in before.values() if value in log] == []
     assert_answered_exactly_once(cloud, deployed, destroyed)
+
+
+@pytest.mark.denials_expected
+def test_engine_runs_the_cleanup_delete_under_the_updated_policy_as_aws_does(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack with SECURITY and OPERATIONS, and a next version that removes OPERATIONS and, like a
+    # policy derived from what the template declares, narrows the role to SECURITY
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    narrowed = assemblies.lifecycle.template("E2eSecurityOnlyNarrowed")
+    statements = [
+        s
+        for r in narrowed["Resources"].values()
+        if r["Type"] == "AWS::IAM::Policy"
+        for s in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements[1]["Condition"]["ForAllValues:StringEquals"] == {"account:AlternateContactTypes": ["SECURITY"]}
+    assert cloud.iam is not None
+    judged = len(cloud.iam.decisions)
+
+    # WHEN that version is deployed
+    updated = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eSecurityOnlyNarrowed")
+
+    # THEN the policy changed in the update phase, so the cleanup Delete of OPERATIONS was refused by IAM;
+    # CloudFormation tried it three times, then completed the update and left the contact behind
+    deletes = [r for r in updated.requests if r.request_type == "Delete"]
+    assert [(r.phase, r.physical_id, r.status) for r in deletes] == [("cleanup", f"{OWN}/OPERATIONS", "FAILED")] * 3
+    assert "AccessDenied" in deletes[0].reason
+    denied = [d.authorization for d in cloud.iam.decisions[judged:] if not d.allowed]
+    assert denied and {d.context["account:AlternateContactTypes"][0] for d in denied} == {"OPERATIONS"}
+    assert updated.status == "UPDATE_COMPLETE"
+    stack_events = [e for e in updated.events if e.logical_id == STACK and e.status == "UPDATE_COMPLETE"]
+    assert stack_events[-1].reason == "Update successful. One or more resources could not be deleted."
+    assert (OWN, "OPERATIONS") in contacts()

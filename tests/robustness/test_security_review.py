@@ -1,13 +1,18 @@
 """A security review of what the repository's app deploys, read from its synthesized templates and asset.
 
-The provider role's statements are evaluated as IAM would, with the values of one concrete deployment
-(account 123456789012, us-east-1), for a matrix of requests derived from what the app declares: every
-contact slot (account and type) of every Custom::AlternateContact(s) resource, nested stacks included.
-The role may do the three alternate-contact actions on exactly those slots, write its own log group and
-list its own stack's resources. Everything else is denied: a declared account with an undeclared type,
-an undeclared account, a request without the contact-type condition key, any other action. Then: nothing
-may invoke the function but its callers' own rights (no resource policy), and what ships is what was
-tested (pinned versions, bundled crhelper).
+The provider role's statements are evaluated with the project's IAM evaluator (the one the local engine
+applies to every call), with the values of one concrete deployment (account 123456789012, us-east-1), for
+a matrix of requests built from what the app declares, nested stacks included, and from what it could have
+declared before: CloudFormation runs the Delete of a removed contact under the policy of the template that
+removed it, so the role's scope must not follow today's declarations (shared/REFERENCE.md section 6).
+
+The role may do the three alternate-contact actions on every type of the deploying account and of the
+organization's member accounts (declared or not), read its own stack and the nested stacks below it,
+keep restore records under the project's SSM prefix, read member accounts' status and write its own log
+group. Everything else is denied: a request without the contact-type condition key or with a type the
+API does not have, another account's own contacts, other account actions, other stacks, other parameters,
+any other service. Then: nothing may invoke the function but its callers' own rights (no resource policy),
+and what ships is what was tested (pinned versions, bundled crhelper).
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ ALLOWED_TYPES = {
     "AWS::IAM::Role",
     "AWS::IAM::Policy",
     "AWS::Lambda::Function",
+    "AWS::Lambda::EventInvokeConfig",
     "AWS::Logs::LogGroup",
     "AWS::CloudFormation::Stack",
     "AWS::CDK::Metadata",
@@ -79,15 +85,6 @@ def declared_slots(app: SynthesizedApp) -> set[tuple[str, str]]:
     return slots
 
 
-def opted_in(app: SynthesizedApp, flag: str) -> bool:
-    return any(
-        str(r["Properties"].get(flag, "false")).lower() == "true"
-        for template in app.templates
-        for r in template["Resources"].values()
-        if r["Type"].startswith("Custom::AlternateContact")
-    )
-
-
 @pytest.fixture(scope="module")
 def deployed(example_synth: SynthesizedApp) -> tuple[IdentityPolicy, str, str]:
     """The provider role's policy resolved for one deployment, with that deployment's stack and log ARNs."""
@@ -109,24 +106,24 @@ def deployed(example_synth: SynthesizedApp) -> tuple[IdentityPolicy, str, str]:
 
 
 def contact_requests(slots: set[tuple[str, str]]) -> tuple[list[Request], list[Request]]:
-    """The requests that must be allowed and denied, given the declared slots."""
+    """The contact requests that must be allowed and denied, given the declared slots."""
     allowed: list[Request] = []
     denied: list[Request] = []
     accounts = {account for account, _ in slots}
     undeclared = next(f"{n:012d}" for n in range(999_999_999_998, 0, -1) if f"{n:012d}" not in accounts)
-    for account in sorted(accounts | {undeclared}):
+    for account in sorted(accounts | {undeclared, ACCOUNT}):
+        arn = OWN_ARN if account == ACCOUNT else member_arn(account)
         for kind in CONTACT_TYPES:
             for action in ACTIONS:
-                for arn in arns(account):
-                    (allowed if (account, kind) in slots else denied).append((action, arn, types(kind)))
-    for account, kind in sorted(slots):
-        for arn in arns(account):
-            denied.append((ACTIONS[0], arn, {}))  # the condition key missing
-            denied.append((ACTIONS[0], arn, types(kind.lower())))  # the values are case-sensitive
-            others = [t for t in CONTACT_TYPES if (account, t) not in slots]
-            if others:
-                denied.append((ACTIONS[0], arn, types(kind, others[0])))  # one undeclared type among the values
-            allowed.append((ACTIONS[0].upper(), arn, types(kind)))  # IAM action names ignore case
+                # Declared or not: a slot removed from the template is deleted under the new policy.
+                allowed.append((action, arn, types(kind)))
+        allowed.append((ACTIONS[0].upper(), arn, types("SECURITY")))  # IAM action names ignore case
+        denied.append((ACTIONS[0], arn, {}))  # the condition key missing
+        denied.append((ACTIONS[0], arn, types("security")))  # the values are case-sensitive
+        denied.append((ACTIONS[0], arn, types("SECURITY", "PRIMARY")))  # a type the API does not have
+    for account in sorted(accounts - {ACCOUNT}):
+        # Another account's contacts in its standalone form: only that account's own principals may.
+        denied.append((ACTIONS[0], f"arn:aws:account::{account}:account", types("BILLING")))
     return allowed, denied
 
 
@@ -156,17 +153,18 @@ def wrong_decisions(policy: IdentityPolicy, allowed: list[Request], denied: list
     return wrong + [f"allowed, should be denied: {a} {r} {c}" for a, r, c in denied if policy.allowed(a, r, c)]
 
 
-def test_the_role_may_manage_exactly_the_declared_contact_slots(
+def test_the_role_may_manage_every_slot_the_stack_could_have_declared_and_nothing_more(
     deployed: tuple[IdentityPolicy, str, str], example_synth: SynthesizedApp
 ) -> None:
     # GIVEN the contact slots the app declares, and the provider role's statements for one deployment
     slots = declared_slots(example_synth)
     assert len({account for account, _ in slots}) >= 2 and len(slots) >= 3, slots
     policy, _, _ = deployed
-    # WHEN IAM evaluates the three actions for every declared account and an undeclared one, every type,
-    # and requests without the condition key, with a lower-case type, or with an undeclared type among others
+    # WHEN IAM evaluates the three actions for every declared account, an undeclared member and the
+    # deploying account, every type, and requests without the condition key or with a type the API lacks
     allowed, denied = contact_requests(slots)
-    # THEN exactly the declared slots are allowed
+    # THEN every type of the deploying account and of the organization's members is allowed, in every phase
+    # (the slots a future version removes included), and nothing else
     assert wrong_decisions(policy, allowed, denied) == []
 
 
@@ -174,10 +172,22 @@ def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str],
     policy, stack_arn, log_arn = deployed
     stream = log_arn.replace(":*", ":log-stream:2026/11/22/[$LATEST]abc")
     other_stack = stack_arn.replace(f"stack/{example_synth.stack_name}/", "stack/Other/")
+    nested = stack_arn.replace(f"stack/{example_synth.stack_name}/", f"stack/{example_synth.stack_name}-Accounts00-X1/")
+    record = (
+        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts/{stack_arn.rsplit('/', 1)[-1]}/x/SECURITY"
+    )
     allowed: list[Request] = [
         ("logs:CreateLogStream", stream, {}),
         ("logs:PutLogEvents", stream, {}),
         ("cloudformation:ListStackResources", stack_arn, {}),
+        ("cloudformation:DescribeStacks", stack_arn, {}),
+        ("cloudformation:ListStackResources", nested, {}),
+        ("cloudformation:DescribeStacks", nested, {}),
+        # In every phase, opted in or not: the Delete of an opted-in contact runs after the update that
+        # removed the last opted-in contact from the template.
+        ("ssm:GetParameter", record, {}),
+        ("ssm:DeleteParameter", record, {}),
+        ("organizations:DescribeAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/111111111111", {}),
     ]
     denied = [
         *OTHER_REQUESTS,
@@ -185,17 +195,12 @@ def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str],
         ("logs:CreateLogGroup", log_arn, {}),
         ("logs:DeleteLogGroup", log_arn, {}),
         ("cloudformation:ListStackResources", other_stack, {}),
-        ("cloudformation:DescribeStacks", stack_arn, {}),
+        ("cloudformation:DescribeStacks", other_stack, {}),
         ("cloudformation:DeleteStack", stack_arn, {}),
+        ("cloudformation:GetTemplate", stack_arn, {}),
+        ("ssm:GetParametersByPath", record, {}),
+        ("organizations:ListAccounts", "*", {}),
     ]
-    # The opt-ins' permissions exist only when the app uses them.
-    record = (
-        f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts/{stack_arn.rsplit('/', 1)[-1]}/x/SECURITY"
-    )
-    restore = ("ssm:GetParameter", record, {})
-    status = ("organizations:DescribeAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/1", {})
-    (allowed if opted_in(example_synth, "RestoreOnDelete") else denied).append(restore)
-    (allowed if opted_in(example_synth, "SkipInactiveAccount") else denied).append(status)
     assert wrong_decisions(policy, allowed, denied) == []
 
 

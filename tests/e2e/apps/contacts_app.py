@@ -36,13 +36,29 @@ NestedBadCreate
     ``Member``'s BILLING email is a parameter the API rejects, in the nested stack (for a new stack).
 NestedRemoved
     The nested stack removed from the parent.
+
+Versions of ``E2eMoves`` (contacts moving between the stacks of one app, which CloudFormation creates in the
+new stack and deletes from the old one, with the same physical id):
+
+MovesOne
+    ``OrganizationContacts`` of 111111111111, 222222222222 and 333333333333 in one nested stack.
+MovesTwo
+    The same with ``nested_stacks=2``: 222222222222 moves to the second nested stack.
+MovesOut
+    333333333333 leaves ``OrganizationContacts`` for an ``AlternateContacts`` of its own in the parent stack.
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
 
-from cdk_alternate_contacts import AlternateContactProvider, AlternateContacts, ContactDetails
+from cdk_alternate_contacts import (
+    AccountContacts,
+    AlternateContactProvider,
+    AlternateContacts,
+    ContactDetails,
+    OrganizationContacts,
+)
 
 SECURITY = ContactDetails(
     email_address="sec.multi@example.com", name="Mary Jackson", phone_number="+1 757 555 0101", title="Security lead"
@@ -123,6 +139,21 @@ def nested_stack(
     cdk.CfnOutput(stack, "MemberIdentity", value=member.contacts_id)
 
 
+def moves_stack(app: cdk.App, stack_id: str, *, nested_stacks: int = 1, own_account: str | None = None) -> None:
+    """One version of ``E2eMoves``: every account gets the defaults; ``own_account`` is declared on its own."""
+    stack = cdk.Stack(app, stack_id)
+    accounts = [a for a in ("111111111111", "222222222222", "333333333333") if a != own_account]
+    OrganizationContacts(
+        stack,
+        "Organization",
+        defaults={"security": SECURITY, "billing": BILLING},
+        accounts=[AccountContacts(a) for a in accounts],
+        nested_stacks=nested_stacks,
+    )
+    if own_account is not None:
+        AlternateContacts(stack, "Moved", account_id=own_account, security=SECURITY, billing=BILLING)
+
+
 app = cdk.App()
 multi_stack(app, "MultiBase")
 multi_stack(app, "MultiAdded", own_types=("security", "operations", "billing"))
@@ -136,4 +167,7 @@ nested_stack(app, "NestedMoved", member_account="222222222222", extra=True)
 nested_stack(app, "NestedMovedBadUpdate", member_account="222222222222", extra=True, bad_own_security=True)
 nested_stack(app, "NestedBadCreate", bad_member_billing=True)
 nested_stack(app, "NestedRemoved", with_nested=False)
+moves_stack(app, "MovesOne")
+moves_stack(app, "MovesTwo", nested_stacks=2)
+moves_stack(app, "MovesOut", own_account="333333333333")
 app.synth()

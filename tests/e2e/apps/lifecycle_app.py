@@ -13,6 +13,10 @@ E2eRetain
     SECURITY with RemovalPolicy.RETAIN.
 E2eSecurityOnly
     OPERATIONS removed from the app.
+E2eSecurityOnlyNarrowed
+    E2eSecurityOnly with the role's contact statement narrowed (an escape hatch) to the one type the
+    template still declares, as a policy derived from the declarations would be: CloudFormation's cleanup
+    Delete of OPERATIONS then runs under a policy that refuses it.
 E2eBadCreate
     SECURITY's email comes from a CfnParameter whose default the API rejects: synth-time validation
     skips tokens, so the handler's own validation fails the Create at deploy time.
@@ -41,7 +45,7 @@ from __future__ import annotations
 
 import aws_cdk as cdk
 
-from cdk_alternate_contacts import AlternateContact, AlternateContactType
+from cdk_alternate_contacts import AlternateContact, AlternateContactProvider, AlternateContactType
 
 SECURITY = {
     "email_address": "sec.e2e@example.com",
@@ -110,6 +114,17 @@ def contacts_stack(
     return stack
 
 
+def narrow_to_declared_types(stack: cdk.Stack, types: list[str]) -> None:
+    """Narrow the provider role's contact statement to ``types`` (the trap of a policy that follows the
+    template: aws/aws-cdk #9840)."""
+    policy = AlternateContactProvider.of(stack).role.node.find_child("DefaultPolicy").node.default_child
+    assert isinstance(policy, cdk.CfnResource)
+    # The contact statement comes second, after the log group's (the test checks the template).
+    policy.add_property_override(
+        "PolicyDocument.Statement.1.Condition.ForAllValues:StringEquals.account:AlternateContactTypes", types
+    )
+
+
 def example_stack(app: cdk.App, stack_id: str, *, security_email: str, member_account: str) -> None:
     """One version of the three-contact example."""
     stack = cdk.Stack(app, stack_id)
@@ -150,6 +165,7 @@ contacts_stack(app, "E2eBase")
 contacts_stack(app, "E2eRenamed", security_id="SecurityContact")
 contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
 contacts_stack(app, "E2eSecurityOnly", operations=None)
+narrow_to_declared_types(contacts_stack(app, "E2eSecurityOnlyNarrowed", operations=None), ["SECURITY"])
 contacts_stack(app, "E2eBadCreate", bad_security_email=True)
 contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
 contacts_stack(app, "E2eRenamedBadUpdate", security_id="SecurityContact", bad_operations_email=True)
