@@ -539,7 +539,7 @@ def delete_on_an_unknown_stack(draw: Draw) -> Case:
         "delete-unknown-stack",
         event,
         status="FAILED",
-        reason_mentions=("ListStackResources", "stack's resources"),
+        reason_mentions=("ListStackResources", "stack's resources", "DescribeStacks"),
         secrets=decl.secrets(),
     )
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cfn_events import DETAILS, OWN_ACCOUNT, event, properties
 from moto import mock_aws
 
@@ -113,8 +114,8 @@ def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_time
 ) -> None:
     # GIVEN an Account API that hangs, and an invocation with 5 s left (calls may start until 3 s remain)
     class Hanging:
-        def put_alternate_contact(self, **_: Any) -> None:
-            time.sleep(30)
+        def __getattr__(self, _name: str) -> Any:  # every call hangs (a Create reads the slot before it puts)
+            return lambda **_: time.sleep(30)
 
     monkeypatch.setattr(
         index, "make_clients", lambda *_: lifecycle.Clients(Hanging(), None, own_account_id=OWN_ACCOUNT)
@@ -131,6 +132,9 @@ def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_time
 
 def test_unexpected_errors_answer_their_type_not_their_message(send: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     class Broken:
+        def get_alternate_contact(self, **_: Any) -> None:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}, "Get")
+
         def put_alternate_contact(self, **kwargs: Any) -> None:
             raise KeyError(kwargs["EmailAddress"])
 
