@@ -7,6 +7,7 @@ answer's reason (a skipped inactive account) are left in ``Clients.notes``.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -510,10 +511,6 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
     declared = Declaration(account_id, own, {}, restore_on_delete=restore, skip_inactive_account=skip_inactive)
     stack_id = str(event.get("StackId"))
     unclaimed = [t for t in contact_types if spec.physical_id(account_id, t) not in claims.claimed]
-    for contact_type in contact_types:
-        slot = spec.physical_id(account_id, contact_type)
-        if slot in claims.claimed:
-            logger.info("Delete %s: still claimed by %s; left in place", slot, claims.claimed[slot])
     if skipped_as_inactive(declared, clients, deadline, "Delete"):
         # Nothing can be put back in an inactive account, and the resource is gone: its records are useless.
         if restore:
@@ -522,6 +519,16 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
                 forget(clients.ssm, stack_id, target, deadline=deadline, policy=clients.policy)
         return
     written = _written_details(event)
+    for contact_type in contact_types:
+        slot = spec.physical_id(account_id, contact_type)
+        if slot in claims.claimed:
+            logger.info("Delete %s: still claimed by %s; left in place", slot, claims.claimed[slot])
+            owner = claims.owners[slot]
+            # Only a rolled-back rename leaves a claimer without its own values (see _leave_to_claimer); a
+            # replacement under the same logical id was sent its Update with its current values.
+            if claims.rolling_back and owner != (stack_id, event.get("LogicalResourceId")):
+                target = Target(account_id, contact_type, own_account=own)
+                _leave_to_claimer(target, written.get(contact_type), owner, clients, deadline)
     for contact_type in unclaimed:
         target = Target(account_id, contact_type, own_account=own)
         if restore:
@@ -542,6 +549,98 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
             if clients.ssm is not None:
                 forget(clients.ssm, stack_id, target, deadline=deadline, policy=clients.policy, denied_means_none=True)
         logger.info("Delete %s: %s", target.physical_id, outcome)
+
+
+def _leave_to_claimer(
+    target: Target,
+    written: Mapping[str, str] | None,
+    owner: tuple[str, str],
+    clients: Clients,
+    deadline: Deadline,
+) -> None:
+    """Leave a claimed slot to its claimer, holding the values the claimer declares (issue 8 item 5).
+
+    A rename with changed values creates the new resource (new values) before the old one is deleted.
+    Rolled back, CloudFormation deletes the new resource and does not call the old one at all: the
+    slot would keep the new values while the stack declares the old ones. So when this resource's own
+    values are the live ones, the claimer's declared values are read from its stack's template
+    (GetTemplate; during the rollback the stack's template is the one rolled back to) and put. Called only
+    while the event's stack rolls back: in a forward rename or move the claimer was created with its own
+    values, so the common path costs no template read. Values that are not literal strings there
+    (parameters, references) cannot be known: the slot is left as it is and the reason says so. Nothing
+    is written when the live values are not this resource's (another writer's, or the claimer's own).
+    """
+    if written is None:
+        return
+    stack, logical_id = owner
+    try:
+        live = read_contact(clients.account, target, deadline=deadline, policy=clients.policy)
+        if live is None or not spec.same_contact(written, live):
+            return
+        declared = declared_in_template(
+            clients.cloudformation, stack, logical_id, target.contact_type, deadline=deadline, policy=clients.policy
+        )
+        if declared is None:
+            clients.notes.append(
+                fit_reason(
+                    f"{target.physical_id} kept this resource's values: {logical_id}'s template values are not literal"
+                )
+            )
+            return
+        if not spec.same_contact(declared, live):
+            put_contact(clients.account, target, declared, deadline=deadline, policy=clients.policy)
+            logger.info("Delete %s: now holds the values %s declares", target.physical_id, logical_id)
+    except (ContactError, ClientError) as error:
+        # The claimer keeps the slot either way; failing would only make CloudFormation retry and drop this one.
+        reason = str(error) if isinstance(error, ContactError) else error_code(error)
+        logger.error("Delete %s: the values %s declares were not checked (%s)", target.physical_id, logical_id, reason)
+        clients.notes.append(fit_reason(f"{target.physical_id}: the values {logical_id} declares were not checked"))
+
+
+def declared_in_template(
+    cloudformation: Any, stack: str, logical_id: str, contact_type: str, *, deadline: Deadline, policy: RetryPolicy
+) -> dict[str, str] | None:
+    """The details ``logical_id`` declares for ``contact_type`` in ``stack``'s template, if literal and valid.
+
+    Raises
+    ------
+    ContactError
+        When the template cannot be read (the role needs cloudformation:GetTemplate on the stack).
+    """
+    try:
+        response = call_with_retry(
+            lambda: cloudformation.get_template(StackName=stack, TemplateStage="Original"),
+            what="GetTemplate",
+            deadline=deadline,
+            policy=policy,
+        )
+    except ClientError as error:
+        hint = f"; {IAM_PROPAGATION_HINT}" if is_access_denied(error) else ""
+        raise ContactError(
+            fit_reason(f"GetTemplate: {error_code(error)}; the role needs cloudformation:GetTemplate{hint}")
+        ) from None
+    body = response.get("TemplateBody")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            return None  # a YAML template: CDK never writes one
+    resources = body.get("Resources") if isinstance(body, Mapping) else None
+    resource = resources.get(logical_id) if isinstance(resources, Mapping) else None
+    if not isinstance(resource, Mapping) or not isinstance(resource.get("Properties"), Mapping):
+        return None
+    properties = resource["Properties"]
+    if resource.get("Type") == spec.CONTACTS_RESOURCE_TYPE:
+        contacts = properties.get(spec.CONTACTS)
+        details = contacts.get(contact_type) if isinstance(contacts, Mapping) else None
+    else:
+        details = properties if properties.get(spec.CONTACT_TYPE) == contact_type else None
+    if not isinstance(details, Mapping):
+        return None
+    values = {key: details.get(key) for key in spec.DETAIL_FIELDS}
+    if any(spec.value_error(key, value) for key, value in values.items()):
+        return None
+    return {key: str(value) for key, value in values.items()}
 
 
 def _written_details(event: Mapping[str, Any]) -> dict[str, Mapping[str, str]]:
@@ -583,6 +682,10 @@ class Claims:
 
     claimed: dict[str, str] = field(default_factory=dict)
     own_problem: str | None = None
+    #: For each claimed slot, the claiming resource: (its stack's id, its logical id).
+    owners: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Whether the event's stack is rolling back an update.
+    rolling_back: bool = False
 
 
 def _cloudformation_error(error: ClientError, action: str, deleting: str, what: str) -> ContactError:
@@ -624,8 +727,23 @@ def stack_resources(
             return resources
 
 
-def root_stack(cloudformation: Any, stack_id: str, *, deleting: str, deadline: Deadline, policy: RetryPolicy) -> str:
-    """The root stack of the app ``stack_id`` belongs to: its RootId (DescribeStacks), or itself when it has none.
+@dataclass(frozen=True)
+class StackFacts:
+    """What DescribeStacks tells of the event's stack: the root of its app, and its status."""
+
+    root: str
+    status: str
+
+    @property
+    def rolling_back(self) -> bool:
+        """Whether the stack is rolling back an update (its rollback's cleanup phase included)."""
+        return self.status.startswith("UPDATE_ROLLBACK")
+
+
+def root_stack(
+    cloudformation: Any, stack_id: str, *, deleting: str, deadline: Deadline, policy: RetryPolicy
+) -> StackFacts:
+    """The root stack of the app ``stack_id`` belongs to (its RootId, or itself when it has none), and its status.
 
     Raises
     ------
@@ -643,7 +761,7 @@ def root_stack(cloudformation: Any, stack_id: str, *, deleting: str, deadline: D
         raise _cloudformation_error(error, "DescribeStacks", deleting, "describe the stack") from None
     stacks = response.get("Stacks") or [{}]
     root = stacks[0].get("RootId")
-    return str(root) if root else stack_id
+    return StackFacts(str(root) if root else stack_id, str(stacks[0].get("StackStatus", "")))
 
 
 def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline, deleting: str) -> Claims:
@@ -667,9 +785,9 @@ def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline
     stack_id = str(event.get("StackId"))
     own_logical_id = event.get("LogicalResourceId")
     cloudformation, policy = clients.cloudformation, clients.policy
-    root = root_stack(cloudformation, stack_id, deleting=deleting, deadline=deadline, policy=policy)
-    claims = Claims()
-    pending: list[str] = [root]
+    facts = root_stack(cloudformation, stack_id, deleting=deleting, deadline=deadline, policy=policy)
+    claims = Claims(rolling_back=facts.rolling_back)
+    pending: list[str] = [facts.root]
     seen: set[str] = set()
     own_listing: list[dict[str, Any]] | None = None
     while pending and len(seen) < MAX_STACKS:
@@ -695,7 +813,9 @@ def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline
             if parsed is not None:
                 where = logical_id if own_stack else f"{logical_id} of stack {_stack_name(stack)}"
                 for contact_type in parsed[1]:
-                    claims.claimed.setdefault(spec.physical_id(parsed[0], contact_type), str(where))
+                    slot = spec.physical_id(parsed[0], contact_type)
+                    claims.claimed.setdefault(slot, str(where))
+                    claims.owners.setdefault(slot, (stack, str(logical_id)))
     if own_listing is None:
         # The event's stack is not in the tree (a nested stack being deleted): read it on its own.
         own_listing = stack_resources(cloudformation, stack_id, deleting=deleting, deadline=deadline, policy=policy)

@@ -127,7 +127,7 @@ def test_cloudformation_reads_share_the_retry(fake_time: FakeTime) -> None:
         )
         # WHEN the root of the app is looked up THEN the second attempt answers
         root = root_stack(client, STACK_ID, deleting="x", deadline=fake_time.deadline(), policy=fake_time.policy())
-    assert root == STACK_ID
+    assert root.root == STACK_ID
 
 
 def test_settled_deadline_turns_the_retry_off() -> None:
