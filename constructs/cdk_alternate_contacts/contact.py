@@ -109,7 +109,8 @@ class AlternateContact(Construct):
     scope, construct_id:
         Where the contact sits in the construct tree. The custom resource is the child ``Resource``.
     contact_type:
-        Which contact: an :class:`AlternateContactType` or its string value.
+        Which contact: an :class:`AlternateContactType` or its name in any letter case (``"security"``);
+        the template holds the API's upper-case value.
     email_address, name, phone_number, title:
         The contact's details, checked at synth time with the API's exact rules (email up to 254
         characters, name up to 64, phone up to 25 of digits, spaces and ``()+-``, title up to 50).
@@ -158,7 +159,10 @@ class AlternateContact(Construct):
         skip_inactive_account: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        type_value = contact_type.value if isinstance(contact_type, AlternateContactType) else contact_type
+        # Any letter case is accepted, as in contacts files and OrganizationContacts; the template holds the
+        # API's value. A token, or a string that names no type, is passed on for validation to report.
+        normalized = None if Token.is_unresolved(contact_type) else spec.normalized_type(contact_type)
+        type_value = normalized.value if normalized is not None else contact_type
         properties: dict[str, Any] = {
             spec.CONTACT_TYPE: type_value,
             spec.EMAIL_ADDRESS: email_address,

@@ -44,9 +44,18 @@ RETRYABLE_CODES = frozenset(
 )
 RETRYABLE_TRANSPORT = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
 
+#: Error codes of a call the role may not make (yet): IAM applies a changed policy after a few seconds.
+ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "AccessDeniedFault"})
+
+#: How long, from the start of an invocation, an AccessDenied is retried: CloudFormation updates the role's
+#: policy right before the custom resources that need it, and IAM takes seconds to apply the change.
+IAM_PROPAGATION_S = 20.0
+
+#: Appended to a reason for an AccessDenied that outlived the retries.
+IAM_PROPAGATION_HINT = "IAM may still apply a policy change"
+
 ACCESS_DENIED_HINT = (
-    "call from the organization's management account or the delegated administrator for "
-    "account.amazonaws.com, with trusted access enabled; the target must be a member account"
+    "not called from the management account/delegated administrator (trusted access on) for a member account"
 )
 
 
@@ -103,6 +112,30 @@ class Deadline:
     reserve_s: float = 3.0
     clock: Callable[[], float] = field(default=time.monotonic)
     abandoned: threading.Event = field(default_factory=threading.Event)
+    #: Seconds from ``started`` during which an AccessDenied is retried (see :data:`IAM_PROPAGATION_S`).
+    access_denied_grace_s: float = IAM_PROPAGATION_S
+    #: When the invocation started, on ``clock`` (default: when the deadline was made).
+    started: float | None = None
+
+    def __post_init__(self) -> None:
+        if self.started is None:
+            self.started = self.clock()
+
+    def within_access_denied_grace(self) -> bool:
+        """Whether the invocation is still young enough for an AccessDenied to be IAM propagating a change."""
+        started = self.started if self.started is not None else self.clock()
+        return self.clock() - started < self.access_denied_grace_s
+
+    def narrowed(self, extra_reserve_s: float) -> Deadline:
+        """The same deadline with ``extra_reserve_s`` more kept back: forward work stops in time for its undo."""
+        return Deadline(
+            self.remaining_ms,
+            reserve_s=self.reserve_s + extra_reserve_s,
+            clock=self.clock,
+            abandoned=self.abandoned,
+            access_denied_grace_s=self.access_denied_grace_s,
+            started=self.started,
+        )
 
     def seconds_left(self) -> float:
         """Seconds still usable for calls (may be negative)."""
@@ -162,15 +195,37 @@ def is_retryable(error: BaseException) -> bool:
     return False
 
 
-def call_with_retry(operation: Callable[[], T], *, what: str, deadline: Deadline, policy: RetryPolicy) -> T:
+def is_access_denied(error: BaseException) -> bool:
+    """Whether the error is IAM refusing the call (any service's spelling of AccessDenied)."""
+    return isinstance(error, ClientError) and error_code(error) in ACCESS_DENIED_CODES
+
+
+def call_with_retry(
+    operation: Callable[[], T],
+    *,
+    what: str,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    retry_access_denied: bool = True,
+) -> T:
     """Run ``operation``, retrying throttling and server faults while the deadline allows.
+
+    An AccessDenied is retried too, but only during the invocation's first
+    ``deadline.access_denied_grace_s`` seconds: CloudFormation applies a changed role policy just
+    before the resources that need it, and IAM is eventually consistent. Past that time it is raised
+    like any other error, for the caller to explain.
+
+    Parameters
+    ----------
+    retry_access_denied:
+        False for a call whose AccessDenied is an answer in itself (no retry, raised at once).
 
     Raises
     ------
     ContactError
         When the deadline leaves no room for another attempt; the reason names the last error.
     botocore.exceptions.ClientError
-        At once, for errors that another attempt cannot fix.
+        At once, for errors that another attempt cannot fix (and AccessDenied past the grace time).
     """
     attempt = 0
     while True:
@@ -178,12 +233,17 @@ def call_with_retry(operation: Callable[[], T], *, what: str, deadline: Deadline
         try:
             return operation()
         except Exception as error:
-            if not is_retryable(error):
+            denied = is_access_denied(error)
+            if denied and not (retry_access_denied and deadline.within_access_denied_grace()):
+                raise
+            if not denied and not is_retryable(error):
                 raise
             delay = policy.backoff(attempt)
             attempt += 1
             # A retry needs the delay plus time for the call itself before the reserve is reached.
             if deadline.seconds_left() - delay < 1.0:
+                if denied:
+                    raise
                 raise ContactError(
                     f"{what}: still {error_code(error)} after {attempt} attempt{'s' if attempt > 1 else ''}; "
                     "gave up to answer CloudFormation before the function's timeout"
@@ -203,13 +263,16 @@ def explain(error: ClientError, target: Target, action: str, details: Mapping[st
     """Turn an API error into a reason that tells the user what to do, without contact details."""
     code = error_code(error)
     slot = target.physical_id
-    if code == "AccessDeniedException":
+    if code in ACCESS_DENIED_CODES:
         if not target.own_account:
-            text = f"{action} {slot}: AccessDenied; {ACCESS_DENIED_HINT}"
+            text = (
+                f"{action} {slot}: AccessDenied; the role lacks account:{action} ({IAM_PROPAGATION_HINT}) or "
+                f"{ACCESS_DENIED_HINT}"
+            )
         else:
             text = (
-                f"{action} {slot}: AccessDenied; the function's role needs account:{action}"
-                " on this account for this type"
+                f"{action} {slot}: AccessDenied; the role lacks account:{action} on this account for this type; "
+                f"{IAM_PROPAGATION_HINT}"
             )
     elif code == "ValidationException":
         message = redact(str(error.response.get("Error", {}).get("Message", "")), details.values())
@@ -380,6 +443,7 @@ def inactive_state(organizations: Any, account_id: str, *, deadline: Deadline, p
             fit_reason(
                 f"DescribeAccount {account_id}: {error_code(error)}; skipping inactive accounts needs "
                 "organizations:DescribeAccount, from the management account or a delegated administrator"
+                + (f"; {IAM_PROPAGATION_HINT}" if is_access_denied(error) else "")
             )
         ) from None
     details = response.get("Account", {})

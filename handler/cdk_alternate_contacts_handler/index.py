@@ -24,13 +24,14 @@ import string
 import threading
 import traceback
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import boto3
 from botocore.config import Config
 from crhelper import CfnResource
 
-from . import lifecycle
+from . import freshness, lifecycle
 from .account_api import MAX_REASON, ContactError, Deadline, fit_reason
 from .answer import deliver
 
@@ -105,6 +106,11 @@ _ENVELOPE_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "Logical
 Step = Callable[[Mapping[str, Any], lifecycle.Clients, Deadline], Any]
 
 
+def now() -> datetime:
+    """The current time (UTC); tests replace it to age a request."""
+    return datetime.now(UTC)
+
+
 #: Clients kept between invocations of one execution environment: creating four per request costs more
 #: than the request itself. Keyed by everything that shapes a client (see :func:`client`).
 _CLIENTS: dict[tuple[Any, ...], Any] = {}
@@ -175,6 +181,12 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
     """Adapt a lifecycle step to crhelper: clients, deadline, hard stop, and errors without personal data."""
 
     def run(event: Any, context: Any) -> Any:
+        # A request older than its ServiceTimeout has failed in CloudFormation already: no call at all,
+        # and crhelper answers FAILED once (CloudFormation ignores it, but it shows why in the log).
+        stale = freshness.stale_reason(event, now())
+        if stale is not None:
+            logger.warning("%s %s: %s", event.get("RequestType"), str(event.get("LogicalResourceId"))[:100], stale)
+            raise ContactError(stale)
         deadline = Deadline(context.get_remaining_time_in_millis)
         try:
             clients = make_clients(context, deadline)

@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError
 
 from . import spec
 from .account_api import (
+    IAM_PROPAGATION_HINT,
     ContactError,
     Deadline,
     RetryPolicy,
@@ -25,6 +26,7 @@ from .account_api import (
     delete_contact,
     error_code,
     fit_reason,
+    is_access_denied,
     put_contact,
     read_contact,
 )
@@ -32,6 +34,13 @@ from .account_api import (
 logger = logging.getLogger(__name__)
 
 PARAMETER_PREFIX = spec.RESTORE_PARAMETER_PREFIX
+
+
+class _Unread:
+    """Marks an argument the caller left out (``None`` already means "no contact")."""
+
+
+UNREAD = _Unread()
 
 
 def parameter_name(stack_id: str, target: Target) -> str:
@@ -45,14 +54,28 @@ def _ssm_error(error: ClientError, action: str, target: Target) -> ContactError:
         fit_reason(
             f"{action} of the record of {target.physical_id} before this stack failed ({error_code(error)}); "
             "restore on delete needs ssm:PutParameter, GetParameter and DeleteParameter on its records"
+            + (f"; {IAM_PROPAGATION_HINT}" if is_access_denied(error) else "")
         )
     )
 
 
 def remember_previous(
-    ssm: Any, account: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy
+    ssm: Any,
+    account: Any,
+    stack_id: str,
+    target: Target,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    current: Mapping[str, Any] | _Unread | None = UNREAD,
 ) -> bool:
     """Record the slot's current contact (or that it has none), unless a record exists already.
+
+    Parameters
+    ----------
+    current:
+        The slot's contact as the caller has just read it (``None``: no contact), so that it is not read
+        twice; by default it is read here.
 
     Returns
     -------
@@ -72,7 +95,7 @@ def remember_previous(
     except ClientError as error:
         if error_code(error) != "ParameterNotFound":
             raise _ssm_error(error, "Reading", target) from None
-    live = read_contact(account, target, deadline=deadline, policy=policy)
+    live = read_contact(account, target, deadline=deadline, policy=policy) if isinstance(current, _Unread) else current
     record = {"existed": False} if live is None else {"existed": True, **{k: live[k] for k in spec.DETAIL_FIELDS}}
     try:
         call_with_retry(
@@ -96,9 +119,21 @@ def remember_previous(
 
 
 def read_record(
-    ssm: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy
+    ssm: Any,
+    stack_id: str,
+    target: Target,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    denied_means_none: bool = False,
 ) -> dict[str, Any] | None:
-    """The record of the slot, or ``None`` when there is none (or it is unreadable)."""
+    """The record of the slot, or ``None`` when there is none (or it is unreadable).
+
+    Parameters
+    ----------
+    denied_means_none:
+        Treat an AccessDenied as "no record", at once (see :func:`forget`).
+    """
     name = parameter_name(stack_id, target)
     try:
         response = call_with_retry(
@@ -106,9 +141,10 @@ def read_record(
             what="GetParameter",
             deadline=deadline,
             policy=policy,
+            retry_access_denied=not denied_means_none,
         )
     except ClientError as error:
-        if error_code(error) == "ParameterNotFound":
+        if error_code(error) == "ParameterNotFound" or (denied_means_none and is_access_denied(error)):
             return None
         raise _ssm_error(error, "Reading", target) from None
     try:
@@ -119,14 +155,37 @@ def read_record(
     return record if isinstance(record, dict) else None
 
 
-def forget(ssm: Any, stack_id: str, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> None:
-    """Delete the slot's record (absent counts as done)."""
+def forget(
+    ssm: Any,
+    stack_id: str,
+    target: Target,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    denied_means_none: bool = False,
+) -> None:
+    """Delete the slot's record (absent counts as done).
+
+    Parameters
+    ----------
+    denied_means_none:
+        True for a resource without restore on delete, which only tidies up after one that had it: a role
+        that may not touch the records could never have written one (restore grants all three SSM actions
+        together), so an AccessDenied means there is nothing to delete, at once and without retries.
+    """
     name = parameter_name(stack_id, target)
     try:
         call_with_retry(
-            lambda: ssm.delete_parameter(Name=name), what="DeleteParameter", deadline=deadline, policy=policy
+            lambda: ssm.delete_parameter(Name=name),
+            what="DeleteParameter",
+            deadline=deadline,
+            policy=policy,
+            retry_access_denied=not denied_means_none,
         )
     except ClientError as error:
+        if denied_means_none and is_access_denied(error):
+            logger.debug("No access to restore records: %s has none to drop", target.physical_id)
+            return
         if error_code(error) != "ParameterNotFound":
             raise _ssm_error(error, "Deleting", target) from None
 

@@ -129,6 +129,22 @@ def parse_physical_id(value: object) -> tuple[str, tuple[str, ...]] | None:
     return (match.group(1), types) if list(types) == sorted(set(types)) else None
 
 
+def normalized_type(value: object) -> AlternateContactType | None:
+    """The contact type ``value`` names, in any letter case (``"security"``, ``"Security"``); ``None`` if none.
+
+    This is how every user-facing input (the constructs, contacts files, ``OrganizationContacts``) reads a
+    type; the template then holds the API's upper-case value. Only ASCII letters count: ``str.upper``
+    maps look-alikes such as the dotless i (U+0131) to ``"I"``, and such a spelling is not a type. The handler
+    does not use this: CloudFormation sends what the template holds, so events must carry the exact value
+    (see :func:`type_error`).
+    """
+    if isinstance(value, AlternateContactType):
+        return value
+    if isinstance(value, str) and value.isascii() and value.upper() in CONTACT_TYPES:
+        return AlternateContactType(value.upper())
+    return None
+
+
 def type_error(value: object) -> str | None:
     """Say why ``value`` is not a contact type, or ``None`` when it is one."""
     if value is None:

@@ -10,6 +10,7 @@ ResponseURL's faults from a TCP proxy that resets connections and from the liste
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -380,3 +381,32 @@ def test_a_writer_that_keeps_putting_the_deleted_contact_back_cannot_hold_the_de
     assert "did not confirm" in document["Reason"]
     assert answered_at < invocation.context.deadline - 0.5
     assert crhelper_timer_stopped()
+
+
+# -- an event that waited in Lambda's queue past its ServiceTimeout --------------------------------
+
+
+@pytest.mark.parametrize("operation", ["Create", "Update", "Delete"])
+def test_event_older_than_its_service_timeout_does_no_work_and_answers_failed_once(
+    harness: HandlerHarness, operation: str
+) -> None:
+    # GIVEN a request whose ResponseURL was signed 421 s ago, against a ServiceTimeout of 420 s (CloudFormation
+    # has failed the resource already), and a slot holding another writer's contact
+    put_directly(OWN_ACCOUNT, "SECURITY", OTHER_WRITER)
+    event = request(operation, physical_id=None if operation == "Create" else f"{OWN_ACCOUNT}/SECURITY")
+    event["ResourceProperties"]["ServiceTimeout"] = "420"
+    if operation == "Update":
+        event["OldResourceProperties"] = {**event["ResourceProperties"], **OTHER_WRITER}
+    signed = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(time.time() - 421))
+    calls = AccountFaults()
+    # WHEN the handler runs it
+    with harness.account_faults(calls):
+        invocation, observed = harness.observe(
+            event, seconds=60, route=lambda url: re.sub(r"X-Amz-Date=\d{8}T\d{6}Z", f"X-Amz-Date={signed}", url)
+        )
+    # THEN one FAILED answer says why, no Account API call was made, nothing changed
+    assert statuses(invocation) == ["FAILED"]
+    assert "longer than its ServiceTimeout of 420 s" in invocation.documents[0]["Reason"]
+    assert calls.calls == []
+    assert observed.before == observed.after
+    assert live(OWN_ACCOUNT) == OTHER_WRITER

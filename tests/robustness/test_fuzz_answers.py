@@ -23,9 +23,10 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+import boto3
 import pytest
 from answer_oracle import dumps, violations
-from handler_harness import STACK_ID, HandlerHarness, crhelper_timer_stopped, instant_waits
+from handler_harness import OWN_ACCOUNT, STACK_ID, HandlerHarness, crhelper_timer_stopped, instant_waits
 from hostile_events import Case, cases, fuzz_settings
 from hypothesis import given
 
@@ -45,7 +46,13 @@ def run_and_check(harness: HandlerHarness, case: Case) -> None:
     """Invoke the handler with the case's event and fail with every broken guarantee, event included."""
     # The function's real timeout: these events are about content, not time (a loaded machine must not
     # push one into the deadline; the fault tests take care of deadlines).
-    invocation, observed = harness.observe(case.event, seconds=300.0)
+    if case.forged:
+        harness.publish_stack(*case.listed)
+    try:
+        invocation, observed = harness.observe(case.event, seconds=300.0, as_cloudformation=not case.forged)
+    finally:
+        if case.forged:
+            harness.publish_stack()
     problems = violations(case, invocation, observed)
     # crhelper's last-moment timer must be cancelled: a live one would answer FAILED a second time later.
     if not crhelper_timer_stopped():
@@ -77,6 +84,35 @@ def test_invalid_events_answer_failed_naming_the_problem_and_change_nothing(
     # WHEN the handler runs it
     # THEN it answers FAILED once, the reason names the bad field or request type, nothing changed
     run_and_check(harness, case)
+
+
+@fuzz_settings(ci_examples=20)
+@given(case=cases(STACK_ID, kinds=("forged-delete",)))
+def test_forged_deletes_change_nothing_and_say_why(harness: HandlerHarness, case: Case) -> None:
+    # GIVEN a Delete CloudFormation did not send, and a live contact in every slot of the id it names
+    put_in_every_slot_of(case)
+    # WHEN the handler runs it
+    # THEN it answers SUCCESS once, changes no contact and no record, and says why nothing was deleted
+    run_and_check(harness, case)
+
+
+#: What the slots a forged Delete names hold (someone's real contact, which must survive it).
+LIVE_CONTACT = {
+    "EmailAddress": "owner.7f3a9c@example.com",
+    "Name": "Owner 7f3a9c",
+    "PhoneNumber": "+1 206 555 0199",
+    "Title": "Owner 7f3a9c",
+}
+
+
+def put_in_every_slot_of(case: Case) -> None:
+    """Set :data:`LIVE_CONTACT` straight in moto, in each slot of the case's physical id."""
+    account, types = case.event["PhysicalResourceId"].split("/")
+    client = boto3.client("account", region_name="us-east-1")
+    arguments = {} if account == OWN_ACCOUNT else {"AccountId": account}
+    for contact_type in types.split("+"):
+        client.put_alternate_contact(AlternateContactType=contact_type, **arguments, **LIVE_CONTACT)
+    case.secrets |= set(LIVE_CONTACT.values())
 
 
 @fuzz_settings(ci_examples=15)

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 import boto3
 from botocore.awsrequest import AWSResponse
@@ -33,7 +34,7 @@ from moto.ssm.models import ssm_backends
 
 from cdk_alternate_contacts_handler import index
 from cdk_alternate_contacts_handler.account_api import RetryPolicy
-from localdeploy.cfn_api import CloudFormationApi
+from localdeploy.cfn_api import NAMESPACE, CloudFormationApi
 from localdeploy.registry import ResourceSummary, StackRegistry, StackView
 from localdeploy.responses import Answer, ResponseListener
 
@@ -343,6 +344,44 @@ def instant_waits() -> Callable[[], None]:
     return undo
 
 
+class AppCloudFormationApi(CloudFormationApi):
+    """localdeploy's ListStackResources endpoint, answering DescribeStacks too (a Delete asks for its app's root).
+
+    Each published stack is a root unless ``roots`` maps its id to the root stack's id.
+    """
+
+    def __init__(self, registry: StackRegistry) -> None:
+        super().__init__(registry)
+        self.roots: dict[str, str] = {}
+
+    def handle(self, form: dict[str, str]) -> tuple[int, bytes]:
+        """Answer DescribeStacks here, everything else as localdeploy does."""
+        if form.get("Action") != "DescribeStacks":
+            return super().handle(form)
+        stack = form.get("StackName", "")
+        view = self.registry.find(stack)
+        if view is None:
+            return _query_error("ValidationError", f"Stack with id {stack} does not exist")
+        root = self.roots.get(view.stack_id)
+        parent = f"<RootId>{escape(root)}</RootId><ParentId>{escape(root)}</ParentId>" if root else ""
+        body = (
+            f'<DescribeStacksResponse xmlns="{NAMESPACE}"><DescribeStacksResult><Stacks><member>'
+            f"<StackName>{escape(view.stack_name)}</StackName><StackId>{escape(view.stack_id)}</StackId>"
+            f"<CreationTime>2026-11-22T00:00:00.000Z</CreationTime><StackStatus>{escape(view.status)}</StackStatus>"
+            f"{parent}</member></Stacks></DescribeStacksResult>"
+            f"<ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata></DescribeStacksResponse>"
+        )
+        return 200, body.encode("utf-8")
+
+
+def _query_error(code: str, message: str) -> tuple[int, bytes]:
+    body = (
+        f'<ErrorResponse xmlns="{NAMESPACE}"><Error><Type>Sender</Type><Code>{code}</Code>'
+        f"<Message>{escape(message)}</Message></Error><RequestId>{uuid.uuid4()}</RequestId></ErrorResponse>"
+    )
+    return 400, body.encode("utf-8")
+
+
 class HandlerHarness:
     """The handler's world in this process: listener, CloudFormation endpoint, moto, captured logs.
 
@@ -358,7 +397,9 @@ class HandlerHarness:
         self.workdir = workdir
         self.listener = listener or CountingListener(workdir)
         self.registry = StackRegistry()
-        self.cfn_api = CloudFormationApi(self.registry)
+        self.cfn_api = AppCloudFormationApi(self.registry)
+        #: What :meth:`publish_stack` last set for :data:`STACK_ID`.
+        self.listed: tuple[tuple[str, str, str], ...] = ()
         self.logs = LogCapture()
         #: How many answers each issued URL had when its invocation returned (for a later recount).
         self.answered: dict[str, int] = {}
@@ -413,6 +454,7 @@ class HandlerHarness:
 
     def publish_stack(self, *resources: tuple[str, str, str]) -> None:
         """Set what ListStackResources shows for :data:`STACK_ID`: (logical id, physical id, status)."""
+        self.listed = resources
         now = datetime.now(UTC)
         summaries = tuple(
             ResourceSummary(logical, physical, "Custom::AlternateContact", status, now)
@@ -447,6 +489,7 @@ class HandlerHarness:
         seconds: float = 60.0,
         issue_url: bool = True,
         route: Callable[[str], str] | None = None,
+        as_cloudformation: bool = True,
     ) -> Invocation:
         """Call ``index.handler(event, context)`` once, as Lambda would.
 
@@ -454,6 +497,11 @@ class HandlerHarness:
         fresh URL of the listener (the event's RequestId may be anything a fuzzer drew, so the URL has its own key).
         ``route`` rewrites that URL (through a fault proxy, say). Nothing raised by the handler propagates:
         it is recorded in the result.
+
+        With ``as_cloudformation`` (the default), a Delete of a resource of :data:`STACK_ID` that the
+        published stack does not list yet is shown DELETE_IN_PROGRESS while it runs, as CloudFormation shows
+        a resource it is deleting; False sends the event as a stray or forged one, against the stack as
+        published.
         """
         key = None
         if issue_url and isinstance(event, dict) and isinstance(event.get("ResponseURL"), str):
@@ -463,24 +511,45 @@ class HandlerHarness:
         context = LambdaContext(seconds)
         started = time.monotonic()
         raised: BaseException | None = None
+        published = self.listed
+        if as_cloudformation:
+            self._show_deleting(event)
         try:
             index.handler(event, context)
         except BaseException as error:  # the property under test: nothing escapes
             raised = error
+        finally:
+            if self.listed != published:
+                self.publish_stack(*published)
         invocation = Invocation(event, key, started, time.monotonic(), context, raised)
         invocation.answers = self.answers_of(invocation)
         if key is not None:
             self.answered[key] = len(invocation.answers)
         return invocation
 
+    def _show_deleting(self, event: Any) -> None:
+        if not isinstance(event, dict) or event.get("RequestType") != "Delete" or event.get("StackId") != STACK_ID:
+            return
+        logical, physical = event.get("LogicalResourceId"), event.get("PhysicalResourceId")
+        if not isinstance(logical, str) or not isinstance(physical, str):
+            return
+        if any(listed_logical == logical for listed_logical, _, _ in self.listed):
+            return
+        self.publish_stack(*self.listed, (logical, physical, "DELETE_IN_PROGRESS"))
+
     def observe(
-        self, event: Any, *, seconds: float = 60.0, route: Callable[[str], str] | None = None
+        self,
+        event: Any,
+        *,
+        seconds: float = 60.0,
+        route: Callable[[str], str] | None = None,
+        as_cloudformation: bool = True,
     ) -> tuple[Invocation, Observed]:
         """:meth:`invoke`, with the world before and after, the log lines written and any stray answer."""
         received_before = self._received()
         first_line = len(self.logs.lines)
         before = world()
-        invocation = self.invoke(event, seconds=seconds, route=route)
+        invocation = self.invoke(event, seconds=seconds, route=route, as_cloudformation=as_cloudformation)
         after = world()
         stray = self._received() - received_before - len(invocation.answers)
         signature = ""

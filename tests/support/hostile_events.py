@@ -160,6 +160,11 @@ class Case:
         must be empty afterwards; one that holds another writer's contact must keep it.
     secrets:
         Every contact detail in the event: none may appear in a log line or an answer.
+    forged:
+        True for an event CloudFormation did not send (sent straight to the function): the driver must
+        not show its resource as being deleted, and shows the stack as ``listed`` instead.
+    listed:
+        For a forged event, the stack's resources (logical id, physical id, status) while it runs.
     """
 
     kind: str
@@ -171,6 +176,8 @@ class Case:
     expected_contacts: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     deleted_slots: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
     secrets: set[str] = field(default_factory=set)
+    forged: bool = False
+    listed: tuple[tuple[str, str, str], ...] = ()
 
 
 # -- values ----------------------------------------------------------------------------------------
@@ -539,9 +546,50 @@ def delete_on_an_unknown_stack(draw: Draw) -> Case:
         "delete-unknown-stack",
         event,
         status="FAILED",
-        reason_mentions=("ListStackResources", "stack's resources"),
+        reason_mentions=("ListStackResources", "stack's resources", "DescribeStacks"),
         secrets=decl.secrets(),
     )
+
+
+def forged_delete(draw: Draw, stack_id: str) -> Case:
+    """A Delete CloudFormation did not send: it must delete nothing and answer SUCCESS saying why.
+
+    Each names a managed id (``<account>/<TYPE>``) and is refuted by the event itself or by its stack: a
+    logical id the stack does not list, properties naming another type or account (or the type in lower
+    case), the id of a contact that another live resource owns, or its owner's own logical id while the
+    stack shows it live.
+    """
+    decl = declared(draw)
+    event = _event(draw, "Delete", stack_id, decl)
+    event["PhysicalResourceId"] = decl.physical_id
+    kind = draw.integer(0, 4)
+    listed: tuple[tuple[str, str, str], ...] = ()
+    secrets = decl.secrets()
+    if kind == 0:  # a forged logical id
+        event["LogicalResourceId"] = "Forged" + _token(draw)
+        listed = (("Owner", decl.physical_id, "CREATE_COMPLETE"),)
+    elif kind == 1:  # properties of another contact: another account
+        other = draw.choice([a for a in (OWN_ACCOUNT, *MEMBER_ACCOUNTS) if a != decl.account])
+        event["ResourceProperties"] = {**decl.properties, spec.ACCOUNT_ID: other}
+    elif kind == 2:  # properties of another contact: other types, or a lower-case type
+        props = dict(decl.properties)
+        if decl.resource_type == spec.RESOURCE_TYPE:
+            current = props[spec.CONTACT_TYPE]
+            props[spec.CONTACT_TYPE] = draw.choice([current.lower(), *[t for t in spec.CONTACT_TYPES if t != current]])
+        else:
+            contacts = dict(props[spec.CONTACTS])
+            first = sorted(contacts)[0]
+            contacts[first.lower()] = contacts.pop(first)
+            props[spec.CONTACTS] = contacts
+        event["ResourceProperties"] = props
+    elif kind == 3:  # the id of a contact another live resource owns
+        event["LogicalResourceId"] = "Victim"
+        listed = (("Owner", decl.physical_id, "CREATE_COMPLETE"), ("Victim", "other-id", "DELETE_IN_PROGRESS"))
+    else:  # the owner's own logical id, while the stack shows it live with that id
+        # (a logical id CloudFormation could list: alphanumeric, unlike the fuzzed envelope's)
+        event["LogicalResourceId"] = "Owner"
+        listed = (("Owner", decl.physical_id, "UPDATE_COMPLETE"),)
+    return Case("forged-delete", event, status="SUCCESS", secrets=secrets, forged=True, listed=listed)
 
 
 def invalid_properties(draw: Draw, stack_id: str) -> Case:
@@ -703,6 +751,7 @@ GENERATORS: dict[str, Callable[..., Case]] = {
     "valid-update": valid_update,
     "valid-delete": valid_delete,
     "delete-foreign-id": delete_of_a_foreign_id,
+    "forged-delete": forged_delete,
     "invalid-properties": invalid_properties,
     "mismatched-shape": mismatched_shape,
     "unknown-request-type": unknown_request_type,
@@ -715,6 +764,7 @@ WEIGHTS = {
     "valid-update": 10,
     "valid-delete": 8,
     "delete-foreign-id": 6,
+    "forged-delete": 6,
     "delete-unknown-stack": 4,
     "invalid-properties": 30,
     "mismatched-shape": 8,

@@ -208,13 +208,19 @@ def test_no_call_starts_once_the_work_was_abandoned(account: tuple[Any, Stubber]
         put_contact(client, OWN, DETAILS, deadline=deadline, policy=fake_time.policy())
 
 
+def settled(fake_time: FakeTime) -> Deadline:
+    """A deadline past IAM's propagation time: an AccessDenied is final at once (tests/unit/test_iam_propagation.py
+    covers the retries before that)."""
+    return Deadline(fake_time.remaining_ms, clock=lambda: fake_time.now, access_denied_grace_s=0.0)
+
+
 def test_access_denied_for_a_member_account_explains_the_organization_setup(
     account: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
     client, stubber = account
     stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
     with pytest.raises(ContactError) as raised:
-        put_contact(client, MEMBER, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
+        put_contact(client, MEMBER, DETAILS, deadline=settled(fake_time), policy=fake_time.policy())
     reason = str(raised.value)
     assert f"{MEMBER_ACCOUNT}/BILLING" in reason
     for hint in ("management account", "delegated administrator", "trusted access", "member account"):
@@ -228,7 +234,7 @@ def test_access_denied_for_the_own_account_names_the_missing_permission(
     client, stubber = account
     stubber.add_client_error("delete_alternate_contact", "AccessDeniedException", "not authorized", 403)
     with pytest.raises(ContactError, match="account:DeleteAlternateContact"):
-        delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy())
+        delete_contact(client, OWN, deadline=settled(fake_time), policy=fake_time.policy())
 
 
 def test_validation_error_from_the_api_is_reported_without_contact_details(

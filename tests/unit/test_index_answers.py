@@ -9,10 +9,12 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 from cfn_events import DETAILS, OWN_ACCOUNT, event, properties
 from moto import mock_aws
 
@@ -113,8 +115,8 @@ def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_time
 ) -> None:
     # GIVEN an Account API that hangs, and an invocation with 5 s left (calls may start until 3 s remain)
     class Hanging:
-        def put_alternate_contact(self, **_: Any) -> None:
-            time.sleep(30)
+        def __getattr__(self, _name: str) -> Any:  # every call hangs (a Create reads the slot before it puts)
+            return lambda **_: time.sleep(30)
 
     monkeypatch.setattr(
         index, "make_clients", lambda *_: lifecycle.Clients(Hanging(), None, own_account_id=OWN_ACCOUNT)
@@ -131,6 +133,9 @@ def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_time
 
 def test_unexpected_errors_answer_their_type_not_their_message(send: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     class Broken:
+        def get_alternate_contact(self, **_: Any) -> None:
+            raise ClientError({"Error": {"Code": "ResourceNotFoundException", "Message": "none"}}, "Get")
+
         def put_alternate_contact(self, **kwargs: Any) -> None:
             raise KeyError(kwargs["EmailAddress"])
 
@@ -143,3 +148,30 @@ def test_unexpected_errors_answer_their_type_not_their_message(send: Any, monkey
 def test_crhelper_is_configured_against_its_traps() -> None:
     assert index.helper._sleep_on_delete == 0
     assert index.helper._log_level == "INFO"
+
+
+def test_request_older_than_its_service_timeout_answers_failed_once_without_any_call(
+    send: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a Create that waited in Lambda's queue past its ServiceTimeout (420 s), and clients that
+    # would fail the test on any call
+    made: list[str] = []
+
+    class Recording:
+        def __getattr__(self, name: str) -> Any:
+            made.append(name)
+            raise AssertionError(name)
+
+    monkeypatch.setattr(index, "make_clients", lambda *_: made.append("make_clients") or Recording())
+    request = event("Create", properties("SECURITY"))
+
+    def aged(*_: Any) -> Any:
+        return index.datetime.now(index.UTC) + timedelta(seconds=421)
+
+    monkeypatch.setattr(index, "now", aged)
+    # WHEN the handler runs it (the listener's URL carries X-Amz-Date, as CloudFormation's does)
+    answers = send(request)
+    # THEN one FAILED answer says why, and nothing was called (no client was even made)
+    assert [a["Status"] for a in answers] == ["FAILED"]
+    assert "longer than its ServiceTimeout of 420 s" in answers[0]["Reason"]
+    assert made == []

@@ -40,7 +40,21 @@ def live_types(client: Any, account_id: str) -> dict[str, dict[str, str]]:
     return found
 
 
+def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
+    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
+    stack: dict[str, Any] = {
+        "StackName": stack_id.split("/")[1],
+        "StackId": stack_id,
+        "CreationTime": "2026-11-22T00:00:00Z",
+        "StackStatus": "UPDATE_IN_PROGRESS",
+    }
+    if root_id:
+        stack.update(RootId=root_id, ParentId=root_id)
+    return {"Stacks": [stack]}
+
+
 def listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:
+    stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
     stubber.add_response("list_stack_resources", stack_resources(*entries), {"StackName": STACK_ID})
 
 

@@ -22,7 +22,7 @@ from cfn_events import (
 )
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError
+from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
 from cdk_alternate_contacts_handler.lifecycle import Clients
 
 
@@ -47,7 +47,22 @@ def put_existing(client: Any, contact_type: str, account_id: str | None = None) 
     return existing
 
 
+def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
+    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
+    stack: dict[str, Any] = {
+        "StackName": stack_id.split("/")[1],
+        "StackId": stack_id,
+        "CreationTime": "2026-11-22T00:00:00Z",
+        "StackStatus": "UPDATE_IN_PROGRESS",
+    }
+    if root_id:
+        stack.update(RootId=root_id, ParentId=root_id)
+    return {"Stacks": [stack]}
+
+
 def expect_listing(stubber: Stubber, *pages: dict[str, Any]) -> None:
+    # A Delete first asks for the root of its app (DescribeStacks), then lists it: a root stack here.
+    stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
     for index, page in enumerate(pages):
         expected = {"StackName": STACK_ID, **({"NextToken": f"page-{index}"} if index else {})}
         stubber.add_response("list_stack_resources", page, expected)
@@ -185,7 +200,8 @@ def test_claims_are_found_on_later_pages_of_the_stack_listing(
     clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
     physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
-    filler = [(f"Other{i}", f"other-{i}", "CREATE_COMPLETE") for i in range(100)]
+    filler = [("SecurityContact", physical, "DELETE_IN_PROGRESS")]
+    filler += [(f"Other{i}", f"other-{i}", "CREATE_COMPLETE") for i in range(99)]
     expect_listing(
         cloudformation[1],
         stack_resources(*filler, next_token="page-1"),
@@ -216,9 +232,12 @@ def test_delete_fails_without_deleting_when_the_stack_cannot_be_listed(
     clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
     physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
+    cloudformation[1].add_response("describe_stacks", described(), {"StackName": STACK_ID})
     cloudformation[1].add_client_error("list_stack_resources", "AccessDenied", "not authorized", 403)
+    # (past IAM's propagation time, so the AccessDenied is final at once)
+    settled = Deadline(fake_time.remaining_ms, clock=lambda: fake_time.now, access_denied_grace_s=0.0)
     with pytest.raises(ContactError, match="cloudformation:ListStackResources") as raised:
-        lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
+        lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, settled)
     assert len(str(raised.value)) <= 256
     assert live(clients.account, "SECURITY") is not None
 

@@ -61,7 +61,21 @@ def records(clients: Clients) -> list[str]:
     return [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
 
 
+def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
+    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
+    stack: dict[str, Any] = {
+        "StackName": stack_id.split("/")[1],
+        "StackId": stack_id,
+        "CreationTime": "2026-11-22T00:00:00Z",
+        "StackStatus": "UPDATE_IN_PROGRESS",
+    }
+    if root_id:
+        stack.update(RootId=root_id, ParentId=root_id)
+    return {"Stacks": [stack]}
+
+
 def expect_listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:
+    stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
     stubber.add_response("list_stack_resources", stack_resources(*entries), {"StackName": STACK_ID})
 
 
@@ -199,8 +213,10 @@ def test_delete_for_an_inactive_account_is_skipped(
     props = properties("SECURITY", member, SkipInactiveAccount="true")
     physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
     clients.organizations.close_account(AccountId=member)
+    # The Delete proves itself genuine (its stack lists it) before anything, skipping included.
+    expect_listing(cloudformation[1], ("SecurityContact", physical, "DELETE_IN_PROGRESS"))
     lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
-    assert live(clients.account, "SECURITY", member) == DETAILS  # untouched: no stack listing was needed
+    assert live(clients.account, "SECURITY", member) == DETAILS  # untouched
     assert clients.notes and "Delete skipped" in clients.notes[0]
 
 
