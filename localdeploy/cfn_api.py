@@ -1,4 +1,5 @@
-"""A CloudFormation query-API endpoint on 127.0.0.1 that answers ``ListStackResources`` and ``DescribeStacks``.
+"""A CloudFormation query-API endpoint on 127.0.0.1 that answers ``ListStackResources``, ``DescribeStacks`` and
+``GetTemplate``.
 
 The shape follows botocore's ``cloudformation`` model (protocol ``query``, result wrapper
 ``ListStackResourcesResult``, list members named ``member``, pages of 100 with an opaque NextToken),
@@ -19,6 +20,9 @@ from .net import QuietHandler, ServerThread
 from .registry import ResourceSummary, StackRegistry, StackView
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
+
+#: The actions served.
+ACTIONS = ("ListStackResources", "DescribeStacks", "GetTemplate")
 
 #: ListStackResources returns at most this many summaries per page.
 PAGE_SIZE = 100
@@ -66,14 +70,16 @@ class CloudFormationApi:
         """Answer one query-API request; returns the HTTP status and the XML body."""
         action = form.get("Action", "")
         stack = form.get("StackName", "")
-        view = self.registry.find(stack) if action in ("ListStackResources", "DescribeStacks") else None
+        view = self.registry.find(stack) if action in ACTIONS else None
         self.calls.append(ApiCall(action, stack, view))
-        if action not in ("ListStackResources", "DescribeStacks"):
+        if action not in ACTIONS:
             return _error(400, "InvalidAction", f"The action {action or '(none)'} is not valid for this web service.")
         if view is None:
             return _error(400, "ValidationError", f"Stack with id {stack} does not exist")
         if action == "DescribeStacks":
             return 200, self._describe(view).encode("utf-8")
+        if action == "GetTemplate":
+            return 200, _template(view).encode("utf-8")
         start = 0
         if form.get("NextToken"):
             try:
@@ -115,6 +121,17 @@ class CloudFormationApi:
             f"</DescribeStacksResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
             f"</DescribeStacksResponse>"
         )
+
+
+def _template(view: StackView) -> str:
+    """GetTemplate: the stack's template as JSON (both stages are the same: no transforms here)."""
+    body = escape(json.dumps(view.template))
+    return (
+        f'<GetTemplateResponse xmlns="{NAMESPACE}"><GetTemplateResult><TemplateBody>{body}</TemplateBody>'
+        "<StagesAvailable><member>Original</member><member>Processed</member></StagesAvailable>"
+        f"</GetTemplateResult><ResponseMetadata><RequestId>{uuid.uuid4()}</RequestId></ResponseMetadata>"
+        "</GetTemplateResponse>"
+    )
 
 
 def _member(summary: ResourceSummary) -> str:

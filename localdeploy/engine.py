@@ -226,6 +226,7 @@ class _Operation:
         self.left_behind: list[str] = []
         self.previous_parameters = dict(stack.parameters)
         self.previous_outputs = dict(stack.outputs)
+        self.previous_template = stack.template
         # The stack's roles and policies are in force from the start: a destroy in a new process, or the
         # first request of an update, is authorized against the policy as deployed.
         self.publish_policies()
@@ -378,7 +379,14 @@ class _Operation:
                 for s in self.stack.resources.values()
             )
             self.engine.registry.publish(
-                StackView(self.stack.stack_id, self.stack.stack_name, self.stack.status, rows, self.stack.parent_id)
+                StackView(
+                    self.stack.stack_id,
+                    self.stack.stack_name,
+                    self.stack.status,
+                    rows,
+                    self.stack.parent_id,
+                    self.stack.template,
+                )
             )
             self.publish_policies()
 
@@ -474,7 +482,9 @@ class Engine:
         op = _Operation(self, stack, result, assembly, artifact)
         overrides = {**(previous.parameters if previous else {}), **dict(parameters or {})}
         try:
-            template, resolver, desired = self._prepare(op, assembly.template(artifact), overrides)
+            document = assembly.template(artifact)
+            template, resolver, desired = self._prepare(op, document, overrides)
+            stack.template = document
             if previous is not None:
                 self._load_nested(op)
                 self._restore_functions(op)
@@ -721,6 +731,7 @@ class Engine:
                 raise TemplateError("Parameters must be a map of strings")
             document = op.assembly.nested_template(op.artifact, url)
             template, resolver, desired = self._prepare(child, document, stringify(passed))
+            child.stack.template = document
         except (TemplateError, AssemblyError) as error:
             return str(error)
         new = previous is None
@@ -876,6 +887,8 @@ class Engine:
                     clean &= self._rollback_delete(op, step.after, phase="rollback", listed=True)
             op.set_stack_status("ROLLBACK_COMPLETE" if clean else "ROLLBACK_FAILED")
             return
+        # From here on the stack's template is the previous one again (GetTemplate answers it).
+        op.stack.template = op.previous_template
         op.set_stack_status("UPDATE_ROLLBACK_IN_PROGRESS")
         restored_all = True
         to_delete: list[tuple[ResourceState, bool]] = []

@@ -8,8 +8,10 @@ resource CREATE_COMPLETE while the old one is DELETE_IN_PROGRESS).
 from __future__ import annotations
 
 import threading
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,7 @@ class StackView:
     status: str
     resources: tuple[ResourceSummary, ...]
     parent_id: str = ""
+    template: Mapping[str, Any] = field(default_factory=dict)
 
 
 class StackRegistry:

@@ -75,6 +75,9 @@ class StackState:
         The evaluated Outputs (a parent reads a nested stack's with ``Fn::GetAtt <Nested>.Outputs.<Name>``).
     parent_id:
         For a nested stack, the StackId of the stack that holds it; empty for a top-level stack.
+    template:
+        The template GetTemplate returns: the one being deployed from the start of an update, the previous
+        one again from the start of its rollback.
     """
 
     stack_name: str
@@ -85,6 +88,7 @@ class StackState:
     updated_at: str = field(default_factory=now_iso)
     outputs: dict[str, str] = field(default_factory=dict)
     parent_id: str = ""
+    template: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -57,8 +57,9 @@ ACTIONS = tuple(
     f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
 )
 
-#: What a function's Delete reads to find every live claim of a contact in the app's stacks.
-LISTING_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources")
+#: What a function's Delete reads to find every live claim of a contact in the app's stacks, and, when a
+#: rename rolls back, the values the remaining resource declares (GetTemplate).
+LISTING_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate")
 
 #: The restore-on-delete records' actions.
 RESTORE_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")

@@ -14,7 +14,7 @@ from construct_synth import Synthesized, as_list, only_resource, render
 
 ACCOUNT_ACTIONS = {"account:PutAlternateContact", "account:GetAlternateContact", "account:DeleteAlternateContact"}
 LOG_ACTIONS = {"logs:CreateLogStream", "logs:PutLogEvents"}
-STACK_ACTIONS = {"cloudformation:ListStackResources", "cloudformation:DescribeStacks"}
+STACK_ACTIONS = {"cloudformation:ListStackResources", "cloudformation:DescribeStacks", "cloudformation:GetTemplate"}
 RESTORE_ACTIONS = {"ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter"}
 STATUS_ACTIONS = {"organizations:DescribeAccount"}
 

@@ -154,12 +154,15 @@ def test_nested_update_leaves_its_cleanup_to_the_top_level_cleanup_phase(
         if (e.logical_id, e.status) == (STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     )
     assert updated.requests_for(member_id)[1].sent_at >= parent_cleanup
-    # AND the handler listed the nested stack (its own StackId) and saw the new identity there
-    [call] = [c for c in cloud.cfn_api.calls[calls_before:] if c.action == "ListStackResources"]
-    assert call.view is not None
+    # AND the handler read the whole app: the root stack, then the nested stack (its own StackId, which the
+    # event carried), where it saw the new identity
     nested_state = engine.store.load(name)
     assert nested_state is not None
-    assert call.stack == updated.requests_for(member_id)[1].stack_id == nested_state.stack_id
+    assert updated.requests_for(member_id)[1].stack_id == nested_state.stack_id
+    listed = [c for c in cloud.cfn_api.calls[calls_before:] if c.action == "ListStackResources"]
+    assert [c.view.stack_name for c in listed if c.view is not None] == [STACK, name]
+    call = listed[1]
+    assert call.view is not None
     seen = {row.logical_id: (row.physical_id, row.status) for row in call.view.resources}
     assert seen[member_id] == ("222222222222/BILLING+SECURITY", "UPDATE_COMPLETE")
     assert seen[extra_id] == ("333333333333/OPERATIONS", "CREATE_COMPLETE")

@@ -183,6 +183,8 @@ def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str],
         ("cloudformation:DescribeStacks", stack_arn, {}),
         ("cloudformation:ListStackResources", nested, {}),
         ("cloudformation:DescribeStacks", nested, {}),
+        # A rolled-back rename with changed values reads the remaining resource's values from the template.
+        ("cloudformation:GetTemplate", stack_arn, {}),
         # In every phase, opted in or not: the Delete of an opted-in contact runs after the update that
         # removed the last opted-in contact from the template.
         ("ssm:GetParameter", record, {}),
@@ -197,7 +199,8 @@ def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str],
         ("cloudformation:ListStackResources", other_stack, {}),
         ("cloudformation:DescribeStacks", other_stack, {}),
         ("cloudformation:DeleteStack", stack_arn, {}),
-        ("cloudformation:GetTemplate", stack_arn, {}),
+        ("cloudformation:GetTemplate", other_stack, {}),
+        ("cloudformation:UpdateStack", stack_arn, {}),
         ("ssm:GetParametersByPath", record, {}),
         ("organizations:ListAccounts", "*", {}),
     ]

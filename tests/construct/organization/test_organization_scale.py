@@ -94,7 +94,11 @@ def test_the_role_may_list_each_nested_stack_and_no_other_stack(thousand_account
     (listing,) = [
         s for s in role_policy_statements(templates.parent) if "cloudformation:ListStackResources" in s["Action"]
     ]
-    assert sorted(listing["Action"]) == ["cloudformation:DescribeStacks", "cloudformation:ListStackResources"]
+    assert sorted(listing["Action"]) == [
+        "cloudformation:DescribeStacks",
+        "cloudformation:GetTemplate",
+        "cloudformation:ListStackResources",
+    ]
     patterns = [
         render(r)
         .replace("${AWS::StackName}", STACK)
