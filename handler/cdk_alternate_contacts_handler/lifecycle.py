@@ -430,11 +430,20 @@ def _roll_back_slot(target: Target, failed: Declaration, stack_id: str, clients:
 
 
 def _drop_records(declared: Declaration, event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> None:
-    """Restore on delete was turned off: the records of the declared slots will never be used."""
+    """Restore on delete was turned off: the records of the declared slots will never be used.
+
+    Best effort: the update itself succeeded, and the role's new policy may no longer reach the records
+    (turning restore off can remove the SSM statement in the same update); the reason then says so.
+    """
     stack_id = str(event.get("StackId"))
     for contact_type in declared.contacts:
-        forget(clients.ssm, stack_id, declared.target(contact_type), deadline=deadline, policy=clients.policy)
-        logger.info("Update %s: restore on delete is off, its record is dropped", declared.physical_id)
+        target = declared.target(contact_type)
+        try:
+            forget(clients.ssm, stack_id, target, deadline=deadline, policy=clients.policy)
+            logger.info("Update %s: restore on delete is off, its record is dropped", target.physical_id)
+        except ContactError as error:
+            logger.error("Update %s: the record was not dropped (%s)", target.physical_id, error)
+            clients.notes.append(fit_reason(f"restore turned off: the record of {target.physical_id} was not dropped"))
 
 
 def genuine_delete_problem(

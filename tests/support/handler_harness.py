@@ -533,6 +533,8 @@ class HandlerHarness:
         logical, physical = event.get("LogicalResourceId"), event.get("PhysicalResourceId")
         if not isinstance(logical, str) or not isinstance(physical, str):
             return
+        if not (logical.isascii() and logical.isalnum()):
+            return  # not a logical id CloudFormation could list (nor XML carry, for control characters)
         if any(listed_logical == logical for listed_logical, _, _ in self.listed):
             return
         self.publish_stack(*self.listed, (logical, physical, "DELETE_IN_PROGRESS"))

@@ -490,6 +490,11 @@ def valid_update(draw: Draw, stack_id: str) -> Case:
     )
 
 
+def is_logical_id(value: object) -> bool:
+    """Whether ``value`` is a logical id CloudFormation accepts: 1 to 255 ASCII letters and digits."""
+    return isinstance(value, str) and 0 < len(value) <= 255 and value.isascii() and value.isalnum()
+
+
 def valid_delete(draw: Draw, stack_id: str) -> Case:
     decl = declared(draw)
     if spec.RESTORE_ON_DELETE in decl.properties:
@@ -497,6 +502,9 @@ def valid_delete(draw: Draw, stack_id: str) -> Case:
         decl.properties[spec.RESTORE_ON_DELETE] = "false"
     event = _event(draw, "Delete", stack_id, decl)
     event["PhysicalResourceId"] = decl.physical_id
+    if not is_logical_id(event["LogicalResourceId"]):
+        # CloudFormation only sends logical ids it can list (the Delete checks that its stack lists it).
+        event["LogicalResourceId"] = "SecurityContact"
     return Case(
         "valid-delete",
         event,

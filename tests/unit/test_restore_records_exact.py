@@ -27,7 +27,7 @@ from cfn_events import (
 from handler_harness import api_error_response
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError
+from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
 from cdk_alternate_contacts_handler.lifecycle import Clients
 
 BEFORE = {
@@ -193,3 +193,23 @@ def test_claimed_slot_keeps_its_record_until_the_claimer_is_deleted_without_rest
     # THEN the contact is deleted and the record with it
     assert live(clients, "SECURITY") is None
     assert records(clients) == []
+
+
+def test_turning_restore_off_without_ssm_access_any_more_still_succeeds_and_says_so(
+    clients: Clients, org: Organization, fake_time: FakeTime
+) -> None:
+    # GIVEN a record, and a role whose new policy no longer reaches SSM (restore off in the same update)
+    old = properties("SECURITY", MEMBER_ACCOUNT, RestoreOnDelete="true")
+    physical = lifecycle.create(event("Create", old), clients, fake_time.deadline())
+
+    def deny(request: Any, **_: Any) -> Any:
+        request.url = "https://fault-injected.invalid/"
+        return api_error_response(400, "AccessDeniedException", "not authorized")
+
+    clients.ssm.meta.events.register_first("before-send.ssm.DeleteParameter", deny)
+    settled = Deadline(fake_time.remaining_ms, clock=lambda: fake_time.now, access_denied_grace_s=0.0)
+    # WHEN the Update turns restore off
+    new = properties("SECURITY", MEMBER_ACCOUNT)
+    lifecycle.update(event("Update", new, physical_id=physical, old=old), clients, settled)
+    # THEN it succeeds, and the reason tells that the record stayed
+    assert "was not dropped" in clients.notes[0]
