@@ -67,12 +67,11 @@ class ContactsModelError(AlternateContactValidationError):
 
 
 def contact_type_of(value: object) -> AlternateContactType | None:
-    """The contact type ``value`` names, in any case (``"security"``, ``"SECURITY"``); ``None`` if none."""
-    if isinstance(value, AlternateContactType):
-        return value
-    if isinstance(value, str) and value.upper() in spec.CONTACT_TYPES:
-        return AlternateContactType(value.upper())
-    return None
+    """The contact type ``value`` names, in any case (``"security"``, ``"SECURITY"``); ``None`` if none.
+
+    The same rule as :class:`~cdk_alternate_contacts.AlternateContact`'s (:func:`spec.normalized_type`).
+    """
+    return spec.normalized_type(value)
 
 
 def type_label(contact_type: AlternateContactType) -> str:

@@ -501,7 +501,10 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
     physical = event.get("PhysicalResourceId")
     parsed = spec.parse_physical_id(physical)
     if parsed is None:
-        logger.info("Delete of an id this handler did not issue (failed create?): nothing to delete")
+        # crhelper's id after a failed Create, or a forged one: the reason says so, without quoting the id.
+        note = "Delete: nothing deleted, the physical id is not one this handler issues (<account>/<TYPE>)"
+        logger.info("%s", note)
+        clients.notes.append(note)
         return
     account_id, contact_types = parsed
     own = account_id == clients.own_account_id

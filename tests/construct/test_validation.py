@@ -198,9 +198,10 @@ def test_account_id_that_is_not_twelve_ascii_digits_is_rejected(stack: cdk.Stack
     assert named_fields(message) == {"account_id"}
 
 
-@pytest.mark.parametrize("contact_type", ["PRIMARY", "security", "Billing", ""])
+@pytest.mark.parametrize("contact_type", ["PRIMARY", "secur\u0131ty", "BILLING ", ""])
 def test_unknown_contact_type_is_rejected(stack: cdk.Stack, contact_type: str) -> None:
-    # GIVEN a type that is not exactly BILLING, OPERATIONS or SECURITY
+    # GIVEN a type that is not BILLING, OPERATIONS or SECURITY in some letter case (a dotless i, which
+    # str.upper() would turn into an I, is not one)
     # WHEN it is declared
     message = rejected(stack, contact_type=contact_type)
     # THEN synthesis stops and names the field
