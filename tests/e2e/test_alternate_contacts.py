@@ -241,3 +241,85 @@ def test_delete_after_failed_create_keeps_the_contacts_that_existed_before(
     assert contacts() == EXISTING
     assert engine.store.load(STACK) is None
     assert_answered_exactly_once(cloud, result)
+
+
+#: A BILLING contact the deploying account had before any stack.
+EXISTING_BILLING = {
+    "EmailAddress": "ap.before.multi@example.com",
+    "Name": "Katherine Johnson",
+    "PhoneNumber": "+1 757 555 0192",
+    "Title": "Accounts payable",
+}
+
+
+def puts(cloud: LocalCloud, judged: int) -> list[tuple[str, bool]]:
+    """The PutAlternateContact calls IAM judged since ``judged``, by type, and whether each was allowed."""
+    assert cloud.iam is not None
+    return [
+        (d.authorization.context["account:AlternateContactTypes"][0], d.allowed)
+        for d in cloud.iam.decisions[judged:]
+        if d.authorization.action == "account:PutAlternateContact"
+    ]
+
+
+@pytest.mark.denials_expected
+@pytest.mark.parametrize("artifact", ["MultiHalfDenied", "MultiHalfDeniedRestore"])
+def test_a_create_that_fails_half_way_puts_back_what_it_overwrote(
+    engine: Engine,
+    assemblies: Assemblies,
+    contacts: Callable[[], dict[Slot, Details]],
+    seed_contacts: Callable[[dict[Slot, Details]], None],
+    cloud: LocalCloud,
+    artifact: str,
+) -> None:
+    # GIVEN an account whose BILLING contact predates the stack, and a new stack declaring BILLING and SECURITY
+    # whose role IAM lets write BILLING only (without, then with restore_on_delete)
+    seed_contacts({(OWN, "BILLING"): EXISTING_BILLING})
+    assert cloud.iam is not None
+    judged = len(cloud.iam.decisions)
+
+    # WHEN it is deployed: the Create puts BILLING, then SECURITY is refused
+    result = engine.deploy(assemblies.contacts, STACK, artifact=artifact)
+
+    # THEN the Create failed after writing BILLING, and put back the contact it had overwritten, from memory
+    # or from its restore record; the rollback's Delete (of crhelper's id) did nothing
+    assert result.status == "ROLLBACK_COMPLETE", explain(result)
+    attempts = puts(cloud, judged)
+    assert attempts[0] == ("BILLING", True) and ("SECURITY", False) in attempts, attempts
+    create = next(r for r in result.requests if r.request_type == "Create")
+    assert create.status == "FAILED" and "AccessDenied" in create.reason
+    assert contacts() == {(OWN, "BILLING"): EXISTING_BILLING}
+    # AND no restore record outlives the failed stack
+    records = cloud.client("ssm").get_parameters_by_path(Path="/cdk-alternate-contacts", Recursive=True)
+    assert records["Parameters"] == []
+    assert_answered_exactly_once(cloud, result)
+
+
+@pytest.mark.denials_expected
+def test_an_update_that_fails_after_adding_a_type_puts_that_slot_back(
+    engine: Engine,
+    assemblies: Assemblies,
+    contacts: Callable[[], dict[Slot, Details]],
+    seed_contacts: Callable[[dict[Slot, Details]], None],
+    cloud: LocalCloud,
+) -> None:
+    # GIVEN an account whose BILLING contact predates the stack, and the stack managing SECURITY and OPERATIONS
+    seed_contacts({(OWN, "BILLING"): EXISTING_BILLING})
+    deployed = engine.deploy(assemblies.contacts, STACK, artifact="MultiBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    before = contacts()
+    assert cloud.iam is not None
+    judged = len(cloud.iam.decisions)
+
+    # WHEN an update adds BILLING and changes SECURITY while its policy lets the role write BILLING and
+    # OPERATIONS only: the Update puts BILLING, a slot it did not manage before, then SECURITY is refused
+    result = engine.deploy(assemblies.contacts, STACK, artifact="MultiAddedDenied")
+
+    # THEN the failed Update put BILLING back as it was, the rollback (under the old policy again) brought
+    # the resource back, and the account holds exactly what it held before the update
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
+    attempts = puts(cloud, judged)
+    assert attempts[0] == ("BILLING", True) and ("SECURITY", False) in attempts, attempts
+    assert contacts() == before
+    assert contacts()[(OWN, "BILLING")] == EXISTING_BILLING
+    assert_answered_exactly_once(cloud, deployed, result)

@@ -167,3 +167,31 @@ def test_rollback_of_a_rename_keeps_the_contact_the_old_resource_still_owns(
     assert new_id not in state.resources
     assert state.resources[old_id].physical_id == f"{OWN}/SECURITY"
     assert_answered_exactly_once(cloud, deployed, result)
+
+
+def test_rollback_of_a_rename_with_changed_values_leaves_the_values_the_stack_declares(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack whose SECURITY contact is the construct "Security"
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    old_id, security = declared(assemblies.lifecycle, "E2eBase", "Security")
+    new_id, renamed = declared(assemblies.lifecycle, "E2eRenamedChangedBadUpdate", "SecurityContact")
+    assert details_of(renamed) != details_of(security)
+    before = contacts()
+
+    # WHEN an update renames it with a new title (the new resource puts the new values on the same slot) and
+    # another Update fails
+    result = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRenamedChangedBadUpdate")
+
+    # THEN CloudFormation deleted the renamed resource in the rollback's cleanup and never called the old one;
+    # that Delete, seeing the old resource claim the slot, put back the values the old resource declares
+    assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
+    assert [(r.phase, r.request_type, r.status) for r in result.requests_for(new_id)] == [
+        ("deploy", "Create", "SUCCESS"),
+        ("rollback cleanup", "Delete", "SUCCESS"),
+    ]
+    assert result.requests_for(old_id) == []
+    assert contacts() == before
+    assert contacts()[(OWN, "SECURITY")] == details_of(security)
+    assert_answered_exactly_once(cloud, deployed, result)

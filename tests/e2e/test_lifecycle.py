@@ -303,3 +303,51 @@ def test_engine_runs_the_cleanup_delete_under_the_updated_policy_as_aws_does(
     stack_events = [e for e in updated.events if e.logical_id == STACK and e.status == "UPDATE_COMPLETE"]
     assert stack_events[-1].reason == "Update successful. One or more resources could not be deleted."
     assert (OWN, "OPERATIONS") in contacts()
+
+
+def test_changing_the_type_deletes_the_old_type_in_cleanup_under_the_new_policy(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack with SECURITY and OPERATIONS contacts
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    operations_id, _ = declared(assemblies.lifecycle, "E2eBase", "Operations")
+
+    # WHEN the construct "Operations" declares BILLING instead
+    updated = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eOperationsRetyped")
+
+    # THEN its Update answered the new identity (a replacement), the cleanup Delete removed OPERATIONS, and the
+    # account holds SECURITY and BILLING
+    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    assert [
+        (r.phase, r.request_type, r.physical_id, r.answered_physical_id) for r in updated.requests_for(operations_id)
+    ] == [
+        ("deploy", "Update", f"{OWN}/OPERATIONS", f"{OWN}/BILLING"),
+        ("cleanup", "Delete", f"{OWN}/OPERATIONS", f"{OWN}/OPERATIONS"),
+    ]
+    assert set(contacts()) == {(OWN, "SECURITY"), (OWN, "BILLING")}
+    assert_answered_exactly_once(cloud, deployed, updated)
+
+
+def test_a_rename_with_changed_values_leaves_the_new_values(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN a stack whose SECURITY contact is the construct "Security"
+    deployed = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eBase")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    old_id, _ = declared(assemblies.lifecycle, "E2eBase", "Security")
+    new_id, renamed = declared(assemblies.lifecycle, "E2eRenamedChanged", "SecurityContact")
+
+    # WHEN it is renamed with a new title
+    updated = engine.deploy(assemblies.lifecycle, STACK, artifact="E2eRenamedChanged")
+
+    # THEN the new resource put the new values, the old one's cleanup Delete saw the new claim and kept them
+    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    assert [(r.phase, r.request_type, r.status) for r in updated.requests_for(new_id)] == [
+        ("deploy", "Create", "SUCCESS")
+    ]
+    assert [(r.phase, r.request_type, r.status) for r in updated.requests_for(old_id)] == [
+        ("cleanup", "Delete", "SUCCESS")
+    ]
+    assert contacts()[(OWN, "SECURITY")] == details_of(renamed)
+    assert_answered_exactly_once(cloud, deployed, updated)

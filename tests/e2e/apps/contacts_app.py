@@ -19,6 +19,12 @@ MultiRemovedBadUpdate
     MultiRemoved, plus a new resource whose email (a parameter) the API rejects: the update rolls back.
 MultiBadCreate
     ``Own``'s SECURITY email is a parameter the API rejects: the Create fails (for a new stack).
+MultiHalfDenied, MultiHalfDeniedRestore
+    ``Own`` with BILLING and SECURITY (the second without, then with restore_on_delete), and a role narrowed
+    to BILLING: the Create puts BILLING, then IAM refuses SECURITY (for a new stack).
+MultiAddedDenied
+    ``Own`` adds BILLING and changes SECURITY, and the role is narrowed to BILLING and OPERATIONS: the Update
+    puts BILLING, a slot it did not manage before, then IAM refuses SECURITY.
 
 Versions of ``E2eNested`` (a nested stack sharing the parent's provider, as OrganizationContacts does):
 
@@ -51,6 +57,7 @@ MovesOut
 from __future__ import annotations
 
 import aws_cdk as cdk
+from narrow_policy import narrow_to_types
 
 from cdk_alternate_contacts import (
     AccountContacts,
@@ -99,14 +106,20 @@ def multi_stack(
     bad_own_security: bool = False,
     member_account: str = "111111111111",
     broken_extra: bool = False,
+    with_member: bool = True,
+    restore_on_delete: bool = False,
+    narrowed_to: list[str] | None = None,
 ) -> None:
     """One version of ``E2eMulti``."""
     stack = cdk.Stack(app, stack_id)
     details = {"security": own_security, "operations": OPERATIONS, "billing": BILLING}
     if bad_own_security:
         details["security"] = rejected(stack, "OwnSecurityEmail", own_security)
-    AlternateContacts(stack, "Own", **{kind: details[kind] for kind in own_types})
-    AlternateContacts(stack, "Member", account_id=member_account, billing=BILLING, security=SECURITY)
+    AlternateContacts(stack, "Own", restore_on_delete=restore_on_delete, **{kind: details[kind] for kind in own_types})
+    if with_member:
+        AlternateContacts(stack, "Member", account_id=member_account, billing=BILLING, security=SECURITY)
+    if narrowed_to is not None:
+        narrow_to_types(stack, narrowed_to)
     if broken_extra:
         AlternateContacts(
             stack, "Broken", account_id="333333333333", security=rejected(stack, "BrokenSecurityEmail", SECURITY)
@@ -162,6 +175,22 @@ multi_stack(app, "MultiRemoved", own_types=("security",))
 multi_stack(app, "MultiMoved", member_account="222222222222")
 multi_stack(app, "MultiRemovedBadUpdate", own_types=("security",), broken_extra=True)
 multi_stack(app, "MultiBadCreate", bad_own_security=True)
+multi_stack(app, "MultiHalfDenied", own_types=("billing", "security"), with_member=False, narrowed_to=["BILLING"])
+multi_stack(
+    app,
+    "MultiHalfDeniedRestore",
+    own_types=("billing", "security"),
+    with_member=False,
+    restore_on_delete=True,
+    narrowed_to=["BILLING"],
+)
+multi_stack(
+    app,
+    "MultiAddedDenied",
+    own_types=("security", "operations", "billing"),
+    own_security=SECURITY_CHANGED,
+    narrowed_to=["BILLING", "OPERATIONS"],
+)
 nested_stack(app, "NestedBase")
 nested_stack(app, "NestedMoved", member_account="222222222222", extra=True)
 nested_stack(app, "NestedMovedBadUpdate", member_account="222222222222", extra=True, bad_own_security=True)

@@ -25,6 +25,13 @@ E2eBadUpdate
 E2eRenamedBadUpdate
     The rename of E2eRenamed, while OPERATIONS' Update fails (its email is a parameter the API rejects):
     the rollback deletes the renamed resource, which carries the same identity as the old one.
+E2eRenamedChanged
+    E2eRenamed with SECURITY's title changed too: the renamed resource writes the new values.
+E2eRenamedChangedBadUpdate
+    E2eRenamedBadUpdate with SECURITY's title changed too: the renamed resource writes new values, then the
+    rollback deletes it while the old resource, which CloudFormation does not call, declares the old ones.
+E2eOperationsRetyped
+    The construct ``Operations`` declares BILLING instead (a change of type: a replacement).
 E2eRestore
     SECURITY with restore_on_delete: a Delete puts back the contact the account had before.
 E2eMember
@@ -44,8 +51,9 @@ E2eExampleUpdated
 from __future__ import annotations
 
 import aws_cdk as cdk
+from narrow_policy import narrow_to_types
 
-from cdk_alternate_contacts import AlternateContact, AlternateContactProvider, AlternateContactType
+from cdk_alternate_contacts import AlternateContact, AlternateContactType
 
 SECURITY = {
     "email_address": "sec.e2e@example.com",
@@ -80,10 +88,12 @@ def contacts_stack(
     member_billing_account: str | None = None,
     restore_on_delete: bool = False,
     bad_operations_email: bool = False,
+    security_title: str = SECURITY["title"],
+    operations_type: AlternateContactType = AlternateContactType.OPERATIONS,
 ) -> cdk.Stack:
     """One version of the stack."""
     stack = cdk.Stack(app, stack_id)
-    security = dict(SECURITY)
+    security = {**SECURITY, "title": security_title}
     if bad_security_email:
         security["email_address"] = cdk.CfnParameter(
             stack, "SecurityEmail", type="String", default=INVALID_EMAIL
@@ -102,7 +112,7 @@ def contacts_stack(
             operations["email_address"] = cdk.CfnParameter(
                 stack, "OperationsEmail", type="String", default=INVALID_EMAIL
             ).value_as_string
-        AlternateContact(stack, "Operations", contact_type=AlternateContactType.OPERATIONS, **operations)
+        AlternateContact(stack, "Operations", contact_type=operations_type, **operations)
     if member_billing_account is not None:
         AlternateContact(
             stack,
@@ -112,17 +122,6 @@ def contacts_stack(
             **BILLING,
         )
     return stack
-
-
-def narrow_to_declared_types(stack: cdk.Stack, types: list[str]) -> None:
-    """Narrow the provider role's contact statement to ``types`` (the trap of a policy that follows the
-    template: aws/aws-cdk #9840)."""
-    policy = AlternateContactProvider.of(stack).role.node.find_child("DefaultPolicy").node.default_child
-    assert isinstance(policy, cdk.CfnResource)
-    # The contact statement comes second, after the log group's (the test checks the template).
-    policy.add_property_override(
-        "PolicyDocument.Statement.1.Condition.ForAllValues:StringEquals.account:AlternateContactTypes", types
-    )
 
 
 def example_stack(app: cdk.App, stack_id: str, *, security_email: str, member_account: str) -> None:
@@ -165,10 +164,19 @@ contacts_stack(app, "E2eBase")
 contacts_stack(app, "E2eRenamed", security_id="SecurityContact")
 contacts_stack(app, "E2eRetain", security_removal=cdk.RemovalPolicy.RETAIN)
 contacts_stack(app, "E2eSecurityOnly", operations=None)
-narrow_to_declared_types(contacts_stack(app, "E2eSecurityOnlyNarrowed", operations=None), ["SECURITY"])
+narrow_to_types(contacts_stack(app, "E2eSecurityOnlyNarrowed", operations=None), ["SECURITY"])
 contacts_stack(app, "E2eBadCreate", bad_security_email=True)
 contacts_stack(app, "E2eBadUpdate", bad_security_email=True, operations={**OPERATIONS, "title": "Head of operations"})
 contacts_stack(app, "E2eRenamedBadUpdate", security_id="SecurityContact", bad_operations_email=True)
+contacts_stack(app, "E2eRenamedChanged", security_id="SecurityContact", security_title="Head of security")
+contacts_stack(
+    app,
+    "E2eRenamedChangedBadUpdate",
+    security_id="SecurityContact",
+    security_title="Head of security",
+    bad_operations_email=True,
+)
+contacts_stack(app, "E2eOperationsRetyped", operations_type=AlternateContactType.BILLING)
 contacts_stack(app, "E2eRestore", operations=None, restore_on_delete=True)
 contacts_stack(app, "E2eMember", operations=None, member_billing_account="111111111111")
 contacts_stack(
