@@ -252,14 +252,21 @@ EXISTING_BILLING = {
 }
 
 
-def puts(cloud: LocalCloud, judged: int) -> list[tuple[str, bool]]:
-    """The PutAlternateContact calls IAM judged since ``judged``, by type, and whether each was allowed."""
+def contact_calls(cloud: LocalCloud, judged: int) -> list[tuple[str, str, bool]]:
+    """The contact calls IAM judged since ``judged``: action, type, and whether it was allowed."""
     assert cloud.iam is not None
     return [
-        (d.authorization.context["account:AlternateContactTypes"][0], d.allowed)
+        (d.authorization.action.split(":")[1], d.authorization.context["account:AlternateContactTypes"][0], d.allowed)
         for d in cloud.iam.decisions[judged:]
-        if d.authorization.action == "account:PutAlternateContact"
+        if d.authorization.action.startswith("account:")
     ]
+
+
+def wrote_then_was_refused(calls: list[tuple[str, str, bool]], written: str, refused: str) -> bool:
+    """Whether ``written`` was put before a call on ``refused`` was denied, and put again (the undo) after."""
+    puts = [i for i, call in enumerate(calls) if call == ("PutAlternateContact", written, True)]
+    denied = [i for i, (_, kind, allowed) in enumerate(calls) if kind == refused and not allowed]
+    return len(puts) >= 2 and bool(denied) and puts[0] < denied[0] < puts[-1]
 
 
 @pytest.mark.denials_expected
@@ -284,8 +291,8 @@ def test_a_create_that_fails_half_way_puts_back_what_it_overwrote(
     # THEN the Create failed after writing BILLING, and put back the contact it had overwritten, from memory
     # or from its restore record; the rollback's Delete (of crhelper's id) did nothing
     assert result.status == "ROLLBACK_COMPLETE", explain(result)
-    attempts = puts(cloud, judged)
-    assert attempts[0] == ("BILLING", True) and ("SECURITY", False) in attempts, attempts
+    calls = contact_calls(cloud, judged)
+    assert wrote_then_was_refused(calls, "BILLING", "SECURITY"), calls
     create = next(r for r in result.requests if r.request_type == "Create")
     assert create.status == "FAILED" and "AccessDenied" in create.reason
     assert contacts() == {(OWN, "BILLING"): EXISTING_BILLING}
@@ -318,8 +325,8 @@ def test_an_update_that_fails_after_adding_a_type_puts_that_slot_back(
     # THEN the failed Update put BILLING back as it was, the rollback (under the old policy again) brought
     # the resource back, and the account holds exactly what it held before the update
     assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
-    attempts = puts(cloud, judged)
-    assert attempts[0] == ("BILLING", True) and ("SECURITY", False) in attempts, attempts
+    calls = contact_calls(cloud, judged)
+    assert wrote_then_was_refused(calls, "BILLING", "SECURITY"), calls
     assert contacts() == before
     assert contacts()[(OWN, "BILLING")] == EXISTING_BILLING
     assert_answered_exactly_once(cloud, deployed, result)
