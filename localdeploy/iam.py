@@ -23,7 +23,6 @@ clients) pass unevaluated.
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import re
 import threading
@@ -35,7 +34,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
-from .net import LOCALHOST, QuietHandler, ServerThread
+from .net import LOCALHOST, QuietHandler, ServerThread, forward
 
 #: A request's context keys: each a list of values (IAM's multivalued keys), absent when not sent.
 Context = Mapping[str, list[str]]
@@ -456,9 +455,6 @@ class Decision:
     allowed: bool
 
 
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
-
-
 class IamFront:
     """An HTTP front that evaluates every call of a function against its role's policy, then forwards it.
 
@@ -554,19 +550,6 @@ class IamFront:
             )
         return None
 
-    def forward(
-        self, service: str, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Send the call on to the service's emulator unchanged."""
-        upstream = self.upstreams.get(service) or self.upstreams["*"]
-        connection = http.client.HTTPConnection(upstream.hostname or LOCALHOST, upstream.port, timeout=60)
-        try:
-            connection.request(method, path, body=body, headers=dict(headers))
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
-
 
 class _IamHandler(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -579,11 +562,8 @@ class _IamHandler(QuietHandler):
             content_type = refusal_headers.pop("Content-Type")
             self.send_body(status, payload, content_type, refusal_headers)
             return
-        passed_on = {k: v for k, v in headers.items() if k.lower() not in _HOP_BY_HOP}
-        status, response_headers, response_body = front.forward(service, self.command, self.path, passed_on, body)
-        lowered = {k.lower(): v for k, v in response_headers}
-        kept = {k: v for k, v in response_headers if k.lower() not in _HOP_BY_HOP and k.lower() != "content-type"}
-        self.send_body(status, response_body, lowered.get("content-type", "application/json"), kept)
+        upstream = front.upstreams.get(service) or front.upstreams["*"]
+        self.send_forwarded(*forward(upstream, self.command, self.path, headers, body))
 
     do_GET = do_POST  # noqa: N815 - http.server's naming
     do_PUT = do_POST  # noqa: N815 - http.server's naming

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
 import socket
 import ssl
 import sys
 import threading
+from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, cast
+from urllib.parse import SplitResult
 
 #: The only address anything here listens on or talks to.
 LOCALHOST = "127.0.0.1"
@@ -64,6 +67,12 @@ class QuietHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length else b""
 
+    def send_forwarded(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
+        """Answer with what an upstream answered (see :func:`forward`)."""
+        lowered = {k.lower(): v for k, v in headers}
+        kept = {k: v for k, v in headers if k.lower() not in HOP_BY_HOP and k.lower() != "content-type"}
+        self.send_body(status, body, lowered.get("content-type", "application/json"), kept)
+
     def send_body(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         """Answer with ``body`` and the headers a keep-alive client needs to find its end."""
         self.send_response(status)
@@ -74,6 +83,24 @@ class QuietHandler(BaseHTTPRequestHandler):
         self.end_headers()
         if body:
             self.wfile.write(body)
+
+
+#: Headers that describe one connection, not the message: a proxy does not pass them on.
+HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
+
+
+def forward(
+    upstream: SplitResult, method: str, path: str, headers: Mapping[str, str], body: bytes, *, timeout_s: float = 60
+) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Send a request on to ``upstream`` unchanged (but for hop-by-hop headers); its status, headers, body."""
+    connection = http.client.HTTPConnection(upstream.hostname or LOCALHOST, upstream.port, timeout=timeout_s)
+    try:
+        passed = {k: v for k, v in headers.items() if k.lower() not in HOP_BY_HOP}
+        connection.request(method, path, body=body, headers=passed)
+        response = connection.getresponse()
+        return response.status, response.getheaders(), response.read()
+    finally:
+        connection.close()
 
 
 class ServerThread:

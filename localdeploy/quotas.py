@@ -12,7 +12,6 @@ Point a function at it with ``AWS_ENDPOINT_URL_ACCOUNT`` (``LocalCloud(account_q
 
 from __future__ import annotations
 
-import http.client
 import json
 import threading
 import time
@@ -21,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .net import LOCALHOST, QuietHandler, ServerThread
+from .net import LOCALHOST, QuietHandler, ServerThread, forward
 
 #: restJson paths of the contact operations (botocore's ``account`` model).
 OPERATION_PATHS = {
@@ -29,8 +28,6 @@ OPERATION_PATHS = {
     "/getAlternateContact": "GetAlternateContact",
     "/deleteAlternateContact": "DeleteAlternateContact",
 }
-
-_HOP_BY_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length"})
 
 
 @dataclass(frozen=True)
@@ -178,18 +175,6 @@ class AccountApiQuotas:
                 counts.throttled += 1
         return allowed
 
-    def forward(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
-    ) -> tuple[int, list[tuple[str, str]], bytes]:
-        """Send a request on to moto unchanged; returns its status, headers and body."""
-        connection = http.client.HTTPConnection(self.upstream.hostname or LOCALHOST, self.upstream.port, timeout=30)
-        try:
-            connection.request(method, path, body=body, headers=dict(headers))
-            response = connection.getresponse()
-            return response.status, response.getheaders(), response.read()
-        finally:
-            connection.close()
-
 
 class _FrontHandler(QuietHandler):
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
@@ -201,11 +186,7 @@ class _FrontHandler(QuietHandler):
             headers = {"x-amzn-ErrorType": "TooManyRequestsException", "x-amzn-RequestId": str(uuid.uuid4())}
             self.send_body(429, payload, "application/json", headers)
             return
-        headers = {k: v for k, v in self.headers.items() if k.lower() not in _HOP_BY_HOP}
-        status, response_headers, response_body = front.forward(self.command, self.path, headers, body)
-        lowered = {k.lower(): v for k, v in response_headers}
-        passed = {k: v for k, v in response_headers if k.lower() not in _HOP_BY_HOP and k.lower() != "content-type"}
-        self.send_body(status, response_body, lowered.get("content-type", "application/json"), passed)
+        self.send_forwarded(*forward(front.upstream, self.command, self.path, dict(self.headers.items()), body))
 
     do_GET = do_POST  # noqa: N815 - http.server's naming
     do_PUT = do_POST  # noqa: N815 - http.server's naming

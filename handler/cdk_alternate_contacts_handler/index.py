@@ -106,21 +106,6 @@ _ENVELOPE_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "Logical
 Step = Callable[[Mapping[str, Any], lifecycle.Clients, Deadline], Any]
 
 
-#: Environment variable that shortens (or lengthens, up to a minute) the time an AccessDenied is retried:
-#: a local engine whose IAM applies at once sets it to 0 so that its denials are final at once.
-IAM_PROPAGATION_ENV = "IAM_PROPAGATION_SECONDS"
-MAX_IAM_PROPAGATION_S = 60.0
-
-
-def iam_propagation_s(environ: Mapping[str, str]) -> float:
-    """The seconds an AccessDenied is retried from the start of an invocation (default 20)."""
-    try:
-        seconds = float(environ.get(IAM_PROPAGATION_ENV, IAM_PROPAGATION_S))
-    except ValueError:
-        return IAM_PROPAGATION_S
-    return min(max(seconds, 0.0), MAX_IAM_PROPAGATION_S) if math.isfinite(seconds) else IAM_PROPAGATION_S
-
-
 def now() -> datetime:
     """The current time (UTC); tests replace it to age a request."""
     return datetime.now(UTC)
@@ -202,7 +187,7 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
         if stale is not None:
             logger.warning("%s %s: %s", event.get("RequestType"), str(event.get("LogicalResourceId"))[:100], stale)
             raise ContactError(stale)
-        deadline = Deadline(context.get_remaining_time_in_millis, access_denied_grace_s=iam_propagation_s(os.environ))
+        deadline = Deadline(context.get_remaining_time_in_millis, access_denied_grace_s=IAM_PROPAGATION_S)
         try:
             clients = make_clients(context, deadline)
             result = run_with_hard_stop(

@@ -175,12 +175,3 @@ def test_request_older_than_its_service_timeout_answers_failed_once_without_any_
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert "longer than its ServiceTimeout of 420 s" in answers[0]["Reason"]
     assert made == []
-
-
-@pytest.mark.parametrize(
-    ("value", "seconds"),
-    [(None, 20.0), ("0", 0.0), ("5.5", 5.5), ("-3", 0.0), ("600", 60.0), ("soon", 20.0), ("nan", 20.0)],
-)
-def test_iam_propagation_time_can_be_set_for_a_local_engine(value: str | None, seconds: float) -> None:
-    environ = {} if value is None else {index.IAM_PROPAGATION_ENV: value}
-    assert index.iam_propagation_s(environ) == seconds
