@@ -45,6 +45,7 @@ This is a measurement, not a test: each limit takes a minute or more (N / 5 s at
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import platform
@@ -57,6 +58,7 @@ import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -69,6 +71,7 @@ from localdeploy.contacts import account_client, put_contacts, read_contacts  # 
 from localdeploy.custom_resources import CustomResourceClient, RequestRecord, RequestType  # noqa: E402
 from localdeploy.functions import FunctionConfig  # noqa: E402
 from localdeploy.quotas import DOCUMENTED_QUOTAS  # noqa: E402
+from localdeploy.registry import ResourceSummary  # noqa: E402
 
 STACK = "FanoutProvider"
 TYPES = ("BILLING", "OPERATIONS", "SECURITY")
@@ -180,6 +183,19 @@ def physical_id(properties: dict[str, Any]) -> str:
     return f"{properties['AccountId']}/{'+'.join(types)}"
 
 
+def being_deleted(cloud: LocalCloud, stack_id: str, requests: list[tuple[str, str, dict[str, Any]]]) -> None:
+    """Show the stack as CloudFormation does while it deletes these resources: each listed DELETE_IN_PROGRESS
+    under its logical id, so that each Delete proves genuine (its stack lists it) and is carried out."""
+    view = cloud.registry.find(stack_id)
+    assert view is not None
+    now = datetime.now(UTC)
+    rows = tuple(
+        ResourceSummary(logical_id, physical_id(properties), resource_type, "DELETE_IN_PROGRESS", now)
+        for logical_id, resource_type, properties in requests
+    )
+    cloud.registry.publish(dataclasses.replace(view, status="DELETE_IN_PROGRESS", resources=view.resources + rows))
+
+
 def measure(
     cloud: LocalCloud,
     arn: str,
@@ -197,6 +213,7 @@ def measure(
     declared = expected_contacts(requests)
     if request_type == "Delete":
         put_contacts(account_client(cloud.moto.endpoint), declared)
+        being_deleted(cloud, stack_id, requests)
     if cloud.quotas is not None:
         cloud.quotas.reset()
     watched = [os.getpid(), *(s.pid for s in pool.sandboxes if s.pid), *_moto_pids(cloud)]
