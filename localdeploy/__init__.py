@@ -10,13 +10,14 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``net``            free ports and readiness of local servers
 ``moto``           the moto_server process (the Account API and SSM)
 ``quotas``         the Account API's request quotas, enforced in front of moto_server (HTTP 429)
+``iam``            the one IAM evaluator, the role policies in force at each step, the AccessDenied front
 ``contacts``       reading, saving and masking alternate contacts in the emulator
 ``responses``      the HTTPS listener for CloudFormation's pre-signed ResponseURLs
 ``runtime_api``    the Lambda Runtime API of one execution environment
 ``sandbox``        one execution environment: an awslambdaric process, its deadline and its log stream
 ``lambda_service`` functions, their pools of execution environments and asynchronous invocations
 ``registry``       the live resource list of each stack, as CloudFormation reports it
-``cfn_api``        the CloudFormation query API endpoint (ListStackResources) over the registry
+``cfn_api``        the CloudFormation query API (ListStackResources, DescribeStacks, GetTemplate) over the registry
 ``assembly``       synthesizing with the pinned CDK CLI and reading the cloud assembly
 ``template``       intrinsic functions, conditions, rules and dependencies of a template
 ``native``         synthetic ids and attributes of resource types that are recorded, not emulated

@@ -12,9 +12,10 @@ cleanup (after every create and update succeeded)
     back (CloudFormation completes the update and leaves the resource).
 rollback (after any failure)
     In-flight requests finish first. Completed Updates (and the failed one) get an Update back to the
-    old properties; completed Creates get a Delete, and so does the failed Create, carrying the physical
-    id from its FAILED answer. A replacement undone by the rollback Update has its new physical id
-    deleted. The stack is left as it was.
+    old properties, in the old template's dependency order; completed Creates get a Delete, and so does
+    the failed Create, carrying the physical id from its FAILED answer. A replacement undone by the
+    rollback Update has its new physical id deleted. The stack is left as it was, its previous template
+    (GetTemplate) from the rollback's start.
 destroy
     Every resource is deleted in reverse dependency order.
 
@@ -33,7 +34,15 @@ As in CloudFormation:
 
 ``DeletionPolicy`` / ``UpdateReplacePolicy`` ``Retain`` mean the handler is never called for that delete.
 Other resource types (role, policy, log group, the function) are recorded with synthetic physical ids
-and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service.
+and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service and an
+AWS::Lambda::EventInvokeConfig configures its asynchronous queue.
+
+IAM: every change of a role or policy resource is published to the :class:`~.iam.PolicyRegistry` as it
+happens, so the functions' calls are judged by the policy CloudFormation has at that step: a policy updated
+in the update phase is in force before the custom resources that depend on it are updated; one removed from
+the template stays until the cleanup phase deletes it (after the custom resources, in reverse dependency
+order); a rollback restores it before the rollback Updates of the resources that depend on it. A cleanup
+Delete that fails is tried :data:`CLEANUP_DELETE_ATTEMPTS` times, then left behind, as CloudFormation does.
 """
 
 from __future__ import annotations
