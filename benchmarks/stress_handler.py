@@ -55,7 +55,7 @@ from hostile_events import RandomDraw, case  # noqa: E402
 REASON_KINDS = (
     ("invalid properties", re.compile(r"^Invalid properties")),
     ("unsupported request type", re.compile(r"^Unsupported RequestType")),
-    ("stack resources unreadable", re.compile(r"cannot list this stack's resources")),
+    ("the app's stacks unreadable", re.compile(r"cannot list this stack's resources|cannot describe the stack")),
     ("gave up before the timeout", re.compile(r"before the function's timeout|did not confirm")),
     ("API error", re.compile(r"AccessDenied|Exception|rejected the request")),
     ("internal error", re.compile(r"^internal error")),
@@ -131,7 +131,7 @@ def main(argv: list[str] | None = None) -> int:
             request_type = (
                 generated.event.get("RequestType") if isinstance(generated.event, dict) else type(generated.event)
             )
-            invocation, observed = harness.observe(generated.event, seconds=300.0)
+            invocation, observed = harness.observe_case(generated)
             harness.logs.clear()
             elapsed = invocation.ended_at - invocation.started_at
             if elapsed > slowest[0]:

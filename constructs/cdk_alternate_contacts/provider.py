@@ -290,10 +290,10 @@ class AlternateContactProvider(Construct):
         Default (never called): no reservation. CloudFormation invokes custom resources asynchronously, so
         invocations beyond the limit wait in Lambda's queue instead of failing, and each one then runs
         only as long as its own calls take. Measured with ``benchmarks/fanout.py`` under the API's quotas:
-        300 writes took 1.05x N/5 s at 5 executions as at 100, but the longest invocation fell from 65 s
-        to 21 s; 100 deletes (1 a second) at 5 executions ran none longer than 22 s, where 300 deletes
-        without a limit kept invocations waiting up to 295 s, against a 300 s function timeout. A large
-        fan-out therefore wants a limit of about 5. It needs unreserved concurrency to spare: Lambda
+        300 creates took 88.8 s at 5 executions and 89.3 s at 50 (the Get quota's floor is 90 s), while the
+        longest invocation fell from 58 s to 7 s; 100 deletes (1 a second) at 5 executions all succeeded and
+        ran none longer than 32 s, where 300 deletes without a limit lost 9 to the 300 s function timeout.
+        A large fan-out therefore wants a limit of about 5. It needs unreserved concurrency to spare: Lambda
         keeps 10 unreserved per account, so a new account with a quota of 10 cannot reserve any.
 
         Raises

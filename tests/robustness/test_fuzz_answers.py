@@ -46,13 +46,7 @@ def run_and_check(harness: HandlerHarness, case: Case) -> None:
     """Invoke the handler with the case's event and fail with every broken guarantee, event included."""
     # The function's real timeout: these events are about content, not time (a loaded machine must not
     # push one into the deadline; the fault tests take care of deadlines).
-    if case.forged:
-        harness.publish_stack(*case.listed)
-    try:
-        invocation, observed = harness.observe(case.event, seconds=300.0, as_cloudformation=not case.forged)
-    finally:
-        if case.forged:
-            harness.publish_stack()
+    invocation, observed = harness.observe_case(case)
     problems = violations(case, invocation, observed)
     # crhelper's last-moment timer must be cancelled: a live one would answer FAILED a second time later.
     if not crhelper_timer_stopped():

@@ -560,6 +560,17 @@ class HandlerHarness:
         log = "\n".join(self.logs.lines[first_line:])
         return invocation, Observed(before, after, log, stray, signature)
 
+    def observe_case(self, case: Any, *, seconds: float = 300.0) -> tuple[Invocation, Observed]:
+        """:meth:`observe` a generated case (tests/support/hostile_events.py): a forged Delete runs against
+        the stack its case lists, and is not shown DELETE_IN_PROGRESS as a Delete CloudFormation sends is."""
+        if case.forged:
+            self.publish_stack(*case.listed)
+        try:
+            return self.observe(case.event, seconds=seconds, as_cloudformation=not case.forged)
+        finally:
+            if case.forged:
+                self.publish_stack()
+
     def _received(self) -> int:
         listener = self.listener
         if isinstance(listener, CountingListener):
