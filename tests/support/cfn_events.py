@@ -19,6 +19,14 @@ DETAILS = {
     "Title": "Rear Admiral of Security",
 }
 
+#: A contact the account held before any stack wrote to the slot.
+BEFORE = {
+    "EmailAddress": "before@example.com",
+    "Name": "Ada Lovelace",
+    "PhoneNumber": "+44 20 7946 0018",
+    "Title": "Analyst",
+}
+
 
 @dataclass
 class FakeTime:

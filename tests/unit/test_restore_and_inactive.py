@@ -13,6 +13,7 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from cfn_events import (
+    BEFORE,
     DETAILS,
     OWN_ACCOUNT,
     STACK_ID,
@@ -28,13 +29,6 @@ from cdk_alternate_contacts_handler import lifecycle
 from cdk_alternate_contacts_handler.account_api import ContactError, Target
 from cdk_alternate_contacts_handler.lifecycle import Clients
 from cdk_alternate_contacts_handler.restore import parameter_name
-
-BEFORE = {
-    "EmailAddress": "before@example.com",
-    "Name": "Ada Lovelace",
-    "PhoneNumber": "+44 20 7946 0018",
-    "Title": "Analyst",
-}
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from cfn_events import (
+    BEFORE,
     DETAILS,
     MEMBER_ACCOUNT,
     STACK_ID,
@@ -30,12 +31,6 @@ from cdk_alternate_contacts_handler import lifecycle
 from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
 from cdk_alternate_contacts_handler.lifecycle import Clients
 
-BEFORE = {
-    "EmailAddress": "before@example.com",
-    "Name": "Ada Lovelace",
-    "PhoneNumber": "+44 20 7946 0018",
-    "Title": "Analyst",
-}
 NEW = {**DETAILS, "Title": "Incident commander"}
 
 

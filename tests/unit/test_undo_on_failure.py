@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from cfn_events import (
+    BEFORE,
     DETAILS,
     OWN_ACCOUNT,
     STACK_ID,
@@ -26,12 +27,6 @@ from cdk_alternate_contacts_handler.account_api import ContactError, Target
 from cdk_alternate_contacts_handler.lifecycle import Clients
 from cdk_alternate_contacts_handler.restore import remember_previous
 
-BEFORE = {
-    "EmailAddress": "before@example.com",
-    "Name": "Ada Lovelace",
-    "PhoneNumber": "+44 20 7946 0018",
-    "Title": "Analyst",
-}
 NEW = {**DETAILS, "Title": "Incident commander"}
 
 
