@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 STAMP := .venv/.setup-complete
 
-.PHONY: setup demo test lint clean
+.PHONY: setup demo test unit lint clean
 
 setup: $(STAMP)
 
@@ -26,6 +26,10 @@ test: setup
 	ruff check .
 	mypy
 	python -m pytest
+
+## The fast tests: the handler (moto in-process, Stubber) and the local engine's IAM and queue, in seconds.
+unit: setup
+	python -m pytest tests/unit tests/engine -q
 
 lint: setup
 	ruff check .
