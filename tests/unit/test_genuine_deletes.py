@@ -19,6 +19,7 @@ from cfn_events import (
     FakeTime,
     contacts_event,
     contacts_properties,
+    described,
     event,
     properties,
 )
@@ -43,18 +44,6 @@ def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[
     except client.exceptions.ResourceNotFoundException:
         return None
     return {key: contact[key] for key in DETAILS}
-
-
-def described(stack_id: str, root_id: str | None = None) -> dict[str, Any]:
-    stack: dict[str, Any] = {
-        "StackName": stack_id.split("/")[1],
-        "StackId": stack_id,
-        "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
-    }
-    if root_id:
-        stack.update(RootId=root_id, ParentId=root_id)
-    return {"Stacks": [stack]}
 
 
 def summaries(*resources: tuple[str, str | None, str, str]) -> dict[str, Any]:

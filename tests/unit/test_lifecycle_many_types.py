@@ -17,6 +17,7 @@ from cfn_events import (
     FakeTime,
     contacts_event,
     contacts_properties,
+    described,
     stack_resources,
 )
 
@@ -38,19 +39,6 @@ def live_types(client: Any, account_id: str) -> dict[str, dict[str, str]]:
             continue
         found[contact_type] = {k: contact[k] for k in DETAILS}
     return found
-
-
-def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
-    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
-    stack: dict[str, Any] = {
-        "StackName": stack_id.split("/")[1],
-        "StackId": stack_id,
-        "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
-    }
-    if root_id:
-        stack.update(RootId=root_id, ParentId=root_id)
-    return {"Stacks": [stack]}
 
 
 def listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:

@@ -16,6 +16,7 @@ from cfn_events import (
     OWN_ACCOUNT,
     STACK_ID,
     FakeTime,
+    described,
     event,
     properties,
     stack_resources,
@@ -45,19 +46,6 @@ def put_existing(client: Any, contact_type: str, account_id: str | None = None) 
     arguments = {"AlternateContactType": contact_type, **({"AccountId": account_id} if account_id else {})}
     client.put_alternate_contact(**arguments, **existing)
     return existing
-
-
-def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
-    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
-    stack: dict[str, Any] = {
-        "StackName": stack_id.split("/")[1],
-        "StackId": stack_id,
-        "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
-    }
-    if root_id:
-        stack.update(RootId=root_id, ParentId=root_id)
-    return {"Stacks": [stack]}
 
 
 def expect_listing(stubber: Stubber, *pages: dict[str, Any]) -> None:

@@ -20,6 +20,7 @@ from cfn_events import (
     FakeTime,
     contacts_event,
     contacts_properties,
+    described,
     event,
     properties,
     stack_resources,
@@ -53,19 +54,6 @@ def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[
 
 def records(clients: Clients) -> list[str]:
     return [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
-
-
-def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
-    """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
-    stack: dict[str, Any] = {
-        "StackName": stack_id.split("/")[1],
-        "StackId": stack_id,
-        "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
-    }
-    if root_id:
-        stack.update(RootId=root_id, ParentId=root_id)
-    return {"Stacks": [stack]}
 
 
 def expect_listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:

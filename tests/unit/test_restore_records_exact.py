@@ -21,6 +21,7 @@ from cfn_events import (
     FakeTime,
     contacts_event,
     contacts_properties,
+    described,
     event,
     properties,
     stack_resources,
@@ -66,16 +67,6 @@ def records(clients: Clients) -> list[str]:
         p["Name"].rsplit("/", 2)[-2] + "/" + p["Name"].rsplit("/", 1)[-1]
         for p in clients.ssm.describe_parameters()["Parameters"]
     )
-
-
-def described() -> dict[str, Any]:
-    stack = {
-        "StackName": "Contacts",
-        "StackId": STACK_ID,
-        "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
-    }
-    return {"Stacks": [stack]}
 
 
 def expect_listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:
