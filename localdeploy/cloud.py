@@ -22,7 +22,7 @@ from .custom_resources import CustomResourceClient
 from .engine import Engine, EngineSettings
 from .functions import HostSettings
 from .iam import IamFront, Organization, PolicyRegistry, RequestMapper
-from .lambda_service import DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
+from .lambda_service import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
 from .moto import DEPLOYING_ACCOUNT, MotoServer
 from .quotas import AccountApiQuotas, Quota
 from .registry import StackRegistry
@@ -65,6 +65,9 @@ class LocalCloud:
         more lenient than AWS lets tests pass where AWS would fail.
     iam_propagation_s:
         How long a policy change takes to be seen by IAM's evaluation (IAM is eventually consistent).
+    account_concurrency:
+        The account's Lambda concurrency quota (default 1,000); a function whose ReservedConcurrentExecutions
+        would leave less than ``min(100, quota)`` unreserved fails to create, as on AWS.
     """
 
     def __init__(
@@ -78,9 +81,11 @@ class LocalCloud:
         account_quotas: Mapping[str, Quota] | None = None,
         enforce_iam: bool = True,
         iam_propagation_s: float = 0.0,
+        account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
     ) -> None:
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
+        self.account_concurrency = account_concurrency
         self.retry_delays = tuple(retry_delays)
         self.answer_timeout_cap_s = answer_timeout_cap_s
         self.lambda_python = lambda_python
@@ -151,7 +156,12 @@ class LocalCloud:
                 account_id=DEPLOYING_ACCOUNT,
                 credentials=credentials,
             )
-            self.functions = FunctionService(host, max_concurrency=self.concurrency, retry_delays=self.retry_delays)
+            self.functions = FunctionService(
+                host,
+                max_concurrency=self.concurrency,
+                retry_delays=self.retry_delays,
+                account_concurrency=self.account_concurrency,
+            )
             self._stack.callback(self.functions.stop)
             # moto loads its SSM backend on first use (about 1.5 s): let that overlap whatever comes next
             # (synthesis, usually); the first SSM lookup waits for it.

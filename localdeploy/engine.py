@@ -1167,6 +1167,11 @@ class Engine:
             log_format=str(logging_config.get("LogFormat", "Text")),
             application_log_level=str(logging_config.get("ApplicationLogLevel", "")),
             role_arn=str(properties.get("Role", "")),
+            reserved_concurrency=(
+                int(properties["ReservedConcurrentExecutions"])
+                if properties.get("ReservedConcurrentExecutions") is not None
+                else None
+            ),
         )
 
     def _restore_functions(self, op: _Operation) -> None:

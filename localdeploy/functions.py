@@ -37,6 +37,9 @@ class FunctionConfig:
     role_arn:
         The execution role (``Role``): the function's calls are signed with this role's credentials and
         authorized against its policy as it is at the time of each call.
+    reserved_concurrency:
+        ``ReservedConcurrentExecutions``: the most invocations that run at once (the rest wait in the
+        queue), reserved out of the account's concurrency. ``None``: no reservation.
     """
 
     function_name: str
@@ -52,6 +55,7 @@ class FunctionConfig:
     log_format: str = "Text"
     application_log_level: str = ""
     role_arn: str = ""
+    reserved_concurrency: int | None = None
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict (for the persisted stack state)."""

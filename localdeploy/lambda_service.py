@@ -40,6 +40,13 @@ class AsyncInvokeConfig:
     maximum_retry_attempts: int = 2
 
 
+#: Lambda's default concurrency quota per account and region.
+DEFAULT_ACCOUNT_CONCURRENCY = 1000
+
+#: The concurrency Lambda keeps unreserved (or the whole quota, when that is smaller).
+MINIMUM_UNRESERVED = 100
+
+
 class FunctionNotFoundError(LookupError):
     """No function with that ARN is deployed (Lambda's ResourceNotFoundException)."""
 
@@ -253,9 +260,13 @@ class FunctionService:
     host:
         Where functions run and which emulators they call.
     max_concurrency:
-        Execution environments per function.
+        Execution environments per function (this machine's cap); a function's reserved concurrency
+        lowers it for that function.
     retry_delays:
         Delays before the retries of a failed asynchronous invocation.
+    account_concurrency:
+        The account's concurrency quota (Lambda's default is 1,000): reservations may take all of it but
+        ``min(100, quota)``, which stays unreserved, as Lambda refuses a larger reservation.
     keep_parked:
         Pools kept warm after their function is deleted or reconfigured. Re-creating a function with an
         identical configuration (the next test, a rollback) then reuses its warm environments instead of
@@ -268,10 +279,12 @@ class FunctionService:
         *,
         max_concurrency: int = DEFAULT_CONCURRENCY,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS_S,
+        account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
         keep_parked: int = 4,
     ) -> None:
         self.host = host
         self.max_concurrency = max_concurrency
+        self.account_concurrency = account_concurrency
         self.retry_delays = tuple(retry_delays)
         self.keep_parked = keep_parked
         self._lock = threading.Lock()
@@ -280,18 +293,49 @@ class FunctionService:
         self._async: dict[str, AsyncInvokeConfig] = {}
 
     def deploy(self, config: FunctionConfig) -> None:
-        """Create or reconfigure the function ``config.arn``; new invocations use the new configuration."""
+        """Create or reconfigure the function ``config.arn``; new invocations use the new configuration.
+
+        Raises
+        ------
+        ValueError
+            With Lambda's message, when the function's reserved concurrency would leave less than the
+            account's minimum unreserved.
+        """
         with self._lock:
             current = self._by_arn.get(config.arn)
             if current is not None and current.config == config:
                 return
+            self._check_reservation(config)
             if current is not None:
                 self._park(current)
+            limit = self.max_concurrency
+            if config.reserved_concurrency is not None:
+                limit = min(limit, config.reserved_concurrency)
             pool = self._parked.pop(config, None) or FunctionPool(
-                config, self.host, max_concurrency=self.max_concurrency, retry_delays=self.retry_delays
+                config, self.host, max_concurrency=limit, retry_delays=self.retry_delays
             )
             pool.async_config = self._async.get(config.arn, AsyncInvokeConfig())
             self._by_arn[config.arn] = pool
+
+    def _check_reservation(self, config: FunctionConfig) -> None:
+        """Refuse a reservation as Lambda does: the account keeps ``min(100, quota)`` unreserved.
+
+        "You can reserve up to the Unreserved account concurrency value minus 100" (Lambda developer
+        guide, configuration-concurrency; quoted in aws-samples/one-observability-demo #278); accounts with
+        a quota of 10 or 50 get "below its minimum value of [10]" / "[50]" (aws-samples/alarm-context-tool
+        #2, aws-samples/siem-on-amazon-opensearch-service #175): they can reserve nothing.
+        """
+        reserved = config.reserved_concurrency
+        if reserved is None:
+            return
+        others = sum(pool.config.reserved_concurrency or 0 for arn, pool in self._by_arn.items() if arn != config.arn)
+        minimum = min(MINIMUM_UNRESERVED, self.account_concurrency)
+        if reserved < 0 or self.account_concurrency - others - reserved < minimum:
+            raise ValueError(
+                'Resource handler returned message: "Specified ReservedConcurrentExecutions for function decreases '
+                f"account's UnreservedConcurrentExecution below its minimum value of [{minimum}]. (Service: Lambda, "
+                'Status Code: 400)" (HandlerErrorCode: InvalidRequest)'
+            )
 
     def configure_async(self, arn: str, config: AsyncInvokeConfig) -> None:
         """Set the asynchronous invocation settings of ``arn`` (kept across its redeployments)."""
