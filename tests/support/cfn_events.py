@@ -131,13 +131,15 @@ def contacts_event(request_type: str, props: dict[str, Any], **kwargs: Any) -> d
     return request
 
 
-def described(stack_id: str = STACK_ID, root_id: str | None = None) -> dict[str, Any]:
+def described(
+    stack_id: str = STACK_ID, root_id: str | None = None, status: str = "UPDATE_IN_PROGRESS"
+) -> dict[str, Any]:
     """A DescribeStacks answer for ``stack_id``: a root stack, or a nested one of ``root_id``."""
     stack: dict[str, Any] = {
         "StackName": stack_id.split("/")[1],
         "StackId": stack_id,
         "CreationTime": "2026-11-22T00:00:00Z",
-        "StackStatus": "UPDATE_IN_PROGRESS",
+        "StackStatus": status,
     }
     if root_id:
         stack.update(RootId=root_id, ParentId=root_id)

@@ -71,9 +71,18 @@ def nested(logical: str, arn: str | None, status: str = "UPDATE_COMPLETE") -> tu
 
 
 def expect_stacks(
-    stubber: Stubber, event_stack: str, root: str | None, listings: list[tuple[str, dict[str, Any]]]
+    stubber: Stubber,
+    event_stack: str,
+    root: str | None,
+    listings: list[tuple[str, dict[str, Any]]],
+    *,
+    root_status: str = "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
 ) -> None:
-    stubber.add_response("describe_stacks", described(event_stack, root), {"StackName": event_stack})
+    """The reads a Delete makes: its stack described, the root described (for a nested stack), the listings."""
+    status = root_status if root is None else "DELETE_IN_PROGRESS"
+    stubber.add_response("describe_stacks", described(event_stack, root, status), {"StackName": event_stack})
+    if root is not None:
+        stubber.add_response("describe_stacks", described(root, status=root_status), {"StackName": root})
     for stack, page in listings:
         stubber.add_response("list_stack_resources", page, {"StackName": stack})
 
@@ -255,6 +264,38 @@ def test_nested_stack_being_deleted_is_still_read_for_its_own_delete(
     lifecycle.delete(request, clients, fake_time.deadline())
     # THEN its own stack is read on its own, vouches for it, and the contact is deleted
     assert live(clients.account, "SECURITY") is None
+
+
+def test_a_delete_while_the_whole_app_is_deleted_reads_only_its_own_stack(
+    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN the root stack being deleted, and a Delete from one of its nested stacks (the Stubber answers only
+    # the calls listed: any read of the root's or another nested stack's resources would fail the test)
+    physical = created(clients, fake_time)
+    own = summaries(contact("SecurityContact", physical, "DELETE_IN_PROGRESS"))
+    expect_stacks(cloudformation[1], NESTED_A, STACK_ID, [(NESTED_A, own)], root_status="DELETE_IN_PROGRESS")
+    # WHEN the Delete arrives
+    request = event("Delete", properties("SECURITY"), physical_id=physical)
+    request["StackId"] = NESTED_A
+    lifecycle.delete(request, clients, fake_time.deadline())
+    # THEN three reads sufficed (its stack, the root, its stack's resources), and the contact is deleted
+    cloudformation[1].assert_no_pending_responses()
+    assert live(clients.account, "SECURITY") is None
+
+
+def test_a_delete_while_the_whole_app_is_deleted_still_keeps_a_claim_of_its_own_stack(
+    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN the root stack being deleted, its own listing showing another live resource claiming the slot
+    physical = created(clients, fake_time)
+    own = summaries(
+        contact("SecurityContact", physical, "DELETE_IN_PROGRESS"), contact("Retained", physical, "CREATE_COMPLETE")
+    )
+    expect_stacks(cloudformation[1], STACK_ID, None, [(STACK_ID, own)], root_status="DELETE_IN_PROGRESS")
+    # WHEN the Delete arrives
+    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
+    # THEN the contact stays with the resource that still claims it
+    assert live(clients.account, "SECURITY") == DETAILS
 
 
 @pytest.mark.parametrize("action", ["describe_stacks", "list_stack_resources"])
