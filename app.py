@@ -8,7 +8,9 @@ account.amazonaws.com), one stack declares:
   deploying account);
 - every member account's contacts from ``examples/accounts.toml`` (``OrganizationContacts``): organization
   defaults, per-account overrides and opt-outs, spread over nested stacks that share the stack's one
-  provider function.
+  provider function. One nested stack per 250 accounts, added by itself as the organization grows; they
+  deploy one after another, and the function runs at most 5 invocations at once (the rest wait in Lambda's
+  queue), so a fan-out of thousands of contacts keeps to the Account API's quotas.
 
 The data file is a context value, so ``make demo`` can deploy a later version of it as an update, and so
 can the organization's ids, which make the role's member-account ARNs exact instead of wildcards:
@@ -27,12 +29,7 @@ from pathlib import Path
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContactProvider, AlternateContacts, ContactDetails, OrganizationContacts
-
-#: How many nested stacks the member accounts are spread over: about 2,000 accounts fit. Changing it moves
-#: accounts between nested stacks, which is safe: each moved account's old resource sees the new one's claim
-#: and leaves its contacts in place (tests/e2e/test_moves.py).
-NESTED_STACKS = 4
+from cdk_alternate_contacts import AlternateContacts, ContactDetails, OrganizationContacts
 
 app = cdk.App()
 accounts_file = Path(app.node.try_get_context("accounts_file") or "examples/accounts.toml")
@@ -72,15 +69,9 @@ OrganizationContacts.from_file(
     stack,
     "Organization",
     accounts_file,
-    nested_stacks=NESTED_STACKS,
     organization_id=app.node.try_get_context("organization_id"),
     management_account_id=app.node.try_get_context("management_account_id"),
 )
-
-# Hundreds of contacts at once: at most 5 invocations run together and the rest wait in Lambda's queue,
-# which keeps each one short and the deploy at the pace the Account API's quotas allow
-# (benchmarks/fanout.py). Reserving concurrency needs an account whose Lambda quota has room for it.
-AlternateContactProvider.of(stack).limit_concurrency(5)
 
 cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
 app.synth()

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .contacts import AlternateContacts, ContactDetails
     from .contacts_file import load_contacts_model
     from .model import AccountContacts, ContactsModel, ContactsModelError
-    from .organization import OrganizationContacts, nested_stack_index
+    from .organization import OrganizationContacts, nested_stack_index, nested_stacks_for
     from .provider import AlternateContactProvider
 
 # Names are imported on first use, so that `python -m cdk_alternate_contacts` (the read-only CLI, which
@@ -40,6 +40,7 @@ _LAZY = {
     "OrganizationContacts": ".organization",
     "load_contacts_model": ".contacts_file",
     "nested_stack_index": ".organization",
+    "nested_stacks_for": ".organization",
 }
 
 
@@ -69,4 +70,5 @@ __all__ = [
     "OrganizationContacts",
     "load_contacts_model",
     "nested_stack_index",
+    "nested_stacks_for",
 ]

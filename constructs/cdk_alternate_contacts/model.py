@@ -145,7 +145,8 @@ def account_id_problem(where: str, account_id: object) -> str | None:
     if isinstance(account_id, str) and is_unresolved(account_id):
         return (
             f"{where}.account_id: must be a literal 12-digit id, not a token: the account's nested stack is "
-            "chosen from its id at synth time"
+            "chosen from its id at synth time; for an account known only at deploy time (a CfnAccount's "
+            "attr_account_id, a parameter), declare its contacts with AlternateContacts(account_id=...)"
         )
     if not isinstance(account_id, str):
         hint = ": write it in quotes, a number loses leading zeros" if isinstance(account_id, int) else ""

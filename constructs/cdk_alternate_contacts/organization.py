@@ -33,18 +33,46 @@ MAX_STACK_NAME = 128
 #: The length of the random suffix CloudFormation appends to a nested stack's name, with its hyphen.
 NESTED_NAME_SUFFIX = 14
 
-DEFAULT_NESTED_STACKS = 10
+#: The most accounts a nested stack holds by default; synthesis fails rather than write a larger one.
 DEFAULT_ACCOUNTS_PER_STACK = 400
+
+#: How many accounts a nested stack holds on average when the number of nested stacks is left to grow:
+#: one more nested stack for every 250 accounts. With placement by jump consistent hash the fullest of 40
+#: nested stacks then holds about 290 (2.5 standard deviations), far below ``DEFAULT_ACCOUNTS_PER_STACK``.
+ACCOUNTS_PER_NESTED_STACK = 250
+
+#: How many invocations of the provider run at once by default (Lambda reserved concurrency); the rest wait
+#: in Lambda's queue. Measured with ``benchmarks/fanout.py``: without a limit, 300 Deletes at the API's
+#: 1 a second lose invocations to the function's 5-minute timeout; at 5 none does.
+DEFAULT_MAX_CONCURRENCY = 5
+
+#: The multiplier of Lamping and Veach's jump consistent hash (a 64-bit linear congruential generator).
+_JUMP_MULTIPLIER = 2862933555777941757
+
+
+def nested_stacks_for(accounts: int) -> int:
+    """How many nested stacks ``accounts`` accounts are spread over when the number grows by itself:
+    one for every :data:`ACCOUNTS_PER_NESTED_STACK` accounts or part of it, at least one."""
+    return max(1, -(-accounts // ACCOUNTS_PER_NESTED_STACK))
 
 
 def nested_stack_index(account_id: str, nested_stacks: int) -> int:
     """The nested stack an account is placed in: a pure function of its id and the number of nested stacks.
 
-    SHA-256 of the id, as an integer, modulo ``nested_stacks``. Adding, removing or reordering other
-    accounts never changes it, which is what keeps every other account's resource where it is.
+    Jump consistent hash (Lamping and Veach, "A Fast, Minimal Memory, Consistent Hash Algorithm", 2014) of
+    the first 8 bytes of the id's SHA-256. Adding, removing or reordering other accounts never changes it;
+    when ``nested_stacks`` grows from n to n + 1, exactly the accounts that now belong in the new nested
+    stack move (about 1 in n + 1), and every other account stays where it was.
     """
-    digest = hashlib.sha256(account_id.encode("ascii")).digest()
-    return int.from_bytes(digest[:8], "big") % nested_stacks
+    if nested_stacks < 1:
+        raise ValueError(f"nested_stacks must be at least 1 (got {nested_stacks})")
+    key = int.from_bytes(hashlib.sha256(account_id.encode("ascii")).digest()[:8], "big")
+    bucket, candidate = -1, 0
+    while candidate < nested_stacks:
+        bucket = candidate
+        key = (key * _JUMP_MULTIPLIER + 1) % (1 << 64)
+        candidate = int((bucket + 1) * ((1 << 31) / ((key >> 33) + 1)))
+    return bucket
 
 
 def _logical_id_prefix(construct: Construct) -> str:
@@ -83,17 +111,26 @@ class OrganizationContacts(Construct):
     or, from a data file: ``OrganizationContacts.from_file(stack, "Organization", "contacts.toml")``.
 
     Placement
-        An account's nested stack is chosen from its id alone (:func:`nested_stack_index`: SHA-256 of the
-        id modulo ``nested_stacks``), never from its position. Adding an account, removing one, or
-        reordering the list leaves every other account's resource where it is. This matters: moving a
-        resource to another nested stack would have CloudFormation create it in the new nested stack, then
-        delete it from the old one in its clean-up phase, and that Delete removes the contacts the create
-        has just written. Removing an account deletes its resource from its nested stack (its contacts are
-        deleted, restored with ``restore_on_delete``, or kept with ``RemovalPolicy.RETAIN``); a nested stack
-        left with no account is deleted. Changing ``nested_stacks`` moves most accounts: choose it once, for
-        the size the organization will reach. The default 10 nested stacks of at most 400 accounts hold
-        about 3,400 accounts (the spread is uneven by a few percent), 4,200 with ``accounts_per_stack=499``;
-        past that, put new accounts in a second OrganizationContacts in another stack.
+        An account's nested stack is chosen from its id (:func:`nested_stack_index`: jump consistent hash of
+        the id over the number of nested stacks), never from its position, and the number of nested stacks
+        grows with the organization by itself: one for every 250 accounts (:func:`nested_stacks_for`).
+        Adding, removing, changing or reordering accounts leaves every other account's resource untouched:
+        CloudFormation updates one nested stack and creates, updates or deletes that account's one resource.
+        When the organization crosses a multiple of 250 accounts, a nested stack is added and about one
+        account in n + 1 moves into it (the least any placement can move), once. A move is safe: the
+        resource is created in its new nested stack first, and its old resource's Delete, in the clean-up
+        phase, sees the new claim and leaves the contacts in place (tests/e2e/test_moves.py). Removing an
+        account deletes its resource (its contacts are deleted, restored with ``restore_on_delete``, or kept
+        with ``RemovalPolicy.RETAIN``); a nested stack left with no account is deleted.
+
+    Order
+        The nested stacks are deployed one after another (each depends on the one before it, across every
+        OrganizationContacts of the provider), and deleted in the reverse order. Every contact of a nested
+        stack waits in Lambda's queue for, at most, its own nested stack's fan-out: a nested stack of 400
+        accounts is 1,200 Deletes at the API's 1 a second, within the resources' ServiceTimeout, which is
+        derived from ``accounts_per_stack`` and so never changes as accounts come and go. Removing 10,000
+        accounts then takes the API's 8 h 20 min without any resource timing out (``benchmarks/fanout.py
+        --organization`` runs a scale model of it).
 
     Parameters
     ----------
@@ -107,12 +144,20 @@ class OrganizationContacts(Construct):
     accounts:
         The accounts (:class:`AccountContacts`), in any order; each account once.
     nested_stacks:
-        How many nested stacks the accounts are spread over. Default 10: about 100 accounts each at 1,000
-        accounts. Only nested stacks that hold an account exist. See Placement before changing it.
+        Default ``None``: grows with the organization (see Placement). A number pins it: the accounts are
+        spread over exactly that many nested stacks, and changing it later moves the accounts whose nested
+        stack changes (safely, as above).
     accounts_per_stack:
         The most accounts one nested stack may hold; synthesis fails rather than write a larger one.
-        Default 400, below CloudFormation's 500 resources per stack (one is the CDK's metadata resource), so
-        that an unlucky spread fails early; raising it (up to 499) moves nothing.
+        Default 400, below CloudFormation's 500 resources per stack (one is the CDK's metadata resource).
+        The resources' ServiceTimeout is sized for a full nested stack of this many accounts.
+    max_concurrency:
+        How many invocations of the provider's function may run at once (Lambda reserved concurrency, see
+        :meth:`AlternateContactProvider.limit_concurrency`); the rest wait in Lambda's queue. Default 5,
+        what a large fan-out needs at the API's quotas. ``None`` reserves nothing: for an account whose
+        Lambda concurrency quota leaves no room for a reservation (Lambda keeps 10 unreserved), at the
+        cost of function timeouts when hundreds of accounts are deleted at once. A limit the provider was
+        given already is kept.
     organization_id, management_account_id:
         The organization (``o-...``) and its management account. Default: unknown, and the provider's
         role names member accounts with wildcards in those two places (still limited to the declared
@@ -145,8 +190,9 @@ class OrganizationContacts(Construct):
         *,
         defaults: Mapping[ContactTypeLike, ContactDetails],
         accounts: Sequence[AccountContacts],
-        nested_stacks: int = DEFAULT_NESTED_STACKS,
+        nested_stacks: int | None = None,
         accounts_per_stack: int = DEFAULT_ACCOUNTS_PER_STACK,
+        max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
         organization_id: str | None = None,
         management_account_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.DESTROY,
@@ -163,18 +209,24 @@ class OrganizationContacts(Construct):
                 f"{self.node.path}: put OrganizationContacts in a top-level stack, not a nested one: its own nested "
                 "stacks are named after their parent, and two levels of names exceed CloudFormation's limit"
             )
-        if not 1 <= nested_stacks <= MAX_NESTED_STACKS:
+        if nested_stacks is not None and not 1 <= nested_stacks <= MAX_NESTED_STACKS:
             raise ValueError(f"nested_stacks must be 1 to {MAX_NESTED_STACKS} (got {nested_stacks})")
         if not 1 <= accounts_per_stack <= MAX_ACCOUNTS_PER_STACK:
             raise ValueError(f"accounts_per_stack must be 1 to {MAX_ACCOUNTS_PER_STACK} (got {accounts_per_stack})")
 
+        placed = sorted(account_id for account_id, contacts in self.resolved.items() if contacts)
+        self.nested_stack_count = nested_stacks or nested_stacks_for(len(placed))
+        if self.nested_stack_count > MAX_NESTED_STACKS:
+            raise ValueError(
+                f"{len(placed)} accounts need {self.nested_stack_count} nested stacks, more than the "
+                f"{MAX_NESTED_STACKS} a stack can hold: put the rest in a second OrganizationContacts in another stack"
+            )
         placement: dict[int, list[str]] = {}
-        for account_id, contacts in self.resolved.items():
-            if contacts:
-                placement.setdefault(nested_stack_index(account_id, nested_stacks), []).append(account_id)
+        for account_id in placed:
+            placement.setdefault(nested_stack_index(account_id, self.nested_stack_count), []).append(account_id)
         prefix = _logical_id_prefix(self) + "Accounts"
         self._check_capacity(placement, prefix, accounts_per_stack)
-        self._check_stack_name(stack, f"{prefix}{nested_stacks - 1:02d}")
+        self._check_stack_name(stack, f"{prefix}{self.nested_stack_count - 1:02d}")
 
         self.provider = provider or AlternateContactProvider.of(self)
         self.stacks: dict[int, NestedStack] = {}
@@ -182,17 +234,18 @@ class OrganizationContacts(Construct):
         self._stack_of: dict[str, NestedStack] = {}
         if organization_id is not None or management_account_id is not None:
             self.provider.use_organization(organization_id=organization_id, management_account_id=management_account_id)
+        if max_concurrency is not None:
+            self.provider.limit_concurrency(max_concurrency, keep_existing=True)
         if Stack.of(self.provider).node.path != stack.node.path:
             self._allow_reading(stack)
-        # Every account's resource shares one fan-out through the one function: size the wait for all of it.
-        service_timeout = service_timeout_for(sum(len(contacts) for contacts in self.resolved.values()))
+        # One nested stack's fan-out at a time (they are chained): size the wait for a full one, a figure
+        # that no account's arrival or departure changes.
+        service_timeout = service_timeout_for(len(AlternateContactType) * accounts_per_stack)
         for index in sorted(placement):
             nested = NestedStack(
                 self,
                 f"Accounts{index:02d}",
-                description=(
-                    f"cdk-alternate-contacts: accounts placed in nested stack {index} of {nested_stacks} by their id"
-                ),
+                description=f"cdk-alternate-contacts: accounts placed in this nested stack by their id ({index})",
             )
             # A short, stable logical id: the nested stack's name, and so the role's permission to list it,
             # derive from it.
@@ -200,6 +253,7 @@ class OrganizationContacts(Construct):
             assert resource is not None  # a NestedStack always has its resource in the parent
             resource.override_logical_id(f"{prefix}{index:02d}")
             self.provider.share_with(nested)
+            self.provider.chain(resource)
             self.stacks[index] = nested
             for account_id in placement[index]:
                 contacts = self.resolved[account_id]
@@ -240,8 +294,8 @@ class OrganizationContacts(Construct):
             listed = ", ".join(f"{prefix}{index:02d} would hold {count}" for index, count in sorted(full.items()))
             raise ValueError(
                 f"too many accounts for one nested stack ({listed}; accounts_per_stack={accounts_per_stack}): raise "
-                f"accounts_per_stack, up to {MAX_ACCOUNTS_PER_STACK}, which moves no account; past that, put new "
-                "accounts in a second OrganizationContacts in another stack"
+                f"accounts_per_stack, up to {MAX_ACCOUNTS_PER_STACK}, which moves no account, or leave nested_stacks "
+                "to grow with the organization (None)"
             )
 
     @staticmethod

@@ -12,6 +12,7 @@ from aws_cdk import (
     Acknowledgment,
     Aspects,
     Aws,
+    CfnResource,
     Duration,
     IAspect,
     NestedStack,
@@ -151,6 +152,7 @@ class AlternateContactProvider(Construct):
         self._organization_id: str | None = None
         self._management_account_id: str | None = None
         self._scope_written = False
+        self._chain_tail: CfnResource | None = None
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -284,7 +286,7 @@ class AlternateContactProvider(Construct):
         self._organization_id = organization_id or self._organization_id
         self._management_account_id = management_account_id or self._management_account_id
 
-    def limit_concurrency(self, max_concurrency: int) -> None:
+    def limit_concurrency(self, max_concurrency: int, *, keep_existing: bool = False) -> None:
         """Reserve ``max_concurrency`` concurrent executions for the function, and allow no more.
 
         Default (never called): no reservation. CloudFormation invokes custom resources asynchronously, so
@@ -300,10 +302,27 @@ class AlternateContactProvider(Construct):
         ------
         ValueError
             When ``max_concurrency`` is not at least 1.
+
+        With ``keep_existing``, a limit set before is left as it is (how OrganizationContacts applies its
+        default without overriding the app's own choice).
         """
         if max_concurrency < 1:
             raise ValueError(f"max_concurrency must be at least 1 (got {max_concurrency})")
-        cast(lambda_.CfnFunction, self.function.node.default_child).reserved_concurrent_executions = max_concurrency
+        function = cast(lambda_.CfnFunction, self.function.node.default_child)
+        if keep_existing and function.reserved_concurrent_executions is not None:
+            return
+        function.reserved_concurrent_executions = max_concurrency
+
+    def chain(self, nested_stack: CfnResource) -> None:
+        """Deploy ``nested_stack`` after the last nested stack chained before it (and delete it before that one).
+
+        One chain per provider, across every OrganizationContacts it serves: at any moment, one nested stack's
+        contacts are in the function's queue, so each contact waits for its own nested stack's fan-out at
+        most, however large the organization.
+        """
+        if self._chain_tail is not None and Stack.of(self._chain_tail) is Stack.of(nested_stack):
+            nested_stack.add_dependency(self._chain_tail)
+        self._chain_tail = nested_stack
 
     @property
     def service_token(self) -> str:

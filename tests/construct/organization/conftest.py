@@ -75,6 +75,7 @@ def organization_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
       operations (which has no default);
     - "Before", "Added", "Removed": 30 accounts in 4 nested stacks; the same plus one at the end; the same
       minus the 6th account and minus every account of the first nested stack;
+    - "Grown": the same 30 accounts in 5 nested stacks;
     - "Exact10", "Members11": 10 and 11 member accounts (the exact-ARN threshold);
     - "OrgIds2", "OrgIds12": 2 and 12 accounts with the organization and management account given;
     - "Providers" + "SharedProvider": an organization served by another stack's provider;
@@ -127,6 +128,13 @@ def organization_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
         accounts=[AccountContacts(a) for a in [*thirty, "999988887777"]],
         nested_stacks=4,
     )
+    handles["Grown"] = OrganizationContacts(
+        cdk.Stack(app, "Grown"),
+        "Organization",
+        defaults=DEFAULTS,
+        accounts=[AccountContacts(a) for a in thirty],
+        nested_stacks=5,
+    )
     handles["Removed"] = OrganizationContacts(
         cdk.Stack(app, "Removed"),
         "Organization",
@@ -167,6 +175,31 @@ def organization_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return synthesize(app, outdir / "cdk.out", **handles)
+
+
+@pytest.fixture(scope="session")
+def vending_apps(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Synthesized]:
+    """Stack "Vending" as three versions of one organization, each its own app (a version of a stack is
+    compared with the next one under the same name, as CloudFormation compares them): "before", 260
+    accounts with default placement (2 nested stacks); "added", one more account; "changed", the 7th account overriding
+    security; "removed", the 7th account gone."""
+    accounts_260 = account_ids(260, salt="vending")
+    versions = {
+        "before": [AccountContacts(a) for a in accounts_260],
+        "added": [AccountContacts(a) for a in [*accounts_260, "999988887777"]],
+        "changed": [
+            AccountContacts(a, overrides={"security": OPERATIONS} if a == accounts_260[6] else {}) for a in accounts_260
+        ],
+        "removed": [AccountContacts(a) for a in accounts_260 if a != accounts_260[6]],
+    }
+    synthesized = {}
+    for version, accounts in versions.items():
+        outdir = tmp_path_factory.mktemp(f"vending-{version}")
+        app = new_app(outdir, bundle=False)
+        stack = cdk.Stack(app, "Vending")
+        organization = OrganizationContacts(stack, "Organization", defaults=DEFAULTS, accounts=accounts)
+        synthesized[version] = synthesize(app, outdir, organization=organization, changed=accounts_260[6])
+    return synthesized
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

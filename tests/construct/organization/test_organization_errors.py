@@ -208,9 +208,11 @@ def test_a_token_account_id_is_refused_because_placement_needs_the_literal_id(tm
     stack = cdk.Stack(new_app(tmp_path, bundle=False), "Errors")
     account = cdk.CfnParameter(stack, "Account").value_as_string
     # WHEN the construct is declared
-    # THEN it says why the id must be literal
+    # THEN it says why the id must be literal, and which construct takes an id known only at deploy time
     with pytest.raises(
-        ContactsModelError, match=r"accounts\[0\]\.account_id: must be a literal 12-digit id, not a token"
+        ContactsModelError,
+        match=r"accounts\[0\]\.account_id: must be a literal 12-digit id, not a token.*"
+        r"declare its contacts with AlternateContacts\(account_id=\.\.\.\)",
     ):
         OrganizationContacts(stack, "Organization", defaults=DEFAULTS, accounts=[AccountContacts(account)])
 

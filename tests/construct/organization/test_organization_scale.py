@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +21,8 @@ from organization_synth import (
     role_policy_statements,
 )
 
-from cdk_alternate_contacts import nested_stack_index
+from cdk_alternate_contacts import nested_stack_index, nested_stacks_for
+from cdk_alternate_contacts.organization import DEFAULT_ACCOUNTS_PER_STACK
 
 #: CloudFormation's limits on one template (the nested ones are read from S3: 1 MB).
 MAX_RESOURCES = 500
@@ -37,14 +39,15 @@ def test_every_account_is_one_resource_in_exactly_one_nested_stack(thousand_acco
     templates = organization_templates(thousand_accounts.synthesized.outdir, STACK)
     # WHEN each nested template's contacts are collected
     placed = templates.placed()
-    # THEN every account has one resource, in the nested stack its id chooses, and the parent holds only the
-    # nested stacks and the provider
+    # THEN every account has one resource, in the nested stack its id chooses among the 4 that 1,000 accounts
+    # grow to (one per 250), and the parent holds only the nested stacks and the provider
     assert len(placed) == THOUSAND
+    assert nested_stacks_for(THOUSAND) == 4
     for account, where in placed.items():
-        assert where.nested_stack == f"ContactsAccounts{nested_stack_index(account, 10):02d}", account
+        assert where.nested_stack == f"ContactsAccounts{nested_stack_index(account, 4):02d}", account
     parent_types = Counter(r["Type"] for r in templates.parent["Resources"].values())
     assert parent_types == {
-        "AWS::CloudFormation::Stack": 10,
+        "AWS::CloudFormation::Stack": 4,
         "AWS::Lambda::Function": 1,
         "AWS::Lambda::EventInvokeConfig": 1,
         "AWS::IAM::Role": 1,
@@ -54,7 +57,7 @@ def test_every_account_is_one_resource_in_exactly_one_nested_stack(thousand_acco
 
 
 def test_every_template_stays_under_500_resources_and_1_mb(thousand_accounts: TimedSynthesis) -> None:
-    # GIVEN the parent template and its ten nested templates
+    # GIVEN the parent template and its four nested templates
     templates = organization_templates(thousand_accounts.synthesized.outdir, STACK)
     # WHEN their resources and bytes are counted
     sizes = {name: (len(t["Resources"]), templates.files[name].stat().st_size) for name, t in templates.nested.items()}
@@ -62,7 +65,7 @@ def test_every_template_stays_under_500_resources_and_1_mb(thousand_accounts: Ti
     # THEN each is far below CloudFormation's limits
     largest = max(sizes.values())
     MEASURED["1,000 accounts: templates; largest (resources, bytes)"] = f"{len(sizes)}; {largest}"
-    assert len(sizes) == 11
+    assert len(sizes) == 5
     for name, (resources, size) in sizes.items():
         assert resources < MAX_RESOURCES, name
         assert size < MAX_TEMPLATE_BYTES, name
@@ -183,8 +186,9 @@ def test_every_template_of_the_thousand_account_app_passes_cfn_lint(thousand_acc
     assert left == []
 
 
-def test_service_timeout_covers_the_whole_fan_out_at_the_slowest_quota(thousand_accounts: TimedSynthesis) -> None:
-    # GIVEN 1,000 accounts of up to three contacts, all served by one function
+def test_service_timeout_covers_a_full_nested_stack_at_the_slowest_quota(thousand_accounts: TimedSynthesis) -> None:
+    # GIVEN 1,000 accounts of up to three contacts, all served by one function, in nested stacks deployed one
+    # after another (so only one nested stack's contacts wait in the function's queue at a time)
     templates = organization_templates(thousand_accounts.synthesized.outdir, STACK)
     resources = [
         resource
@@ -192,11 +196,25 @@ def test_service_timeout_covers_the_whole_fan_out_at_the_slowest_quota(thousand_
         for resource in template["Resources"].values()
         if resource["Type"] == "Custom::AlternateContacts"
     ]
-    contacts = sum(len(resource["Properties"]["AlternateContacts"]) for resource in resources)
     # WHEN their ServiceTimeout is read
     timeouts = {int(resource["Properties"]["ServiceTimeout"]) for resource in resources}
-    # THEN it is one value, long enough for every contact to be deleted at 1 a second (queue time counts),
-    # capped at CloudFormation's maximum of 3,600 s
-    assert contacts > 2000
-    assert timeouts == {min(3600, 120 + -(-12 * contacts // 10))}
-    assert 420 < next(iter(timeouts)) <= 3600
+    # THEN it is one value, long enough for a nested stack as full as allowed (400 accounts, 1,200 Deletes at
+    # 1 a second, queue time counted) plus 2 minutes, and independent of how many accounts there are: an
+    # account's arrival changes no other account's properties
+    full_stack = 3 * DEFAULT_ACCOUNTS_PER_STACK
+    assert timeouts == {120 + -(-12 * full_stack // 10)}
+    assert 3 * max(len(t["Resources"]) for t in templates.nested.values()) < next(iter(timeouts)) <= 3600
+
+
+def test_nested_stacks_are_chained_so_they_deploy_one_after_another(thousand_accounts: TimedSynthesis) -> None:
+    # GIVEN the parent template of 1,000 accounts in 4 nested stacks
+    templates = organization_templates(thousand_accounts.synthesized.outdir, STACK)
+    nested = sorted(templates.nested)
+    # WHEN each nested stack's DependsOn is read
+    depends = {name: templates.parent["Resources"][name].get("DependsOn", []) for name in nested}
+    # THEN each waits for the one before it (CloudFormation deletes them in the reverse order), and the
+    # first waits for nothing but the provider
+    assert depends[nested[0]] == [] or all(not d.startswith("ContactsAccounts") for d in depends[nested[0]])
+    for before, after in itertools.pairwise(nested):
+        assert before in depends[after], (after, depends[after])
+        assert [d for d in depends[after] if d.startswith("ContactsAccounts")] == [before]
