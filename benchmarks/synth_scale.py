@@ -16,7 +16,12 @@ Prints two tables:
 (b) OrganizationContacts with 1,000 accounts: synth time, number of templates, the largest template's
     resources and bytes, and the provider role's inline policy as IAM counts it;
 (c) with ``--policy-sizes``: the provider role's inline policy at 1, 10, 100, 1,000 and 5,000 accounts (the
-    role's scope does not follow the declarations, so the figure must not grow).
+    role's scope does not follow the declarations, so the figure must not grow);
+(d) with ``--organization-sizes 1000,5000,10000``: OrganizationContacts with its defaults at each size, each
+    in a process of its own under cdk-nag's AwsSolutionsChecks: synth time, peak memory (this Python process
+    and the jsii Node process, each its high-water mark), nested stacks, the largest template's resources
+    and bytes, the policy's characters, cdk-nag's findings (none: synthesis fails on one) and cfn-lint's
+    findings over every template (errors, warnings and informational ones).
 
 Synth times are wall-clock seconds for building the app and ``app.synth()`` in this process, the median of
 ``--repeat`` runs after a warm-up (the jsii runtime and the CDK's asset cache are warm, as in a long
@@ -26,6 +31,7 @@ path and asset metadata, version reporting (the ``AWS::CDK::Metadata`` resource 
     python benchmarks/synth_scale.py                 # about three minutes on two cores
     python benchmarks/synth_scale.py --repeat 1      # quicker, noisier
     python benchmarks/synth_scale.py --policy-sizes  # only (c), about a minute
+    python benchmarks/synth_scale.py --organization-sizes 1000,5000,10000   # only (d), about 10 minutes
 
 This is a measurement, not a test.
 """
@@ -38,7 +44,9 @@ import json
 import os
 import platform
 import re
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -57,6 +65,7 @@ sys.path[:0] = [str(REPO / "constructs"), str(REPO / "handler")]
 
 import aws_cdk as cdk  # noqa: E402 - after the jsii settings above
 from aws_cdk import custom_resources as cr  # noqa: E402
+from cdk_nag import AwsSolutionsChecks  # noqa: E402
 
 from cdk_alternate_contacts import (  # noqa: E402
     AccountContacts,
@@ -293,9 +302,17 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="synth runs per timing; the median is shown")
     parser.add_argument("--accounts", type=int, default=1_000, help="accounts of the large organization")
     parser.add_argument("--policy-sizes", action="store_true", help="only the policy size per organization size")
+    parser.add_argument("--organization-sizes", default=None, help="only (d), at these sizes (comma-separated)")
+    parser.add_argument("--one-organization", type=int, default=None, help=argparse.SUPPRESS)
     arguments = parser.parse_args()
     if arguments.policy_sizes:
         policy_sizes()
+        return
+    if arguments.one_organization is not None:
+        print(json.dumps(one_organization(arguments.one_organization)))
+        return
+    if arguments.organization_sizes:
+        organization_sizes([int(n) for n in arguments.organization_sizes.split(",")])
         return
 
     print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
@@ -332,7 +349,7 @@ def main() -> None:
     repeat = max(1, min(arguments.repeat, 2))
     seconds, big = timed(organization, account_ids(arguments.accounts), repeat)
     name, (resources, size) = max(big.templates.items(), key=lambda item: item[1])
-    print(f"\n(b) OrganizationContacts, {arguments.accounts:,} accounts x 3 contacts (default 10 nested stacks)")
+    print(f"\n(b) OrganizationContacts, {arguments.accounts:,} accounts x 3 contacts (default placement)")
     print(f"  synth time                  {seconds:.1f} s (median of {repeat})")
     print(f"  templates                   {len(big.templates)} (1 parent + {len(big.templates) - 1} nested)")
     print(f"  largest template            {resources} resources, {size:,} bytes ({name})")
@@ -357,6 +374,125 @@ def policy_sizes() -> None:
         )
         policy = inline_policy_characters(result.parent, "Contacts")
         print(f"  {count:>8,}  {nested:>13}  {len(result.templates):>9}  {policy:,}")
+
+
+def high_water_kib(pid: int) -> int:
+    """A live process's peak resident memory (VmHWM), in KiB; 0 when it cannot be read."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+def children_of(pid: int) -> list[int]:
+    """The live child processes of ``pid`` (the jsii runtime's Node process, for this one)."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def one_organization(count: int) -> dict[str, Any]:
+    """(d) for one size, in this process: synthesize with the defaults and cdk-nag, lint, measure."""
+    with tempfile.TemporaryDirectory(prefix="synth-org-") as outdir:
+        started = time.perf_counter()
+        app = cdk.App(
+            outdir=outdir,
+            context={
+                "aws:cdk:enable-path-metadata": True,
+                "aws:cdk:enable-asset-metadata": True,
+                "aws:cdk:version-reporting": True,
+            },
+        )
+        stack = cdk.Stack(app, "Contacts")
+        organization(stack, account_ids(count))
+        cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+        nag = "clean"
+        try:
+            app.synth()
+        except RuntimeError as error:  # a cdk-nag finding fails synthesis
+            nag = f"FAILED: {str(error)[:200]}"
+        seconds = time.perf_counter() - started
+        node_kib = max((high_water_kib(pid) for pid in children_of(os.getpid())), default=0)
+        python_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        paths = sorted(Path(outdir).glob("*.template.json"))
+        templates = {p.name: (len(json.loads(p.read_text()).get("Resources", {})), p.stat().st_size) for p in paths}
+        parent = json.loads((Path(outdir) / "Contacts.template.json").read_text())
+        linted = time.perf_counter()
+        lint = subprocess.run(
+            [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
+            + [str(p) for p in paths],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        found = json.loads(lint.stdout) if lint.stdout.strip() else []
+        # aws-cdk-lib always writes the function's DependsOn on its role, which a GetAtt enforces already.
+        findings = [f for f in found if not (f["Rule"]["Id"] == "W3005" and "ProviderFunction" in str(f["Location"]))]
+        lint_s = time.perf_counter() - linted
+    largest = max(templates.values())
+    return {
+        "accounts": count,
+        "seconds": seconds,
+        "python_mib": python_kib / 1024,
+        "node_mib": node_kib / 1024,
+        "nested": len(templates) - 1,
+        "largest_resources": largest[0],
+        "largest_bytes": max(b for _, b in templates.values()),
+        "policy": inline_policy_characters(parent, "Contacts"),
+        "nag": nag,
+        "lint_findings": len(findings),
+        "lint_rules": sorted({f.get("Rule", {}).get("Id", "?") for f in findings}),
+        "lint_s": lint_s,
+        "lint_rc": lint.returncode,
+    }
+
+
+def organization_sizes(sizes: list[int]) -> None:
+    """(d): each size in a fresh process, so that each peak memory is that size's own."""
+    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    print("\n(d) OrganizationContacts with its defaults, 3 contacts per account, under cdk-nag AwsSolutionsChecks")
+    header = (
+        "accounts",
+        "synth s",
+        "peak MiB (python, node)",
+        "nested stacks",
+        "largest template",
+        "policy chars",
+        "cdk-nag",
+        "cfn-lint findings",
+    )
+    print("  ".join(header))
+    for count in sizes:
+        proc = subprocess.run(
+            [sys.executable, __file__, "--one-organization", str(count)], capture_output=True, text=True, check=False
+        )
+        if proc.returncode != 0:
+            print(f"  {count:>8,}  failed: {proc.stderr[-500:]}")
+            continue
+        r = json.loads(proc.stdout.strip().splitlines()[-1])
+        rules = ",".join(r["lint_rules"]) or "-"
+        lint = f"{r['lint_findings']} ({rules}; {r['lint_s']:.0f} s)"
+        print(
+            f"  {r['accounts']:>8,}  {r['seconds']:7.1f}  {r['python_mib']:6.0f}, {r['node_mib']:6.0f}"
+            f"  {r['nested']:>13}  {r['largest_resources']} res, {r['largest_bytes']:,} B"
+            f"  {r['policy']:,} of {MAX_ROLE_POLICY:,}  {r['nag']}  {lint}",
+            flush=True,
+        )
+    print(
+        "\nsynth s: building the app and app.synth() in a fresh process, jsii start-up included; peak MiB: the "
+        f"high-water mark of resident memory; limits: {MAX_RESOURCES} resources and 1 MB per template, "
+        f"{MAX_ROLE_POLICY:,} characters of inline policy per role; cfn-lint findings leave out the one W3005 "
+        "aws-cdk-lib always writes (the function's DependsOn on its role, which its GetAtt enforces already)"
+    )
 
 
 def cdk_version() -> str:
