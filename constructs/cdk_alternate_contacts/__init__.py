@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from .contacts import AlternateContacts, ContactDetails
     from .contacts_file import load_contacts_model
     from .model import AccountContacts, ContactsModel, ContactsModelError
-    from .organization import OrganizationContacts, nested_stack_index, nested_stacks_for
+    from .organization import OrganizationContacts
+    from .placement import nested_stack_index, nested_stacks_for
     from .provider import AlternateContactProvider
 
 # Names are imported on first use, so that `python -m cdk_alternate_contacts` (the read-only CLI, which
@@ -39,8 +40,8 @@ _LAZY = {
     "ContactsModelError": ".model",
     "OrganizationContacts": ".organization",
     "load_contacts_model": ".contacts_file",
-    "nested_stack_index": ".organization",
-    "nested_stacks_for": ".organization",
+    "nested_stack_index": ".placement",
+    "nested_stacks_for": ".placement",
 }
 
 

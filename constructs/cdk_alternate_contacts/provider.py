@@ -321,7 +321,7 @@ class AlternateContactProvider(Construct):
         most, however large the organization.
         """
         if self._chain_tail is not None and Stack.of(self._chain_tail) is Stack.of(nested_stack):
-            nested_stack.add_dependency(self._chain_tail)
+            nested_stack.add_resource_dependency(self._chain_tail)
         self._chain_tail = nested_stack
 
     @property
