@@ -20,8 +20,8 @@ the Put rate achieved, and the CPU seconds the machine spent (to tell the quota'
 
 Shapes (``--shape``): ``single`` sends one ``Custom::AlternateContact`` per contact (N invocations of one
 write each); ``account`` sends one ``Custom::AlternateContacts`` per account of three types (N / 3
-invocations of three writes each), as OrganizationContacts does. Each write is one Put and, for the
-handler's read-after-write check, at least two Gets.
+invocations of three writes each), as OrganizationContacts does. Each write is one Put, a Get before it
+(to put back what was there should the invocation fail) and at least one after it (to confirm it).
 
 ``--request delete`` sends Deletes instead (the contacts are put into moto first, unthrottled): the
 Delete quota is 1 a second, so the floor is N / 1 s, and an invocation's clock (the function's 5-minute

@@ -18,10 +18,10 @@ Prints two tables:
 (c) with ``--policy-sizes``: the provider role's inline policy at 1, 10, 100, 1,000 and 5,000 accounts (the
     role's scope does not follow the declarations, so the figure must not grow);
 (d) with ``--organization-sizes 1000,5000,10000``: OrganizationContacts with its defaults at each size, each
-    in a process of its own under cdk-nag's AwsSolutionsChecks: synth time, peak memory (this Python process
-    and the jsii Node process, each its high-water mark), nested stacks, the largest template's resources
-    and bytes, the policy's characters, cdk-nag's findings (none: synthesis fails on one) and cfn-lint's
-    findings over every template (errors, warnings and informational ones).
+    in a process of its own under cdk-nag's AwsSolutionsChecks: synth time, peak memory (the high-water mark
+    of this Python process, and the sum of those of jsii's two Node processes), nested stacks, the largest
+    template's resources and bytes, the policy's characters, cdk-nag's findings (none: synthesis fails on
+    one) and cfn-lint's findings over every template (errors, warnings and informational ones).
 
 Synth times are wall-clock seconds for building the app and ``app.synth()`` in this process, the median of
 ``--repeat`` runs after a warm-up (the jsii runtime and the CDK's asset cache are warm, as in a long
@@ -387,16 +387,20 @@ def high_water_kib(pid: int) -> int:
     return 0
 
 
-def children_of(pid: int) -> list[int]:
-    """The live child processes of ``pid`` (the jsii runtime's Node process, for this one)."""
-    found = []
+def descendants_of(pid: int) -> list[int]:
+    """The live descendants of ``pid``: for this process, jsii's runtime and the Node process it starts."""
+    parents: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
+            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
             continue
-        if int(fields[1]) == pid:
-            found.append(int(stat.parent.name))
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        children = [child for child, of in parents.items() if of == parent]
+        found += children
+        frontier += children
     return found
 
 
@@ -421,7 +425,7 @@ def one_organization(count: int) -> dict[str, Any]:
         except RuntimeError as error:  # a cdk-nag finding fails synthesis
             nag = f"FAILED: {str(error)[:200]}"
         seconds = time.perf_counter() - started
-        node_kib = max((high_water_kib(pid) for pid in children_of(os.getpid())), default=0)
+        node_kib = sum(high_water_kib(pid) for pid in descendants_of(os.getpid()))
         python_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         paths = sorted(Path(outdir).glob("*.template.json"))
         templates = {p.name: (len(json.loads(p.read_text()).get("Resources", {})), p.stat().st_size) for p in paths}

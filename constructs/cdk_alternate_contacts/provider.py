@@ -292,11 +292,12 @@ class AlternateContactProvider(Construct):
         Default (never called): no reservation. CloudFormation invokes custom resources asynchronously, so
         invocations beyond the limit wait in Lambda's queue instead of failing, and each one then runs
         only as long as its own calls take. Measured with ``benchmarks/fanout.py`` under the API's quotas:
-        300 creates took 88.8 s at 5 executions and 89.3 s at 50 (the Get quota's floor is 90 s), while the
-        longest invocation fell from 58 s to 7 s; 100 deletes (1 a second) at 5 executions all succeeded and
+        300 creates took 59.3 s at 5 executions and 59.9 s at 50 (the Put quota's floor is 60 s), while the
+        longest invocation fell from 42 s to 12 s; 100 deletes (1 a second) at 5 executions all succeeded and
         ran none longer than 32 s, where 300 deletes without a limit lost 9 to the 300 s function timeout.
-        A large fan-out therefore wants a limit of about 5. It needs unreserved concurrency to spare: Lambda
-        keeps 10 unreserved per account, so a new account with a quota of 10 cannot reserve any.
+        A large fan-out therefore wants a limit of about 5 (OrganizationContacts sets 5 by default). It needs
+        unreserved concurrency to spare: Lambda keeps 100 unreserved per account (the whole quota when it is
+        below 100), so a new account with a quota of 10 or 50 cannot reserve any.
 
         Raises
         ------

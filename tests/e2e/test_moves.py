@@ -93,3 +93,28 @@ def test_an_account_leaving_organization_contacts_for_its_own_resource_keeps_its
     assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
     assert contacts() == {}
     assert_answered_exactly_once(cloud, deployed, moved, destroyed)
+
+
+def test_nested_stacks_are_created_one_after_another_and_deleted_in_the_reverse_order(
+    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
+) -> None:
+    # GIVEN the accounts in two chained nested stacks (OrganizationAccounts01 depends on ...00)
+    # WHEN the stack is created, then destroyed
+    deployed = engine.deploy(assemblies.contacts, STACK, artifact="MovesTwo")
+    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
+    assert set(contacts()) == SLOTS
+    destroyed = engine.destroy(STACK)
+    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
+
+    # THEN no request of the second nested stack was sent before every request of the first was answered, and
+    # on destroy the other way round: one nested stack's fan-out at a time in Lambda's queue
+    def window(result: object, nested: str) -> tuple[float, float]:
+        records = [r for r in result.requests if r.stack_path == nested]  # type: ignore[attr-defined]
+        assert records, nested
+        return min(r.sent_at for r in records), max(r.answered_at or 0.0 for r in records)
+
+    first, second = "OrganizationAccounts00", "OrganizationAccounts01"
+    assert window(deployed, first)[1] <= window(deployed, second)[0]
+    assert window(destroyed, second)[1] <= window(destroyed, first)[0]
+    assert contacts() == {}
+    assert_answered_exactly_once(cloud, deployed, destroyed)
