@@ -17,7 +17,7 @@ from .contacts import account_client, load_snapshot, put_contacts, read_contacts
 from .engine import OperationResult
 from .lambda_service import DEFAULT_CONCURRENCY
 from .moto import DEPLOYING_ACCOUNT, MotoServerError
-from .report import render_contacts, render_operation
+from .report import Progress, render_contacts, render_operation
 from .state import StateStore
 
 
@@ -91,6 +91,7 @@ def _deploy_or_destroy(args: argparse.Namespace) -> int:
                 print(f"restored {len(saved)} contacts into the Account API emulator from {snapshot}")
             engine = cloud.engine(state_dir)
             for name in names:
+                engine.on_event = Progress(name)  # a line every 10 s while the operation runs
                 if args.command == "deploy":
                     result = engine.deploy(assembly, name, parameters=_pairs(args.parameters, "--parameters"))
                 else:

@@ -39,7 +39,7 @@ from .contacts import Details, Slot, account_client, read_contacts
 from .custom_resources import RequestRecord
 from .engine import OperationResult
 from .moto import DEPLOYING_ACCOUNT
-from .report import render_contacts, render_operation
+from .report import Progress, render_contacts, render_operation
 
 STACK = "AlternateContactsExample"
 ACCOUNTS_FILE = REPO / "examples" / "accounts.toml"
@@ -236,6 +236,7 @@ def steps(
     assert cloud.iam is not None, "the demo runs under IAM"
     judged_from = len(cloud.iam.decisions)
     engine = cloud.engine(state_dir)
+    engine.on_event = Progress(STACK, out)  # a line every 10 s while an operation runs
     reader = account_client(cloud.moto.endpoint)
     before, after = read_model(ACCOUNTS_FILE), read_model(UPDATED_FILE)
     own = management_contacts(deploy_assembly, STACK)

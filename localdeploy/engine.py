@@ -371,6 +371,9 @@ class _Operation:
         )
         with self.result_lock:
             self.result.events.append(event)
+        listener = self.engine.on_event
+        if listener is not None:
+            listener(event)
         self.publish()
 
     def publish(self) -> None:
@@ -459,6 +462,8 @@ class Engine:
         self.store = store
         self.ssm_lookup = ssm_lookup
         self.settings = settings or EngineSettings()
+        #: Called with every stack event as it happens (a progress display); it must return quickly.
+        self.on_event: Callable[[StackEvent], None] | None = None
 
     # -- deploy --------------------------------------------------------------------------------------------
 

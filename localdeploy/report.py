@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
 
 from cdk_alternate_contacts_handler import spec
 
 from .contacts import Details, Slot, mask, mask_text
 from .custom_resources import RequestRecord
-from .engine import OperationResult
+from .engine import NESTED_STACK, OperationResult, StackEvent
 
 
 def _physical(record: RequestRecord) -> str:
@@ -61,6 +63,7 @@ def render_operation(result: OperationResult) -> list[str]:
     nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
     if nested:
         lines.append(f"  nested stacks: {len(nested)} ({', '.join(f'{n} {c}' for n, c in _tally(nested.values()))})")
+    lines += render_failure(result)
     lines += render_requests(result.requests)
     lines += [f"  note: {mask_text(note)}" for note in result.notes]
     lines += [f"  PROBLEM: {mask_text(problem)}" for problem in result.problems]
@@ -84,3 +87,86 @@ def _tally(statuses: Iterable[str]) -> list[tuple[int, str]]:
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
     return [(count, status) for status, count in sorted(counts.items())]
+
+
+#: Reasons CloudFormation gives to resources that failed only because another one did.
+_CASCADE_REASONS = ("Resource creation cancelled", "Resource update cancelled", "The following resource(s) failed")
+
+
+def first_failure(result: OperationResult) -> StackEvent | None:
+    """The event CloudFormation's console leads with: the earliest ``*_FAILED`` of a resource (not a stack),
+    leaving out the cancellations that follow it; ``None`` when nothing failed."""
+    failures = [
+        event
+        for event in result.events
+        if event.status.endswith("_FAILED") and not event.reason.startswith(_CASCADE_REASONS)
+    ]
+    resources = [event for event in failures if event.resource_type != NESTED_STACK]
+    found = resources or failures
+    return min(found, key=lambda event: event.timestamp) if found else None
+
+
+def render_failure(result: OperationResult) -> list[str]:
+    """The first failure's stack, logical id, type, status and reason (masked), or nothing."""
+    event = first_failure(result)
+    if event is None:
+        return []
+    where = event.logical_id if event.stack_name == result.stack_name else f"{event.stack_name}/{event.logical_id}"
+    return [f"  first failure: {where} ({event.resource_type}) {event.status}: {mask_text(event.reason)[:400]}"]
+
+
+class Progress:
+    """Reports how the operations on stack ``stack_name`` are going, at most once every ``interval_s``: an
+    engine's ``on_event``.
+
+    Each operation starts afresh (the stack's own CREATE_, UPDATE_ or DELETE_IN_PROGRESS). A line counts the
+    resources finished, in progress and failed so far (nested stacks' included) and the time since the
+    operation began; it names no contact detail. ``out`` receives each line.
+    """
+
+    STARTS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
+
+    def __init__(
+        self,
+        stack_name: str,
+        out: Callable[[str], None] = print,
+        *,
+        interval_s: float = 10.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.stack_name = stack_name
+        self.out = out
+        self.interval_s = interval_s
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._operation = ""
+        self._started = self._last = clock()
+        self._status: dict[tuple[str, str], str] = {}
+
+    def __call__(self, event: StackEvent) -> None:
+        with self._lock:
+            now = self.clock()
+            own = event.logical_id == event.stack_name
+            if own and event.stack_name == self.stack_name and event.status in self.STARTS:
+                self._operation = event.status.removesuffix("_IN_PROGRESS").lower()
+                self._started = self._last = now
+                self._status.clear()
+            if not own:
+                self._status[(event.stack_id, event.logical_id)] = event.status
+            if now - self._last < self.interval_s:
+                return
+            self._last = now
+            line = self.line(now)
+        self.out(line)
+
+    def line(self, now: float | None = None) -> str:
+        """The progress of the current operation, as one line."""
+        statuses = list(self._status.values())
+        done = sum(1 for status in statuses if status.endswith(("_COMPLETE", "_SKIPPED")))
+        failed = sum(1 for status in statuses if status.endswith("_FAILED"))
+        going = sum(1 for status in statuses if status.endswith("_IN_PROGRESS"))
+        elapsed = (now if now is not None else self.clock()) - self._started
+        return (
+            f"  ... {self._operation or 'operation'} {self.stack_name}: {done} resources done, {going} in progress, "
+            f"{failed} failed, {elapsed:.0f} s"
+        )

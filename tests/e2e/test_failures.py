@@ -11,6 +11,7 @@ from e2e_support import STACK, Assemblies, assert_answered_exactly_once, declare
 from localdeploy.cloud import LocalCloud
 from localdeploy.contacts import Details, Slot
 from localdeploy.engine import Engine
+from localdeploy.report import render_operation
 
 pytestmark = pytest.mark.e2e
 
@@ -47,6 +48,10 @@ def test_delete_after_failed_create_keeps_existing_contact(
     assert create.status == "FAILED"
     assert "EmailAddress" in create.reason
     assert "not-an-email-address" not in create.reason
+    # AND `python -m localdeploy deploy` leads its report with that failure, its logical id and reason, masked
+    failure = [line for line in render_operation(result) if line.startswith("  first failure:")]
+    assert len(failure) == 1 and f"{security_id} (Custom::AlternateContact) CREATE_FAILED:" in failure[0], failure
+    assert "EmailAddress" in failure[0] and "not-an-email-address" not in failure[0]
     # AND the rollback sent a Delete carrying the id crhelper invented for the failed Create
     delete = next(r for r in result.requests if r.logical_id == security_id and r.request_type == "Delete")
     assert re.fullmatch(rf"{STACK}_{security_id}_[A-Z0-9]{{8}}", str(create.answered_physical_id))
