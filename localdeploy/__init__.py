@@ -21,6 +21,7 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``assembly``       synthesizing with the pinned CDK CLI and reading the cloud assembly
 ``template``       intrinsic functions, conditions, rules and dependencies of a template
 ``native``         synthetic ids and attributes of resource types that are recorded, not emulated
+``organizations``  AWS::Organizations::Account, vended in moto's Organizations as CloudFormation does it
 ``state``          persisted stack state in ``.local/``
 ``engine``         the CloudFormation engine: deploy, update, cleanup, rollback and destroy
 ``cloud``          all of the above started together, stopped together

@@ -24,6 +24,7 @@ from .functions import HostSettings
 from .iam import IamFront, Organization, PolicyRegistry, RequestMapper
 from .lambda_service import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
 from .moto import DEPLOYING_ACCOUNT, MotoServer
+from .organizations import ACCOUNT_TYPE, AccountVending
 from .quotas import AccountApiQuotas, Quota
 from .registry import StackRegistry
 from .responses import ResponseListener
@@ -68,6 +69,11 @@ class LocalCloud:
     account_concurrency:
         The account's Lambda concurrency quota (default 1,000); a function whose ReservedConcurrentExecutions
         would leave less than ``min(100, quota)`` unreserved fails to create, as on AWS.
+    organization:
+        Default True: the deploying account is the management account of an organization with all
+        features, as app.py expects (created in moto at start and after each :meth:`reset`), so stacks
+        can vend member accounts (``AWS::Organizations::Account``). False: a standalone account, whose
+        account creations then fail as AWS's do.
     """
 
     def __init__(
@@ -82,6 +88,7 @@ class LocalCloud:
         enforce_iam: bool = True,
         iam_propagation_s: float = 0.0,
         account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
+        organization: bool = True,
     ) -> None:
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
@@ -98,6 +105,10 @@ class LocalCloud:
         self.policies = PolicyRegistry(DEPLOYING_ACCOUNT, propagation_s=iam_propagation_s)
         #: The IAM front every function call goes through (when IAM is enforced).
         self.iam: IamFront | None = None
+        self.with_organization = organization
+        #: Email addresses of AWS accounts outside the organization, which moto cannot know: a stack that
+        #: vends an account with one fails as AWS fails it (EMAIL_ALREADY_EXISTS). Emptied by reset().
+        self.emails_elsewhere: set[str] = set()
         self._organizations: Any = None
         self._stack = contextlib.ExitStack()
         self._bootstrap: threading.Thread | None = None
@@ -178,10 +189,13 @@ class LocalCloud:
         self._stack.close()
 
     def bootstrap(self) -> None:
-        """What `cdk bootstrap` leaves in an account that templates read: the bootstrap version."""
+        """What `cdk bootstrap` leaves in an account that templates read (the bootstrap version), and the
+        organization the account manages (unless the cloud models a standalone account)."""
         self.client("ssm").put_parameter(
             Name=BOOTSTRAP_VERSION_PARAMETER, Value=BOOTSTRAP_VERSION, Type="String", Overwrite=True
         )
+        if self.with_organization and self.organization() is None:
+            self.client("organizations").create_organization(FeatureSet="ALL")
 
     def _bootstrap_in_background(self) -> None:
         try:
@@ -201,6 +215,7 @@ class LocalCloud:
         self.wait_bootstrapped()
         self.moto.reset()
         self.policies.clear()
+        self.emails_elsewhere.clear()
         self.bootstrap()
 
     def client(self, service: str) -> Any:
@@ -230,7 +245,16 @@ class LocalCloud:
         return value
 
     def engine(self, state_dir: Path, *, settings: EngineSettings | None = None) -> Engine:
-        """An engine whose stack states live in ``state_dir``."""
+        """An engine whose stack states live in ``state_dir``; it vends accounts in moto's Organizations."""
+        settings = settings or EngineSettings()
+        # CloudFormation calls Organizations with the deployer's credentials: straight to moto, not judged.
+        vending = AccountVending(
+            self.client("organizations"),
+            creation_s=settings.account_creation_s,
+            emails_elsewhere=self.emails_elsewhere,
+        )
+        # The organization is made in the background at start: it must exist before the first account.
+        self.wait_bootstrapped()
         return Engine(
             functions=self.functions,
             requests=CustomResourceClient(
@@ -241,6 +265,7 @@ class LocalCloud:
             ssm_lookup=self.ssm_lookup,
             settings=settings,
             policies=self.policies if self.enforce_iam else None,
+            emulators={ACCOUNT_TYPE: vending},
         )
 
     def log_text(self) -> str:

@@ -33,9 +33,11 @@ As in CloudFormation:
 - deleting a nested stack resource (destroy, removal, rollback of its creation) deletes all its resources.
 
 ``DeletionPolicy`` / ``UpdateReplacePolicy`` ``Retain`` mean the handler is never called for that delete.
-Other resource types (role, policy, log group, the function) are recorded with synthetic physical ids
-and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service and an
-AWS::Lambda::EventInvokeConfig configures its asynchronous queue.
+A resource type with an emulator (:class:`~.native.ResourceEmulator`: ``AWS::Organizations::Account``) is
+created, updated in place, rolled back and deleted for real in moto by it, its attributes kept for
+``Fn::GetAtt``. Other resource types (role, policy, log group, the function) are recorded with synthetic
+physical ids and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service and
+an AWS::Lambda::EventInvokeConfig configures its asynchronous queue.
 
 IAM: every change of a role or policy resource is published to the :class:`~.iam.PolicyRegistry` as it
 happens, so the functions' calls are judged by the policy CloudFormation has at that step: a policy updated
@@ -65,6 +67,7 @@ from .functions import FunctionConfig
 from .iam import POLICY_TYPES, PolicyRegistry, PolicyResource
 from .lambda_service import AsyncInvokeConfig, FunctionService
 from .moto import DEPLOYING_ACCOUNT
+from .native import ResourceEmulator, ResourceError
 from .registry import ResourceSummary, StackRegistry, StackView
 from .state import ResourceState, StackState, StateStore, now_iso
 from .template import Resolver, Template, TemplateError, parameter_values, stringify
@@ -178,12 +181,16 @@ class EngineSettings:
     settle_timeout_s:
         At the end of an operation, how long to wait for the functions' invocations to finish, so their
         logs and any extra answers are complete before answers are counted.
+    account_creation_s:
+        How long an ``AWS::Organizations::Account`` takes to create (AWS's CreateAccount runs for minutes
+        in the background). Default 0: at once.
     """
 
     region: str = "us-east-1"
     account_id: str = DEPLOYING_ACCOUNT
     max_parallel: int = 64
     settle_timeout_s: float = 60.0
+    account_creation_s: float = 0.0
 
 
 @dataclass
@@ -299,6 +306,10 @@ class _Operation:
         if state.resource_type == NESTED_STACK:
             if attribute not in state.attributes:
                 raise TemplateError(f"Fn::GetAtt {logical_id}.{attribute}: the nested stack has no such output")
+            return state.attributes[attribute]
+        if state.resource_type in self.engine.emulators:
+            if attribute not in state.attributes:
+                raise TemplateError(f"Fn::GetAtt {attribute} of {state.resource_type} is not emulated by localdeploy")
             return state.attributes[attribute]
         settings = self.engine.settings
         return native.attribute(
@@ -442,6 +453,9 @@ class Engine:
     policies:
         Where the stacks' roles and policies are published as they change, for the IAM front to judge
         the functions' calls by (``None``: no IAM is evaluated).
+    emulators:
+        The resource types emulated against moto, each by its emulator (see :mod:`.native`). Default:
+        none, and every non-custom type is recorded only.
     """
 
     def __init__(
@@ -454,8 +468,10 @@ class Engine:
         ssm_lookup: Callable[[str], str] | None = None,
         settings: EngineSettings | None = None,
         policies: PolicyRegistry | None = None,
+        emulators: Mapping[str, ResourceEmulator] | None = None,
     ) -> None:
         self.functions = functions
+        self.emulators = dict(emulators or {})
         self.policies = policies
         self.requests = requests
         self.registry = registry
@@ -633,7 +649,7 @@ class Engine:
             op.count_action()
             try:
                 self._create_native(op, fresh)
-            except (TemplateError, AssemblyError, ValueError, KeyError) as error:
+            except (ResourceError, TemplateError, AssemblyError, ValueError, KeyError) as error:
                 op.put(fresh, "CREATE_FAILED", str(error))
                 op.record(_Step("create_failed", fresh.logical_id, after=fresh.copy()))
                 return False
@@ -646,6 +662,15 @@ class Engine:
         return True
 
     def _create_native(self, op: _Operation, fresh: ResourceState) -> None:
+        emulator = self.emulators.get(fresh.resource_type)
+        if emulator is not None:
+            try:
+                created = emulator.create(fresh.logical_id, fresh.properties)
+            except ResourceError as error:
+                fresh.physical_id = error.physical_id  # what the rollback's Delete then removes
+                raise
+            fresh.physical_id, fresh.attributes = created.physical_id, dict(created.attributes)
+            return
         fresh.physical_id = native.physical_id(
             fresh.resource_type, op.stack.stack_name, fresh.logical_id, fresh.properties
         )
@@ -701,6 +726,17 @@ class Engine:
                 op.set_status(logical_id, "UPDATE_FAILED", failure)
                 op.record(_Step("update_failed", logical_id, before=previous, attempted=fresh.properties))
                 return False
+        elif fresh.resource_type in self.emulators:
+            # In place: an emulated type keeps its identity, and one that refuses an update changed nothing.
+            op.count_action()
+            try:
+                fresh.attributes = self.emulators[fresh.resource_type].update(
+                    str(previous.physical_id), previous.properties, fresh.properties
+                )
+            except ResourceError as error:
+                op.set_status(logical_id, "UPDATE_FAILED", str(error))
+                return False
+            fresh.physical_id = previous.physical_id
         else:
             op.count_action()
             try:
@@ -967,6 +1003,15 @@ class Engine:
                 )
                 op.problem(f"rollback: nested stack {child.stack.stack_name} ended {child.stack.status}")
                 return None
+        elif target.resource_type in self.emulators:
+            try:
+                restored.attributes = self.emulators[target.resource_type].update(
+                    str(current_physical_id), attempted, target.properties
+                )
+            except ResourceError as error:
+                op.set_status(logical_id, "UPDATE_FAILED", str(error))
+                op.problem(f"rollback: Update of {logical_id} back to its old properties failed: {error}")
+                return None
         elif target.function is not None:
             self.functions.deploy(FunctionConfig.from_json(target.function))
         elif target.resource_type == EVENT_INVOKE_CONFIG:
@@ -1079,6 +1124,9 @@ class Engine:
         op.count_action()
         if state.resource_type == NESTED_STACK:
             return self._delete_nested(op, state, phase)
+        emulator = self.emulators.get(state.resource_type)
+        if emulator is not None:
+            return _delete_emulated(emulator, state)
         if state.resource_type == LAMBDA_FUNCTION and state.function is not None:
             self.functions.remove(FunctionConfig.from_json(state.function).arn)
         if state.resource_type == EVENT_INVOKE_CONFIG:
@@ -1236,6 +1284,17 @@ class Engine:
         """A StackId as CloudFormation makes them: ``arn:...:stack/<name>/<uuid>``."""
         settings = self.settings
         return f"arn:aws:cloudformation:{settings.region}:{settings.account_id}:stack/{stack_name}/{uuid.uuid4()}"
+
+
+def _delete_emulated(emulator: ResourceEmulator, state: ResourceState) -> tuple[bool, str]:
+    """Delete one resource of an emulated type: done, and the reason when not."""
+    if not state.physical_id:
+        return True, ""  # its creation failed before anything existed
+    try:
+        emulator.delete(state.physical_id, state.properties)
+    except ResourceError as error:
+        return False, str(error)
+    return True, ""
 
 
 def _stack_name(stack_id: str) -> str:

@@ -1,5 +1,7 @@
 """Resources that are recorded, not emulated (roles, policies, log groups, the function itself):
-the physical ids and attributes CloudFormation would report for them.
+the physical ids and attributes CloudFormation would report for them; and the one interface of the resource
+types that ARE emulated, against a moto backend (:class:`ResourceEmulator`, one module per type:
+:mod:`.organizations`).
 
 Generated names follow CloudFormation's pattern ``<stack>-<logical id>-<12 characters>``. The suffix is
 derived from the stack and logical id instead of being random, so the same stack gets the same function
@@ -10,6 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import string
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from .template import TemplateError
 
@@ -82,3 +88,53 @@ def attribute(resource_type: str, physical: str, name: str, *, region: str, acco
     if resource_type == "AWS::IAM::Role" and name == "RoleId":
         return "AROA" + hashlib.sha256(physical.encode()).hexdigest()[:17].upper()
     raise TemplateError(f"Fn::GetAtt {name} of {resource_type} is not emulated by localdeploy")
+
+
+# -- resource types emulated against moto -------------------------------------------------------------------
+
+
+class ResourceError(Exception):
+    """A create, update or delete that CloudFormation would report as failed; the message is the event's reason.
+
+    ``physical_id``: set when a create failed after the resource came to exist, so the rollback deletes it.
+    """
+
+    def __init__(self, reason: str, *, physical_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.physical_id = physical_id
+
+
+def handler_reason(message: str, error_code: str) -> str:
+    """A failure reason as CloudFormation shows it for a registry resource type (the form its events carry):
+    ``Resource handler returned message: "..." (RequestToken: <uuid>, HandlerErrorCode: <code>)``."""
+    token = uuid.uuid4()
+    return f'Resource handler returned message: "{message}" (RequestToken: {token}, HandlerErrorCode: {error_code})'
+
+
+@dataclass(frozen=True)
+class Created:
+    """What an emulated create leaves: the physical id (the ``Ref`` value) and the ``Fn::GetAtt`` values."""
+
+    physical_id: str
+    attributes: dict[str, Any] = field(default_factory=dict)
+
+
+class ResourceEmulator(Protocol):
+    """One resource type that the engine creates, updates and deletes for real, in a moto backend, the way
+    CloudFormation's own handler for that type does. Each method raises :class:`ResourceError` with the
+    reason CloudFormation would give, having changed nothing it did not report."""
+
+    #: The CloudFormation type it emulates (``AWS::Organizations::Account``).
+    resource_type: str
+
+    def create(self, logical_id: str, properties: Mapping[str, Any]) -> Created:
+        """Create the resource from its resolved properties."""
+        ...
+
+    def update(self, physical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+        """Bring the resource from ``old`` to ``new`` properties in place; returns its attributes."""
+        ...
+
+    def delete(self, physical_id: str, properties: Mapping[str, Any]) -> None:
+        """Delete the resource; one that is already gone counts as deleted, as in CloudFormation."""
+        ...

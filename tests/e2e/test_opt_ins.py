@@ -58,9 +58,8 @@ def test_restore_on_delete_deletes_a_contact_that_did_not_exist_before(
 def test_inactive_member_account_is_skipped_with_a_reason_and_an_active_one_is_managed(
     engine: Engine, opt_in_app: CloudAssembly, cloud: LocalCloud, closed: bool
 ) -> None:
-    # GIVEN a member account of the organization, closed (SUSPENDED) or not
+    # GIVEN a member account of the organization (the local cloud's account manages one), closed (SUSPENDED) or not
     organizations = cloud.client("organizations")
-    organizations.create_organization(FeatureSet="ALL")
     member = organizations.create_account(AccountName="project", Email="project@example.com")
     member_id = member["CreateAccountStatus"]["AccountId"]
     if closed:
