@@ -1,18 +1,22 @@
 """The main job (``make demo``): deploy, update and destroy app.py on this machine, and check the outcome.
 
-app.py is an account-vending app: the management account's own contacts, and every member account's
-from a data file (``OrganizationContacts``: defaults, per-account overrides and opt-outs, accounts spread
-over nested stacks that share the parent's one provider function). Steps, each followed by an account of
-the CloudFormation requests sent and of the contacts read back:
+app.py is an account-vending app: the management account's own contacts, every member account's from a
+data file (``OrganizationContacts``: defaults, per-account overrides and opt-outs, accounts spread over
+nested stacks that share the parent's one provider function), and an experiments account that the stack
+vends itself (``AWS::Organizations::Account``, created in moto's Organizations) with its contacts. Steps,
+each followed by an account of the CloudFormation requests sent and of the contacts read back:
 
 DEPLOY
-    app.py as it is, with ``examples/accounts.toml``: the parent stack and its nested stacks are created.
+    app.py as it is, with ``examples/accounts.toml``: the parent stack and its nested stacks are created,
+    the experiments account is created and its contacts are put under its new id.
 UPDATE
     ``-c accounts_file=examples/accounts-updated.toml``: one account's override changes (an in-place
     Update), one account opts out of one more type (a new identity: its old identity's Delete, in the
-    cleanup phase, removes that type only), and an account is added (a Create).
+    cleanup phase, removes that type only), and an account is added (a Create). The vended account and
+    its contacts are left alone.
 DESTROY
-    Every contact is deleted, nested stacks included.
+    Every contact is deleted, nested stacks included; the vended account's contacts before CloudFormation
+    closes that account.
 
 What the accounts must hold after each step is worked out here from the data files themselves (defaults,
 overrides field by field, opt-outs), not from the constructs, so the check covers the whole way from the
@@ -45,6 +49,8 @@ STACK = "AlternateContactsExample"
 ACCOUNTS_FILE = REPO / "examples" / "accounts.toml"
 UPDATED_FILE = REPO / "examples" / "accounts-updated.toml"
 UPDATE_CONTEXT = {"accounts_file": str(UPDATED_FILE.relative_to(REPO))}
+
+ORGANIZATIONS_ACCOUNT = "AWS::Organizations::Account"
 
 #: The data file's field names, and the API's.
 FILE_FIELDS = {
@@ -130,6 +136,56 @@ def management_contacts(assembly: CloudAssembly, stack: str) -> dict[str, Detail
     return {}
 
 
+@dataclass(frozen=True)
+class Vended:
+    """An account the stack vends itself, and the contacts the stack declares for it.
+
+    Attributes
+    ----------
+    logical_id, account_name:
+        The ``AWS::Organizations::Account`` resource and its AccountName.
+    contacts_id:
+        The logical id of the contacts resource whose AccountId is that account's.
+    contacts:
+        Type -> details.
+    """
+
+    logical_id: str
+    account_name: str
+    contacts_id: str
+    contacts: dict[str, Details]
+
+
+def vended_accounts(assembly: CloudAssembly, stack: str) -> list[Vended]:
+    """The accounts the stack creates, each with the contacts declared for it (``account_id`` is the account's
+    ``Ref`` or ``Fn::GetAtt ... AccountId``, so the id is known only once CloudFormation has created it)."""
+    resources = assembly.template(stack)["Resources"]
+    found = []
+    for logical_id, resource in resources.items():
+        properties = resource.get("Properties", {})
+        if resource["Type"] != spec.CONTACTS_RESOURCE_TYPE:
+            continue
+        account = _account_resource(properties.get(spec.ACCOUNT_ID), resources)
+        if account is not None:
+            name = str(resources[account]["Properties"]["AccountName"])
+            contacts = {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
+            found.append(Vended(account, name, logical_id, contacts))
+    return found
+
+
+def _account_resource(value: Any, resources: Mapping[str, Any]) -> str | None:
+    """The logical id of the ``AWS::Organizations::Account`` whose id ``value`` refers to, if it does."""
+    if not isinstance(value, Mapping):
+        return None
+    target = value.get("Ref")
+    attribute = value.get("Fn::GetAtt")
+    if isinstance(attribute, list) and len(attribute) == 2 and attribute[1] == "AccountId":
+        target = attribute[0]
+    if isinstance(target, str) and resources.get(target, {}).get("Type") == ORGANIZATIONS_ACCOUNT:
+        return target
+    return None
+
+
 def identity(account: str, types: Mapping[str, Any]) -> str:
     """The physical id the handler answers for one account's resource."""
     return f"{account}/{'+'.join(sorted(types))}"
@@ -161,6 +217,15 @@ def _check_contacts(checks: Checks, step: str, live: Mapping[Slot, Details], exp
         not (missing or extra or wrong),
         f"missing {missing}, unexpected {extra}, different {wrong}",
     )
+
+
+def _describe(organizations: Any, account_id: str) -> dict[str, Any]:
+    """An account as Organizations describes it (empty when it does not know it)."""
+    try:
+        found: dict[str, Any] = organizations.describe_account(AccountId=account_id)["Account"]
+    except organizations.exceptions.AccountNotFoundException:
+        return {}
+    return found
 
 
 def _by_account(result: OperationResult) -> dict[str, list[RequestRecord]]:
@@ -216,7 +281,8 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
     if not checks.failed:
         out(
             f"\nVERDICT: PASS, all {len(checks.results)} checks held: deploy, update (in place, a type removed, an "
-            f"account added) and destroy ended as the data files say, every request answered once ({elapsed:.1f} s)"
+            f"account added), destroy and the stack's own vended account ended as the data files and app.py say, "
+            f"every request answered once ({elapsed:.1f} s)"
         )
         return 0
     out(f"\nVERDICT: FAIL, {len(checks.failed)} of {len(checks.results)} checks failed ({elapsed:.1f} s)")
@@ -238,6 +304,7 @@ def steps(
     engine = cloud.engine(state_dir)
     engine.on_event = Progress(STACK, out)  # a line every 10 s while an operation runs
     reader = account_client(cloud.moto.endpoint)
+    organizations = cloud.client("organizations")
     before, after = read_model(ACCOUNTS_FILE), read_model(UPDATED_FILE)
     own = management_contacts(deploy_assembly, STACK)
     management = {(DEPLOYING_ACCOUNT, kind): details for kind, details in own.items()}
@@ -248,8 +315,18 @@ def steps(
     accounts = {DEPLOYING_ACCOUNT} | set(before.contacts) | set(after.contacts)
     slots = set(expected_before) | set(expected_after)
     names = {DEPLOYING_ACCOUNT: "management (this stack's account)", **before.names, **after.names}
+    vended = vended_accounts(deploy_assembly, STACK)
+    vended_after = {v.logical_id: v for v in vended_accounts(update_assembly, STACK)}
 
-    out("accounts: " + ", ".join(f"{account} {names[account]}" for account in sorted(accounts)) + "\n")
+    out("accounts: " + ", ".join(f"{account} {names[account]}" for account in sorted(accounts)))
+    out("accounts the stack vends: " + (", ".join(f"{v.account_name} ({v.logical_id})" for v in vended) or "none"))
+    out("")
+
+    def vended_ids() -> dict[str, str]:
+        """Each vended account's id, by its resource: known from the stack's state once it was created."""
+        state = engine.store.load(STACK)
+        listed = state.resources if state is not None else {}
+        return {v.logical_id: str(listed[v.logical_id].physical_id) for v in vended if v.logical_id in listed}
 
     def show(step: str, result: OperationResult) -> dict[Slot, Details]:
         out(f"== {step} " + "=" * (70 - len(step)))
@@ -268,6 +345,19 @@ def steps(
 
     # DEPLOY ------------------------------------------------------------------------------------------
     deployed = engine.deploy(deploy_assembly, STACK)
+    created = vended_ids()
+    for each in vended:
+        account = created.get(each.logical_id, "(not created)")
+        names[account] = f"{each.account_name} (vended by this stack)"
+        accounts.add(account)
+        own_slots = {(account, kind): details for kind, details in each.contacts.items()}
+        expected_before.update(own_slots)
+        resources_before[account] = each.contacts
+        later = vended_after.get(each.logical_id)
+        if later is not None:
+            expected_after.update({(account, kind): details for kind, details in later.contacts.items()})
+            resources_after[account] = later.contacts
+        slots.update(expected_before, expected_after)
     live = show("DEPLOY", deployed)
     _check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
     checks.check(
@@ -277,10 +367,12 @@ def steps(
         == sorted(("Create", identity(a, t)) for a, t in resources_before.items()),
         ", ".join(str(r.answered_physical_id) for r in deployed.requests),
     )
-    member_requests = [r for r in deployed.requests if spec.ACCOUNT_ID in r.event.get("ResourceProperties", {})]
+    member_requests = [
+        r for r in deployed.requests if r.event.get("ResourceProperties", {}).get(spec.ACCOUNT_ID) in before.contacts
+    ]
     checks.check(
         "deploy: member accounts' requests carried their nested stack's own StackId, the management account's "
-        "the parent's",
+        "and the vended account's the parent's",
         bool(member_requests)
         and all(r.stack_id != deployed.stack_id and r.stack_path for r in member_requests)
         and all(r.stack_id == deployed.stack_id for r in deployed.requests if r not in member_requests),
@@ -294,6 +386,24 @@ def steps(
         ),
         ", ".join(deployed.code_dirs),
     )
+    described = {lid: _describe(organizations, account) for lid, account in created.items()}
+    contacts_sent = {
+        r.logical_id: r.event.get("ResourceProperties", {}).get(spec.ACCOUNT_ID)
+        for r in deployed.requests
+        if r.request_type == "Create"
+    }
+    checks.check(
+        f"deploy: the stack vended {len(vended)} account ({', '.join(v.account_name for v in vended)}), ACTIVE in the "
+        "organization, and its contacts resource was created with the new account's id",
+        bool(vended)
+        and all(
+            described[v.logical_id].get("Status") == "ACTIVE"
+            and described[v.logical_id].get("Name") == v.account_name
+            and contacts_sent.get(v.contacts_id) == created[v.logical_id]
+            for v in vended
+        ),
+        "; ".join(f"{lid}: {account.get('Status', 'not found')}" for lid, account in described.items()),
+    )
     _check_contacts(checks, "deploy", live, expected_before)
 
     # UPDATE ------------------------------------------------------------------------------------------
@@ -306,6 +416,11 @@ def steps(
     retyped = sorted(a for a in set(old) & set(new) if old[a] and new[a] and set(old[a]) != set(new[a]))
     added = sorted(a for a in set(new) - set(old) if new[a])
     unchanged = [*sorted(a for a in set(old) & set(new) if old[a] == new[a]), DEPLOYING_ACCOUNT]
+    unchanged += [
+        created[v.logical_id]
+        for v in vended
+        if v.logical_id in created and resources_after[created[v.logical_id]] == v.contacts
+    ]
     checks.check(
         f"update: changed override ({', '.join(names[a] for a in in_place)}): one Update, same identity",
         bool(in_place)
@@ -341,6 +456,12 @@ def steps(
         not [a for a in unchanged if requests.get(a)],
         ", ".join(a for a in unchanged if requests.get(a)),
     )
+    kept = vended_ids()
+    checks.check(
+        "update: each vended account is the same account (CloudFormation updates one in place, never replaces it)",
+        bool(created) and kept == created and not [e for e in updated.events if e.logical_id in created],
+        f"before {created}, after {kept}",
+    )
     _check_contacts(checks, "update", live, expected_after)
 
     # DESTROY -----------------------------------------------------------------------------------------
@@ -351,6 +472,20 @@ def steps(
         "destroy: one Delete per resource",
         sorted((r.request_type, r.physical_id) for r in destroyed.requests)
         == sorted(("Delete", identity(a, t)) for a, t in resources_after.items()),
+    )
+    order = [(e.logical_id, e.status) for e in destroyed.events]
+
+    def deleted_before_closed(each: Vended) -> bool:
+        contacts_gone = (each.contacts_id, "DELETE_COMPLETE")
+        closing = (each.logical_id, "DELETE_IN_PROGRESS")
+        return contacts_gone in order and closing in order and order.index(contacts_gone) < order.index(closing)
+
+    closed = {lid: _describe(organizations, account).get("Status") for lid, account in kept.items()}
+    checks.check(
+        "destroy: each vended account's contacts were deleted before CloudFormation deleted the account, which "
+        "closed it (SUSPENDED, still in the organization)",
+        bool(vended) and all(deleted_before_closed(v) and closed.get(v.logical_id) == "SUSPENDED" for v in vended),
+        ", ".join(f"{lid}: {status}" for lid, status in closed.items()),
     )
     _check_contacts(checks, "destroy", live, {})
     left = engine.store.stack_names()

@@ -23,6 +23,7 @@ import json
 import re
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 from app_synth import SynthesizedApp
@@ -51,7 +52,13 @@ ALLOWED_TYPES = {
     "AWS::Logs::LogGroup",
     "AWS::CloudFormation::Stack",
     "AWS::CDK::Metadata",
+    # A member account the stack vends: CloudFormation creates it with the deployer's credentials; it is no
+    # principal of the function and exposes nothing of the stack.
+    "AWS::Organizations::Account",
 }
+
+#: The id given, for this review, to an account the stack vends (known only once CloudFormation creates it).
+VENDED_ACCOUNT = "987654321098"
 
 Request = tuple[str, str, dict[str, list[str]]]
 
@@ -70,6 +77,15 @@ def types(*names: str) -> dict[str, list[str]]:
     return {"account:AlternateContactTypes": list(names)}
 
 
+def vended_by_the_stack(account: object, template: dict[str, Any]) -> bool:
+    """Whether ``account`` is the id of an account the same template creates (``Fn::GetAtt <it>.AccountId``)."""
+    if not isinstance(account, dict) or list(account) != ["Fn::GetAtt"]:
+        return False
+    logical_id, attribute = account["Fn::GetAtt"]
+    found = template["Resources"].get(logical_id, {})
+    return bool(attribute == "AccountId" and found.get("Type") == "AWS::Organizations::Account")
+
+
 def declared_slots(app: SynthesizedApp) -> set[tuple[str, str]]:
     """Every (account, type) the app's contact resources manage, nested stacks included."""
     slots = set()
@@ -79,6 +95,9 @@ def declared_slots(app: SynthesizedApp) -> set[tuple[str, str]]:
                 continue
             properties = resource["Properties"]
             account = properties.get("AccountId", ACCOUNT)
+            if vended_by_the_stack(account, template):
+                # A new member of the organization: its ARN is a member account's like any other's.
+                account = VENDED_ACCOUNT
             assert isinstance(account, str), f"an account only known at deploy time needs a review by hand: {account}"
             kinds = properties.get("AlternateContacts") or {properties["AlternateContactType"]: {}}
             slots.update((account, kind) for kind in kinds)
