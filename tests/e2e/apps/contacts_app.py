@@ -52,11 +52,21 @@ MovesTwo
     The same with ``nested_stacks=2``: 222222222222 moves to the second nested stack.
 MovesOut
     333333333333 leaves ``OrganizationContacts`` for an ``AlternateContacts`` of its own in the parent stack.
+
+Versions of ``E2eVending`` (an account the stack vends itself, ``CfnAccount``, and that account's contacts):
+
+VendingBase
+    ``Own``: SECURITY of the deploying account; ``Member``: BILLING and SECURITY of 111111111111, with
+    restore_on_delete; the account ``Vended`` and ``VendedContacts``: its SECURITY and OPERATIONS, under
+    ``account_id=vended.attr_account_id``.
+VendingChanged
+    ``VendedContacts``' SECURITY details changed (an in-place Update of the vended account's contacts).
 """
 
 from __future__ import annotations
 
 import aws_cdk as cdk
+from aws_cdk import aws_organizations as organizations
 from narrow_policy import narrow_to_types
 
 from cdk_alternate_contacts import (
@@ -85,6 +95,8 @@ BILLING = ContactDetails(
     phone_number="+1 757 555 0103",
     title="Accounts payable",
 )
+#: The vended account's own (root) email address.
+VENDED_EMAIL = "aws-e2e-vended@example.com"
 #: Rejected by the API's email pattern; the construct cannot see it at synth time (it is a parameter).
 INVALID_EMAIL = "not-an-email-address"
 
@@ -167,6 +179,19 @@ def moves_stack(app: cdk.App, stack_id: str, *, nested_stacks: int = 1, own_acco
         AlternateContacts(stack, "Moved", account_id=own_account, security=SECURITY, billing=BILLING)
 
 
+def vending_stack(app: cdk.App, stack_id: str, *, vended_security: ContactDetails = SECURITY) -> None:
+    """One version of ``E2eVending``."""
+    stack = cdk.Stack(app, stack_id)
+    AlternateContacts(stack, "Own", security=SECURITY)
+    AlternateContacts(
+        stack, "Member", account_id="111111111111", billing=BILLING, security=SECURITY, restore_on_delete=True
+    )
+    vended = organizations.CfnAccount(stack, "Vended", account_name="e2e-vended", email=VENDED_EMAIL)
+    AlternateContacts(
+        stack, "VendedContacts", account_id=vended.attr_account_id, security=vended_security, operations=OPERATIONS
+    )
+
+
 app = cdk.App()
 multi_stack(app, "MultiBase")
 multi_stack(app, "MultiAdded", own_types=("security", "operations", "billing"))
@@ -199,4 +224,6 @@ nested_stack(app, "NestedRemoved", with_nested=False)
 moves_stack(app, "MovesOne")
 moves_stack(app, "MovesTwo", nested_stacks=2)
 moves_stack(app, "MovesOut", own_account="333333333333")
+vending_stack(app, "VendingBase")
+vending_stack(app, "VendingChanged", vended_security=SECURITY_CHANGED)
 app.synth()
