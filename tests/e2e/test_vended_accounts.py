@@ -59,6 +59,8 @@ def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_accou
     assert changed["AlternateContacts"]["SECURITY"] != declared["AlternateContacts"]["SECURITY"]
     organizations = cloud.client("organizations")
     reader = account_client(cloud.moto.endpoint)
+    assert cloud.iam is not None
+    judged_from = len(cloud.iam.decisions)
 
     # WHEN it is deployed
     deployed = engine.deploy(assemblies.contacts, VENDING, artifact="VendingBase")
@@ -75,6 +77,14 @@ def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_accou
     assert create.event["ResourceProperties"]["AccountId"] == account
     assert create.answered_physical_id == f"{account}/OPERATIONS+SECURITY"
     assert read_contacts(reader, [account]) == vended_slots(account, declared)
+    # AND IAM allowed the function's writes on the new account's member ARN (management account, organization)
+    organization = cloud.organization()
+    assert organization is not None
+    member_arn = f"arn:aws:account::{OWN}:account/{organization.organization_id}/{account}"
+    puts = [d for d in cloud.iam.decisions[judged_from:] if d.authorization.action == "account:PutAlternateContact"]
+    assert {(d.authorization.resource, d.allowed) for d in puts if account in d.authorization.resource} == {
+        (member_arn, True)
+    }
 
     # WHEN an update changes the vended account's SECURITY details
     updated = engine.deploy(assemblies.contacts, VENDING, artifact="VendingChanged")
