@@ -12,6 +12,7 @@ Contacts are found by the shared spec's resource types: ``Custom::AlternateConta
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import json
 from collections.abc import Iterator, Mapping, Sequence
@@ -165,6 +166,38 @@ def _environment(environment: str) -> tuple[str | None, str | None]:
 
 
 @dataclass(frozen=True)
+class ResourceLocation:
+    """Where the resource that declares a contact lives once deployed: how to find it with CloudFormation.
+
+    Attributes
+    ----------
+    stack_name:
+        The CloudFormation name of the top-level stack.
+    region, account:
+        The stack's environment when the app fixes it; ``None`` for an environment-agnostic stack.
+    logical_ids:
+        The logical ids from the top-level stack down: each nested stack's ``AWS::CloudFormation::Stack``
+        resource, then the contact's own resource.
+    resource_type:
+        ``Custom::AlternateContact`` or ``Custom::AlternateContacts``.
+    condition:
+        The template condition the resource is created under, if any.
+    """
+
+    stack_name: str
+    region: str | None
+    account: str | None
+    logical_ids: tuple[str, ...]
+    resource_type: str
+    condition: str | None = None
+
+
+def deploy_time_entry(key: str, value: Unresolved) -> str:
+    """How a value only the deploy knows is listed in :attr:`Declaration.unresolved`: ``AccountId: <reason>``."""
+    return f"{key}: {value.reason}"
+
+
+@dataclass(frozen=True)
 class Declaration:
     """One declared contact: an account, a type and its details, as a deploy would put them.
 
@@ -185,6 +218,8 @@ class Declaration:
         One message per field only the deploy can tell (``EmailAddress: SSM parameter ...``).
     invalid:
         One message per field the Account API would reject (the shared spec's words, no contact details).
+    location:
+        Where its resource is found in the deployed stack; ``None`` when not read from a cloud assembly.
     """
 
     stack: str
@@ -194,6 +229,20 @@ class Declaration:
     details: Mapping[str, str] = field(default_factory=dict)
     unresolved: tuple[str, ...] = ()
     invalid: tuple[str, ...] = ()
+    location: ResourceLocation | None = None
+
+    def known_as(self, *, account: str | None = None, contact_type: str | None = None) -> Declaration:
+        """This declaration with an account or a type that only the deploy knew, now known (from the deployed
+        stack): the value replaces the :class:`Unresolved`, and its entry leaves :attr:`unresolved`."""
+        new_account, new_type, dropped = self.account, self.contact_type, set()
+        if account is not None and isinstance(self.account, Unresolved):
+            new_account = account
+            dropped.add(deploy_time_entry(spec.ACCOUNT_ID, self.account))
+        if contact_type is not None and isinstance(self.contact_type, Unresolved):
+            new_type = contact_type
+            dropped.add(deploy_time_entry(spec.CONTACT_TYPE, self.contact_type))
+        unresolved = tuple(entry for entry in self.unresolved if entry not in dropped)
+        return dataclasses.replace(self, account=new_account, contact_type=new_type, unresolved=unresolved)
 
     @property
     def plannable(self) -> bool:
@@ -354,6 +403,14 @@ def _contacts(
     declared_by = _declared_by(resource, trail)
     properties = resource.get("Properties") or {}
     condition = resource.get("Condition")
+    location = ResourceLocation(
+        stack_name=stack.stack_name,
+        region=stack.region,
+        account=stack.account,
+        logical_ids=trail[1:],
+        resource_type=str(resource.get("Type")),
+        condition=str(condition) if condition else None,
+    )
     always: list[str] = [f"created only if condition {condition} holds (decided at deploy time)"] if condition else []
 
     account_value = _field(properties.get(spec.ACCOUNT_ID), scope)
@@ -371,10 +428,12 @@ def _contacts(
         contacts = resolve(properties.get(spec.CONTACTS), scope)
         if isinstance(contacts, Unresolved):
             reason = f"{spec.CONTACTS}: {contacts.reason}"
-            return [Declaration(stack.name, declared_by, account, contacts, unresolved=(*always, reason))]
+            return [
+                Declaration(stack.name, declared_by, account, contacts, unresolved=(*always, reason), location=location)
+            ]
         if not isinstance(contacts, Mapping) or not contacts:
             errors = spec.contacts_errors({spec.CONTACTS: contacts}, skip=frozenset({spec.ACCOUNT_ID}))
-            return [Declaration(stack.name, declared_by, account, "?", invalid=tuple(errors))]
+            return [Declaration(stack.name, declared_by, account, "?", invalid=tuple(errors), location=location)]
         entries = list(contacts.items())
     return [
         _declaration(
@@ -385,6 +444,7 @@ def _contacts(
             source=source,
             scope=scope,
             always=always,
+            location=location,
         )
         for contact_type, source in entries
     ]
@@ -407,6 +467,7 @@ def _declaration(
     source: Any,
     scope: Scope,
     always: list[str],
+    location: ResourceLocation,
 ) -> Declaration:
     """One contact, its values evaluated and checked with the shared spec's rules."""
     unresolved = list(always)
@@ -414,23 +475,25 @@ def _declaration(
     skip: set[str] = set()
     for key, value in ((spec.ACCOUNT_ID, account), (spec.CONTACT_TYPE, contact_type)):
         if isinstance(value, Unresolved):
-            unresolved.append(f"{key}: {value.reason}")
+            unresolved.append(deploy_time_entry(key, value))
             skip.add(key)
         else:
             properties[key] = value
     shown_type = contact_type if isinstance(contact_type, Unresolved) else str(contact_type)
     if not isinstance(source, Mapping):
         invalid = f"{spec.CONTACTS}.{contact_type} must be a map of {', '.join(spec.DETAIL_FIELDS)}"
-        return Declaration(stack, declared_by, account, shown_type, unresolved=tuple(unresolved), invalid=(invalid,))
+        return Declaration(
+            stack, declared_by, account, shown_type, unresolved=tuple(unresolved), invalid=(invalid,), location=location
+        )
     details: dict[str, str] = {}
     for key in spec.DETAIL_FIELDS:
         value = _field(source.get(key), scope)
         if isinstance(value, Unresolved):
-            unresolved.append(f"{key}: {value.reason}")
+            unresolved.append(deploy_time_entry(key, value))
             skip.add(key)
         elif value is not None:
             properties[key] = value
             if isinstance(value, str):
                 details[key] = value
     errors = spec.field_errors(properties, skip=frozenset(skip))
-    return Declaration(stack, declared_by, account, shown_type, details, tuple(unresolved), tuple(errors))
+    return Declaration(stack, declared_by, account, shown_type, details, tuple(unresolved), tuple(errors), location)

@@ -1,4 +1,5 @@
-"""The AWS side, read-only: who is calling, the live contacts, and the organization's accounts.
+"""The AWS side, read-only: who is calling, the live contacts, the deployed stacks' resources, and the
+organization's accounts.
 
 Credentials, region and endpoints come from boto3's standard chain, so the tool works against AWS with a
 profile, SSO or environment credentials, and against a local emulator with ``AWS_ENDPOINT_URL`` (or the
@@ -133,8 +134,9 @@ class Aws:
         self.region = self.session.region_name or DEFAULT_REGION
         self.concurrency = concurrency
 
-    def client(self, service: str, *, attempts: int) -> Any:
-        """A client of ``service``; ``attempts`` counts botocore's own tries (1: this module retries)."""
+    def client(self, service: str, *, attempts: int, region: str | None = None) -> Any:
+        """A client of ``service`` in ``region`` (default: :attr:`region`); ``attempts`` counts botocore's own
+        tries (1: this module retries)."""
         config = Config(
             retries={"mode": "standard", "total_max_attempts": attempts},
             connect_timeout=10,
@@ -143,7 +145,7 @@ class Aws:
             user_agent_extra="cdk-alternate-contacts-cli",
         )
         try:
-            return self.session.client(service, region_name=self.region, config=config)
+            return self.session.client(service, region_name=region or self.region, config=config)
         except (BotoCoreError, NoRegionError) as error:
             raise explain_fatal(error, f"creating the {service} client") from None
 
@@ -259,6 +261,111 @@ class ContactReader:
         if isinstance(error, ClientError):
             return f"{code}: {redact(str(error.response.get('Error', {}).get('Message', '')), ())}"
         return str(error)
+
+
+@dataclass(frozen=True)
+class StackResource:
+    """One resource of a deployed stack, as CloudFormation ListStackResources shows it."""
+
+    logical_id: str
+    physical_id: str | None
+    resource_type: str
+    status: str
+
+
+class StackReadError(Exception):
+    """A deployed stack that could not be listed (access denied, an endpoint out of reach).
+
+    Attributes
+    ----------
+    code:
+        The error code (``AccessDenied``), or the exception's name when there is none.
+    """
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class StackReader:
+    """The resources of deployed stacks (CloudFormation ListStackResources, every page), each stack read once.
+
+    ListStackResources rather than DescribeStackResources: the latter stops at 100 resources. A nested
+    stack is read by its StackId, the physical id of its ``AWS::CloudFormation::Stack`` resource.
+
+    Parameters
+    ----------
+    aws:
+        The clients' source; one CloudFormation client per region is made, on first use.
+    """
+
+    def __init__(self, aws: Aws) -> None:
+        self.aws = aws
+        self.calls = 0
+        self._clients: dict[str, Any] = {}
+        self._listed: dict[tuple[str, str], list[StackResource] | StackReadError | None] = {}
+
+    def resources(self, stack: str, region: str) -> list[StackResource] | None:
+        """Every resource of ``stack`` (a name or a StackId) in ``region``; ``None`` when there is no such stack.
+
+        Raises
+        ------
+        StackReadError
+            When CloudFormation refuses or cannot be reached; the message names the permission to grant.
+        """
+        key = (region, stack)
+        if key not in self._listed:
+            try:
+                self._listed[key] = self._list(stack, region)
+            except StackReadError as error:
+                # A refusal is not asked again for each contact of the stack.
+                self._listed[key] = error
+        listed = self._listed[key]
+        if isinstance(listed, StackReadError):
+            raise listed
+        return listed
+
+    def _list(self, stack: str, region: str) -> list[StackResource] | None:
+        if region not in self._clients:
+            self._clients[region] = self.aws.client("cloudformation", attempts=5, region=region)
+        found: list[StackResource] = []
+        try:
+            for page in self._clients[region].get_paginator("list_stack_resources").paginate(StackName=stack):
+                self.calls += 1
+                found.extend(
+                    StackResource(
+                        logical_id=str(row["LogicalResourceId"]),
+                        physical_id=str(row["PhysicalResourceId"]) if row.get("PhysicalResourceId") else None,
+                        resource_type=str(row.get("ResourceType", "")),
+                        status=str(row.get("ResourceStatus", "")),
+                    )
+                    for row in page.get("StackResourceSummaries", [])
+                )
+        except ClientError as error:
+            code = error_code(error)
+            message = str(error.response.get("Error", {}).get("Message", ""))
+            if code == "ValidationError" and "does not exist" in message:
+                return None
+            if code in ("AccessDenied", "AccessDeniedException"):
+                raise StackReadError(
+                    code,
+                    f"the credentials need cloudformation:ListStackResources on stack {_short(stack)} in {region} "
+                    "to read account ids that only the deploy knows",
+                ) from None
+            raise StackReadError(
+                code, f"CloudFormation ListStackResources {_short(stack)}: {code}: {message}"
+            ) from None
+        except BotoCoreError as error:
+            raise StackReadError(
+                type(error).__name__, str(explain_fatal(error, "CloudFormation ListStackResources"))
+            ) from None
+        return found
+
+
+def _short(stack: str) -> str:
+    """A stack's name, from a StackId (``arn:...:stack/<name>/<uuid>``) or a name."""
+    parts = stack.split("/")
+    return parts[1] if stack.startswith("arn:") and len(parts) >= 3 else stack
 
 
 def run_all(work: Callable[[K], T], items: Sequence[K], *, concurrency: int, on_done: Callable[[], None]) -> list[T]:

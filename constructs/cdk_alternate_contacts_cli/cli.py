@@ -25,16 +25,22 @@ EXIT_OK: Final = 0
 EXIT_FINDINGS: Final = 1
 EXIT_CHANGES: Final = 2
 EXIT_ERROR: Final = 3
+EXIT_UNCHECKED: Final = 4
 
 EXIT_CODES: Final = f"""\
 exit codes:
   {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact
   {EXIT_FINDINGS}  drift found a live contact that differs from its declaration or is missing;
      audit found an ACTIVE account missing a contact
-  {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact
+  {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact, or create the resource
+     of a contact whose account only the deploy knows (its stack or resource is not deployed yet)
   {EXIT_ERROR}  error: bad arguments, no cloud assembly, no or rejected credentials, access denied, a contact
-     that could not be read, or a declared value the API would reject (the rest is still reported);
-     an error outranks findings and changes
+     or a deployed stack that could not be read, or a declared value the API would reject (the rest is
+     still reported); an error outranks findings and changes
+  {EXIT_UNCHECKED}  drift found nothing drifted or missing but could not check every contact: a value only the
+     deploy knows that the deployed stack does not tell (a contact detail from a parameter, SSM or another
+     resource), or a contact whose account only the deploy knows and whose resource is not deployed;
+     drift never calls such a contact in sync; findings (1) outrank this
 """
 
 DESCRIPTION: Final = """\
@@ -44,6 +50,10 @@ cdk-alternate-contacts constructs. Nothing is ever written.
   plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
   drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
   audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
+
+An account id known only at deploy time (a CfnParameter, an AWS::Organizations::Account's AccountId) is
+read from the deployed stack: its contact resource's physical id, <account>/<TYPE>[+<TYPE>...], names it
+(CloudFormation ListStackResources, nested stacks included, only for such contacts).
 
 AWS access uses the standard credential chain (environment, profile, SSO, role), --profile and --region;
 AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ACCOUNT, _ORGANIZATIONS, _STS) points it at a local emulator.
@@ -144,7 +154,9 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare the contacts declared in a synthesized app with the live ones, per account and type:\n"
             "CREATE (no live contact), UPDATE (names the fields that differ), NO CHANGE, or UNKNOWN when a\n"
-            "declared value is only known during the deploy. Contact details are masked unless --show-details."
+            "declared value is only known during the deploy. An account only the deploy knows is read from the\n"
+            "deployed stack (the resource's physical id); while the stack or the resource is not deployed, the\n"
+            "contact is NEW: a deploy creates it. Contact details are masked unless --show-details."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -152,7 +164,8 @@ def build_parser() -> argparse.ArgumentParser:
     plan.add_argument(
         "--detailed-exitcode",
         action="store_true",
-        help=f"exit {EXIT_CHANGES} when a deploy would create or update a contact (as `terraform plan` does)",
+        help=f"exit {EXIT_CHANGES} when a deploy would create or update a contact, NEW ones included (as "
+        "`terraform plan` does)",
     )
     plan.set_defaults(run=run_plan)
 
@@ -163,7 +176,10 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "Compare the live contacts with the ones the deployed app declares, per account and type:\n"
             "DRIFTED (names the fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is\n"
-            "missing. Contact details are masked unless --show-details."
+            "missing. An account only the deploy knows is read from the deployed stack (the resource's physical\n"
+            "id). A contact that cannot be checked is UNKNOWN (a value the deployed stack does not tell) or NOT\n"
+            f"DEPLOYED, never IN SYNC: exit {EXIT_UNCHECKED} when nothing else is wrong. Contact details are masked\n"
+            "unless --show-details."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -284,8 +300,9 @@ def run_drift(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace, command: str) -> int:
     from .assembly import CloudAssembly, read_declarations  # noqa: PLC0415
-    from .aws import Aws, run_all  # noqa: PLC0415
-    from .compare import DRIFT_WORDS, PLAN_WORDS, Outcome, compare, duplicates, slot  # noqa: PLC0415
+    from .aws import Aws, StackReader, run_all  # noqa: PLC0415
+    from .compare import DRIFT_WORDS, PLAN_WORDS, UNCHECKED, Outcome, compare, duplicates, slot  # noqa: PLC0415
+    from .deployed import resolve_deployed  # noqa: PLC0415
     from .report import ContactReport  # noqa: PLC0415
 
     # The assembly is checked before any AWS call: a missing cdk.out should not wait for credentials.
@@ -294,8 +311,13 @@ def _compare(args: argparse.Namespace, command: str) -> int:
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
     declared = read_declarations(stacks, caller_account=caller.account, partition=caller.partition)
+    # Accounts that only the deploy knows are read from the deployed stacks (only those that hold one).
+    resolved = resolve_deployed(
+        declared.contacts, StackReader(aws).resources, caller_account=caller.account, region=aws.region
+    )
+    contacts = [declaration for declaration, _ in resolved]
 
-    slots = sorted({key for key in map(slot, declared.contacts) if key is not None})
+    slots = sorted({key for key in map(slot, contacts) if key is not None})
     readings = {}
     if slots:
         reader = _reader(args, aws, caller.account)
@@ -312,8 +334,8 @@ def _compare(args: argparse.Namespace, command: str) -> int:
         assembly=str(args.cdk_out),
         stacks=[stack.name for stack in stacks],
         caller=caller.account,
-        comparisons=compare(declared.contacts, readings),
-        notes=[*declared.notes, *duplicates(declared.contacts)],
+        comparisons=compare(contacts, readings, [resolution for _, resolution in resolved]),
+        notes=[*declared.notes, *duplicates(contacts)],
         reveal=args.show_details,
     )
     _emit(args, report.text, report.data)
@@ -323,8 +345,11 @@ def _compare(args: argparse.Namespace, command: str) -> int:
         return EXIT_ERROR
     pending = counts[Outcome.ABSENT] + counts[Outcome.DIFFERENT]
     if command == "drift":
-        return EXIT_FINDINGS if pending else EXIT_OK
-    return EXIT_CHANGES if pending and args.detailed_exitcode else EXIT_OK
+        if pending:
+            return EXIT_FINDINGS
+        return EXIT_UNCHECKED if any(counts[outcome] for outcome in UNCHECKED) else EXIT_OK
+    # A resource not deployed yet is created by the deploy, whatever its account turns out to be.
+    return EXIT_CHANGES if (pending or counts[Outcome.NEW]) and args.detailed_exitcode else EXIT_OK
 
 
 @_fatal

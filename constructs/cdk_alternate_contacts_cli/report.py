@@ -12,7 +12,8 @@ from cdk_alternate_contacts_handler import spec
 
 from .assembly import Declaration
 from .aws import OrgAccount, Reading
-from .compare import Comparison, Outcome
+from .compare import UNCHECKED, Comparison, Outcome
+from .deployed import Found, Resolution
 from .masking import show, show_details
 
 #: Shown in the ACCOUNT or TYPE column when only the deploy knows the value.
@@ -85,6 +86,9 @@ class ContactReport:
 
     def changes(self, comparison: Comparison) -> list[str]:
         """The lines of the CHANGES column for one contact."""
+        return [*self._outcome_lines(comparison), *self._deployed_lines(comparison)]
+
+    def _outcome_lines(self, comparison: Comparison) -> list[str]:
         declaration = comparison.declaration
         outcome = comparison.outcome
         # Values known only at deploy time are listed whatever the outcome: they may change it.
@@ -93,13 +97,22 @@ class ContactReport:
         if outcome is Outcome.DIFFERENT and comparison.live is not None:
             lines = [self._difference(key, declaration.details, comparison.live) for key in comparison.changed]
             return [*lines, *declaration.unresolved]
-        if outcome is Outcome.UNKNOWN:
+        if outcome in (Outcome.UNKNOWN, Outcome.NEW):
             return list(declaration.unresolved)
         if outcome is Outcome.INVALID:
             return list(declaration.invalid)
         if outcome is Outcome.ERROR and comparison.reading is not None:
             return [str(comparison.reading.code)]
         return []
+
+    def _deployed_lines(self, comparison: Comparison) -> list[str]:
+        """What the deployed stack told (or could not tell) of an account only the deploy knows."""
+        resolution = comparison.resolution
+        if resolution is None:
+            return []
+        location = comparison.declaration.location
+        condition = location.condition if location is not None else None
+        return [deployed_line(resolution, command=self.command, condition=condition)]
 
     def _difference(self, key: str, declared: Mapping[str, str], live: Mapping[str, str]) -> str:
         was = show(key, live.get(key, ""), reveal=self.reveal)
@@ -146,16 +159,38 @@ class ContactReport:
                 f"{counts[Outcome.ABSENT]} missing",
                 f"{counts[Outcome.SAME]} in sync",
             ]
+        if counts[Outcome.NEW]:
+            parts.append(
+                f"{counts[Outcome.NEW]} to create in "
+                f"{'an account' if counts[Outcome.NEW] == 1 else 'accounts'} known only at deploy time"
+                if self.command == "plan"
+                else f"{counts[Outcome.NEW]} not deployed"
+            )
         if counts[Outcome.UNKNOWN]:
-            parts.append(f"{counts[Outcome.UNKNOWN]} known only at deploy time")
+            parts.append(
+                f"{counts[Outcome.UNKNOWN]} known only at deploy time"
+                if self.command == "plan"
+                else f"{counts[Outcome.UNKNOWN]} not checked (known only at deploy time)"
+            )
         if counts[Outcome.INVALID]:
             parts.append(f"{counts[Outcome.INVALID]} invalid")
         if counts[Outcome.ERROR]:
             parts.append(f"{counts[Outcome.ERROR]} not readable")
         return f"{self.command.capitalize()}: {', '.join(parts)}."
 
+    def unchecked_notes(self) -> list[str]:
+        """For drift: a note when some contacts could not be compared with a live one (never "in sync")."""
+        unchecked = sum(1 for comparison in self.comparisons if comparison.outcome in UNCHECKED)
+        if self.command != "drift" or not unchecked:
+            return []
+        noun = "contact" if unchecked == 1 else "contacts"
+        return [
+            f"{unchecked} {noun} could not be checked (see CHANGES): drift does not call "
+            f"{'it' if unchecked == 1 else 'them'} in sync"
+        ]
+
     def _notes(self) -> list[str]:
-        notes = [*self.notes, *self.error_notes()]
+        notes = [*self.notes, *self.error_notes(), *self.unchecked_notes()]
         return ["", *(f"note: {note}" for note in notes)] if notes else []
 
     def data(self) -> dict[str, Any]:
@@ -176,6 +211,7 @@ class ContactReport:
                     "Declared": _known_details(declaration.details, reveal=self.reveal),
                     "Live": show_details(comparison.live, reveal=self.reveal) if comparison.live is not None else None,
                     "Unresolved": list(declaration.unresolved),
+                    "DeployedResource": _deployed_data(comparison.resolution),
                     "Invalid": list(declaration.invalid),
                     "Error": (
                         {"Code": reading.code, "Message": reading.message}
@@ -192,8 +228,63 @@ class ContactReport:
             "CallerAccount": self.caller,
             "Summary": {self.words[outcome]: counts[outcome] for outcome in Outcome},
             "Contacts": contacts,
-            "Notes": [*self.notes, *self.error_notes()],
+            "Notes": [*self.notes, *self.error_notes(), *self.unchecked_notes()],
         }
+
+
+def deployed_line(resolution: Resolution, *, command: str, condition: str | None) -> str:
+    """One line of the CHANGES column: what the deployed stack said of the resource, or why it could not say.
+
+    Parameters
+    ----------
+    command:
+        ``plan`` says what a deploy would do; ``drift`` what it could not compare.
+    condition:
+        The resource's template condition: a deploy creates it only if the condition holds.
+    """
+    if resolution.found in (Found.NO_STACK, Found.NO_RESOURCE):
+        return _not_deployed_line(resolution, command=command, condition=condition)
+    stack = resolution.stack
+    lines = {
+        Found.ACCOUNT: f"{spec.ACCOUNT_ID} from the deployed resource: {resolution.physical_id}"
+        + (" (a deploy may give another)" if command == "plan" else ""),
+        Found.OTHER_ACCOUNT: (
+            f"stack {stack} deploys to account {resolution.account}: read it with that account's credentials "
+            "(--profile) to learn the account id"
+        ),
+        Found.FOREIGN_ID: (
+            f"the deployed resource {resolution.resource} ({resolution.status}) has physical id "
+            f"{resolution.physical_id}, not one the handler issues: its account is not known"
+        ),
+        Found.UNREADABLE: f"stack {stack} could not be read in {resolution.region}",
+    }
+    return lines[resolution.found]
+
+
+def _not_deployed_line(resolution: Resolution, *, command: str, condition: str | None) -> str:
+    if resolution.found is Found.NO_STACK:
+        where = f"stack {resolution.stack} is not deployed (none in account {resolution.account}, {resolution.region})"
+    else:
+        status = f" ({resolution.status})" if resolution.status else ""
+        where = f"stack {resolution.stack} has no resource {resolution.resource}{status} yet"
+    if command != "plan":
+        return f"{where}: nothing deployed to compare"
+    if condition is not None:
+        return f"{where}: a deploy creates it if condition {condition} holds"
+    return f"{where}: a deploy creates it (counted as a change)"
+
+
+def _deployed_data(resolution: Resolution | None) -> dict[str, Any] | None:
+    if resolution is None:
+        return None
+    return {
+        "Found": resolution.found.value,
+        "StackName": resolution.stack,
+        "Region": resolution.region,
+        "LogicalIdPath": resolution.resource,
+        "PhysicalResourceId": resolution.physical_id,
+        "ResourceStatus": resolution.status or None,
+    }
 
 
 def _known_details(details: Mapping[str, str], *, reveal: bool) -> dict[str, str]:

@@ -71,6 +71,18 @@ class Assemblies:
 
     basic: Path
     nested: Path
+    deploy_time: Path
+
+
+#: The parameters of stack ``DeployTime`` (app ``deploy_time``): its accounts, given only at deploy time.
+DEPLOY_TIME_PARAMETERS = {"MemberAccount": MEMBER, "NestedMemberAccount": NESTED_MEMBER}
+
+#: What a deploy of stack ``DeployTime`` with :data:`DEPLOY_TIME_PARAMETERS` puts.
+DEPLOY_TIME_STACK = {
+    (MEMBER, "BILLING"): BILLING,
+    (MEMBER, "SECURITY"): SECURITY,
+    (NESTED_MEMBER, "SECURITY"): SECURITY,
+}
 
 
 def put(aws: Callable[[str], Any], contacts: Mapping[tuple[str, str], Mapping[str, str]]) -> None:
@@ -254,6 +266,49 @@ class FrontedAccountApi:
         self.server.daemon_threads = True
         self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
         self._thread = threading.Thread(target=self.server.serve_forever, name="account-front", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop serving and close the socket."""
+        self.server.shutdown()
+        self.server.server_close()
+        self._thread.join()
+
+
+@dataclass
+class RefusingCloudFormation:
+    """A CloudFormation endpoint that refuses every request with AccessDenied, as IAM does without
+    ``cloudformation:ListStackResources``; moto_server never denies anything. Requests are counted."""
+
+    requests: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        front = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:
+                """Quiet."""
+
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
+                front.requests.append(body)
+                payload = (
+                    b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
+                    b"<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: "
+                    b"cloudformation:ListStackResources</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+                )
+                self.send_response(403)
+                self.send_header("Content-Type", "text/xml")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, name="cloudformation-front", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:

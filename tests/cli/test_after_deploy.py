@@ -1,7 +1,8 @@
 """plan, deploy through the real handler, drift: the tool reads exactly what the provider writes.
 
 The stack is deployed by localdeploy's engine: the synthesized asset runs under awslambdaric against a
-moto_server of its own, as in tests/e2e. Nothing else in tests/cli deploys: the other tests set contacts
+moto_server of its own, as in tests/e2e, and the tool reads the deployed stacks from the engine's
+CloudFormation API (ListStackResources). Nothing else in tests/cli deploys: the other tests set contacts
 directly, which is quicker and says the same for the tool.
 """
 
@@ -11,7 +12,19 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from cli_support import CALLER, SECURITY, Assemblies, Cli, moto_environment, put, rows
+from cli_support import (
+    CALLER,
+    CLEAR_DETAILS,
+    DEPLOY_TIME_PARAMETERS,
+    MEMBER,
+    NESTED_MEMBER,
+    SECURITY,
+    Assemblies,
+    Cli,
+    moto_environment,
+    put,
+    rows,
+)
 
 from localdeploy.assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
@@ -58,3 +71,59 @@ def test_plan_then_deploy_then_drift_after_a_change_by_hand(
         "DRIFTED",
         "Title: live I. C., declared C.",
     ]
+
+
+def test_accounts_given_at_deploy_time_are_read_from_the_deployed_stack(
+    cloud: LocalCloud, assemblies: Assemblies, tmp_path: Path
+) -> None:
+    cli = Cli(moto_environment(cloud.moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION=cloud.cfn_api.endpoint))
+    plan = ["plan", "--cdk-out", str(assemblies.deploy_time), "--detailed-exitcode"]
+    drift = ["drift", "--cdk-out", str(assemblies.deploy_time)]
+
+    # GIVEN a stack whose accounts are CfnParameters, not deployed: the plan counts its contacts as changes
+    before = cli(*plan)
+    assert before.returncode == 2, before.stdout + before.stderr
+    assert {lines[0] for lines in rows(before.stdout).values()} == {"NEW"}
+
+    # WHEN it is deployed with the member accounts as parameters (the nested stack's passed down)
+    deployed = cloud.engine(tmp_path / "state").deploy(
+        CloudAssembly(assemblies.deploy_time), "DeployTime", parameters=DEPLOY_TIME_PARAMETERS
+    )
+    assert deployed.ok, deployed.status
+
+    # THEN the plan knows the accounts from the resources' physical ids, nested stack included, and has
+    # nothing left to do; drift finds them in sync
+    after = cli(*plan)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert rows(after.stdout) == {
+        (MEMBER, "BILLING", "DeployTime/Member"): [
+            "NO CHANGE",
+            f"AccountId from the deployed resource: {MEMBER}/BILLING+SECURITY (a deploy may give another)",
+        ],
+        (MEMBER, "SECURITY", "DeployTime/Member"): [
+            "NO CHANGE",
+            f"AccountId from the deployed resource: {MEMBER}/BILLING+SECURITY (a deploy may give another)",
+        ],
+        (NESTED_MEMBER, "SECURITY", "DeployTime/Members/Security"): [
+            "NO CHANGE",
+            f"AccountId from the deployed resource: {NESTED_MEMBER}/SECURITY (a deploy may give another)",
+        ],
+    }
+    clean = cli(*drift)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Drift: 0 drifted, 0 missing, 3 in sync." in clean.stdout
+
+    # WHEN someone changes the nested member's security phone by hand
+    put(cloud.client, {(NESTED_MEMBER, "SECURITY"): {**SECURITY, "PhoneNumber": "+1 206 555 9999"}})
+
+    # THEN drift exits 1 on that account's contact, masked, and the plan would update it
+    drifted = cli(*drift)
+    assert drifted.returncode == 1, drifted.stdout + drifted.stderr
+    assert rows(drifted.stdout)[(NESTED_MEMBER, "SECURITY", "DeployTime/Members/Security")][:2] == [
+        "DRIFTED",
+        "PhoneNumber: live +1 *** ***9999, declared +1 *** ***0147",
+    ]
+    replan = cli(*plan)
+    assert replan.returncode == 2, replan.stdout + replan.stderr
+    assert "Plan: 0 to create, 1 to update, 2 unchanged." in replan.stdout
+    assert [value for value in [*CLEAR_DETAILS, "+1 206 555 9999"] if value in drifted.stdout + replan.stdout] == []

@@ -44,7 +44,15 @@ def test_drift_counts_a_contact_deleted_by_hand_as_missing(cli: Cli, aws: Any, a
     # THEN it exits 1 and the JSON says which contact is missing
     assert result.returncode == 1
     report = json.loads(result.stdout)
-    assert report["Summary"] == {"MISSING": 1, "DRIFTED": 0, "IN SYNC": 3, "UNKNOWN": 0, "INVALID": 0, "ERROR": 0}
+    assert report["Summary"] == {
+        "MISSING": 1,
+        "DRIFTED": 0,
+        "IN SYNC": 3,
+        "UNKNOWN": 0,
+        "NOT DEPLOYED": 0,
+        "INVALID": 0,
+        "ERROR": 0,
+    }
     missing = [c for c in report["Contacts"] if c["Status"] == "MISSING"]
     assert [(c["AccountId"], c["AlternateContactType"], c["Live"]) for c in missing] == [(MEMBER, "BILLING", None)]
     assert missing[0]["Declared"] == {

@@ -7,6 +7,9 @@ One process builds every app (jsii's start-up dominates synthesis):
   address is an SSM parameter read at deploy time, so it cannot be planned.
 - ``nested``: stack ``Org`` (the deploying account's SECURITY contact) with a nested stack ``Members``
   (SECURITY of 222222222222) that holds a nested stack ``Deeper`` (BILLING of 333333333333).
+- ``deploy_time``: stack ``DeployTime`` whose accounts are CfnParameters, given only at deploy time:
+  BILLING and SECURITY of parameter ``MemberAccount`` in one ``AlternateContacts``, and, in a nested stack
+  ``Members``, the SECURITY contact of parameter ``NestedMemberAccount`` (passed down by the CDK).
 """
 
 from __future__ import annotations
@@ -91,7 +94,19 @@ def nested(outdir: Path) -> None:
     app.synth()
 
 
+def deploy_time(outdir: Path) -> None:
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "DeployTime")
+    member = cdk.CfnParameter(stack, "MemberAccount", type="String", description="the member account's id")
+    nested_member = cdk.CfnParameter(stack, "NestedMemberAccount", type="String")
+    AlternateContacts(stack, "Member", account_id=member.value_as_string, billing=BILLING, security=SECURITY)
+    members = cdk.NestedStack(stack, "Members")
+    contact(members, "Security", AlternateContactType.SECURITY, SECURITY, account_id=nested_member.value_as_string)
+    app.synth()
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1])
     basic(root / "basic")
     nested(root / "nested")
+    deploy_time(root / "deploy_time")
