@@ -56,7 +56,8 @@ read from the deployed stack: its contact resource's physical id, <account>/<TYP
 (CloudFormation ListStackResources, nested stacks included, only for such contacts).
 
 AWS access uses the standard credential chain (environment, profile, SSO, role), --profile and --region;
-AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ACCOUNT, _ORGANIZATIONS, _STS) points it at a local emulator.
+AWS_ENDPOINT_URL (or AWS_ENDPOINT_URL_ACCOUNT, _CLOUDFORMATION, _ORGANIZATIONS, _STS) points it at a local
+emulator.
 Reading another account's contacts needs the organization's management account or the delegated
 administrator for account.amazonaws.com, with trusted access enabled. Reads are paced below the Account
 API's quota (GetAlternateContact: 10 a second, bursts of 15) and retried with backoff when throttled.
