@@ -72,6 +72,7 @@ class Assemblies:
     basic: Path
     nested: Path
     deploy_time: Path
+    vended: Path
 
 
 #: The parameters of stack ``DeployTime`` (app ``deploy_time``): its accounts, given only at deploy time.

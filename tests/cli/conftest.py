@@ -91,8 +91,8 @@ def _synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subpr
 
 @pytest.fixture(scope="session")
 def assemblies(_synthesis: tuple[subprocess.Popen[str], Path]) -> Assemblies:
-    """The ``basic``, ``nested`` and ``deploy_time`` cloud assemblies of tests/cli/apps/cli_apps.py, synthesized
-    once."""
+    """The ``basic``, ``nested``, ``deploy_time`` and ``vended`` cloud assemblies of tests/cli/apps/cli_apps.py,
+    synthesized once."""
     process, out = _synthesis
     try:
         output, _ = process.communicate(timeout=300)
@@ -101,4 +101,6 @@ def assemblies(_synthesis: tuple[subprocess.Popen[str], Path]) -> Assemblies:
         pytest.fail("synthesis of tests/cli/apps/cli_apps.py took more than 5 minutes", pytrace=False)
     if process.returncode != 0:
         pytest.fail(f"synthesis failed ({process.returncode}):\n{output}", pytrace=False)
-    return Assemblies(basic=out / "basic", nested=out / "nested", deploy_time=out / "deploy_time")
+    return Assemblies(
+        basic=out / "basic", nested=out / "nested", deploy_time=out / "deploy_time", vended=out / "vended"
+    )

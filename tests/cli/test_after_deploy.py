@@ -127,3 +127,34 @@ def test_accounts_given_at_deploy_time_are_read_from_the_deployed_stack(
     assert replan.returncode == 2, replan.stdout + replan.stderr
     assert "Plan: 0 to create, 1 to update, 2 unchanged." in replan.stdout
     assert [value for value in [*CLEAR_DETAILS, "+1 206 555 9999"] if value in drifted.stdout + replan.stdout] == []
+
+
+def test_an_account_the_stack_creates_is_read_from_the_deployed_stack(
+    cloud: LocalCloud, assemblies: Assemblies, tmp_path: Path
+) -> None:
+    cli = Cli(moto_environment(cloud.moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION=cloud.cfn_api.endpoint))
+    plan = ["plan", "--cdk-out", str(assemblies.vended), "--detailed-exitcode"]
+    drift = ["drift", "--cdk-out", str(assemblies.vended)]
+
+    # GIVEN a stack that creates an account (AWS::Organizations::Account) and declares its contacts with the
+    # new id: before the deploy the account has no id, and the plan counts both contacts as changes
+    before = cli(*plan)
+    assert before.returncode == 2, before.stdout + before.stderr
+    assert {lines[0] for lines in rows(before.stdout).values()} == {"NEW"}
+
+    # WHEN the local engine deploys it (moto's Organizations creates the account)
+    deployed = cloud.engine(tmp_path / "state").deploy(CloudAssembly(assemblies.vended), "Vended")
+    assert deployed.ok, deployed.status
+    (contacts,) = [r for r in deployed.requests if r.request_type == "Create"]
+    created = str(contacts.answered_physical_id).split("/")[0]
+
+    # THEN plan and drift read the new account's id from the resource's physical id, and find it as declared
+    after = cli(*plan)
+    assert after.returncode == 0, after.stdout + after.stderr
+    assert {key[:2]: lines[0] for key, lines in rows(after.stdout).items()} == {
+        (created, "OPERATIONS"): "NO CHANGE",
+        (created, "SECURITY"): "NO CHANGE",
+    }
+    clean = cli(*drift)
+    assert clean.returncode == 0, clean.stdout + clean.stderr
+    assert "Drift: 0 drifted, 0 missing, 2 in sync." in clean.stdout

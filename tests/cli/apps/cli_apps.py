@@ -9,7 +9,9 @@ One process builds every app (jsii's start-up dominates synthesis):
   (SECURITY of 222222222222) that holds a nested stack ``Deeper`` (BILLING of 333333333333).
 - ``deploy_time``: stack ``DeployTime`` whose accounts are CfnParameters, given only at deploy time:
   BILLING and SECURITY of parameter ``MemberAccount`` in one ``AlternateContacts``, and, in a nested stack
-  ``Members``, the SECURITY contact of parameter ``NestedMemberAccount`` (passed down by the CDK).
+  ``Members``, the SECURITY contact of parameter ``NestedMemberAccount`` (passed down by the CDK);
+- ``vended``: stack ``Vended``, which creates an account (``AWS::Organizations::Account``) and declares its
+  SECURITY and OPERATIONS contacts with the new account's id.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import sys
 from pathlib import Path
 
 import aws_cdk as cdk
+from aws_cdk import aws_organizations as organizations
 from aws_cdk import aws_ssm as ssm
 
 from cdk_alternate_contacts import AlternateContact, AlternateContacts, AlternateContactType, ContactDetails
@@ -105,8 +108,19 @@ def deploy_time(outdir: Path) -> None:
     app.synth()
 
 
+def vended(outdir: Path) -> None:
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "Vended")
+    account = organizations.CfnAccount(stack, "Sandbox", account_name="sandbox", email="sandbox-root@example.com")
+    AlternateContacts(
+        stack, "SandboxContacts", account_id=account.attr_account_id, security=SECURITY, operations=OPERATIONS
+    )
+    app.synth()
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1])
     basic(root / "basic")
     nested(root / "nested")
     deploy_time(root / "deploy_time")
+    vended(root / "vended")
