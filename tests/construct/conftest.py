@@ -164,10 +164,12 @@ def wheel_app(tmp_path_factory: pytest.TempPathFactory) -> WheelApp:
             (source / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(REPO / name, source / name)
     dist = work / "dist"
-    # Build isolation fetches the build backend pyproject asks for from pip's configured index.
-    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
-    run([*pip, "wheel", "--no-deps", "--wheel-dir", str(dist), str(source)], cwd=work, env=toolchain_env())
+    # `python -m build` makes the sdist, then the wheel from the unpacked sdist: a file the sdist leaves out
+    # is missing from the wheel too. Build isolation fetches the backend pyproject asks for from pip's index.
+    run([sys.executable, "-m", "build", "--outdir", str(dist), str(source)], cwd=work, env=toolchain_env())
     (wheel,) = dist.glob("cdk_alternate_contacts-*.whl")
+    (sdist,) = dist.glob("cdk_alternate_contacts-*.tar.gz")
+    pip = [sys.executable, "-m", "pip", "--disable-pip-version-check"]
     site = work / "site"
     run([*pip, "install", "--no-deps", "--target", str(site), str(wheel)], cwd=work, env=toolchain_env())
     app_dir = work / "app"
@@ -175,4 +177,4 @@ def wheel_app(tmp_path_factory: pytest.TempPathFactory) -> WheelApp:
     (app_dir / "app.py").write_text(TINY_APP)
     outdir = app_dir / "cdk.out"
     stdout = run([sys.executable, "app.py", str(outdir)], cwd=app_dir, env=toolchain_env(PYTHONPATH=str(site)))
-    return WheelApp(wheel, site, outdir, json.loads(stdout.strip().splitlines()[-1]))
+    return WheelApp(wheel, site, outdir, json.loads(stdout.strip().splitlines()[-1]), sdist)

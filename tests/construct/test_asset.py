@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import email.parser
 import importlib.metadata
 import importlib.util
 import json
+import subprocess
+import sys
+import tarfile
 import tomllib
+import zipfile
 from pathlib import Path
 
 from construct_synth import REPO, CliSynth, WheelApp, asset_dir, modules_under
@@ -134,3 +139,54 @@ def test_wheel_ships_both_packages_and_their_type_markers(wheel_app: WheelApp) -
     assert [p.name for p in (wheel_app.site / "bin").iterdir()] == ["cdk-alternate-contacts"]
     for package in packages:
         assert (wheel_app.site / package / "py.typed").is_file()
+
+
+# --- the distribution: what `python -m build` makes, as PyPI would receive it --------------------------------
+
+
+def test_the_sdist_and_wheel_pass_twine_check(wheel_app: WheelApp) -> None:
+    # GIVEN the sdist and the wheel `python -m build` made  WHEN twine checks them strictly (as PyPI renders)
+    twine = Path(sys.executable).with_name("twine")
+    checked = subprocess.run(
+        [str(twine), "check", "--strict", str(wheel_app.sdist), str(wheel_app.wheel)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    # THEN both pass
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert checked.stdout.count("PASSED") == 2, checked.stdout
+
+
+def test_the_wheel_carries_complete_metadata_and_its_license(wheel_app: WheelApp) -> None:
+    # GIVEN the built wheel's METADATA
+    with zipfile.ZipFile(wheel_app.wheel) as wheel:
+        names = wheel.namelist()
+        (metadata_name,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+        metadata = email.parser.Parser().parsestr(wheel.read(metadata_name).decode())
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    # WHEN its fields are read  THEN the version is pyproject's (its one place), the license and the Python
+    # versions are declared, the package says it is typed, and the README is its description, as Markdown
+    assert metadata["Version"] == project["version"]
+    assert metadata["License-Expression"] == "Apache-2.0"
+    assert metadata["Requires-Python"] == ">=3.11"
+    classifiers = metadata.get_all("Classifier") or []
+    assert {"Typing :: Typed", "Framework :: AWS CDK :: 2", "Programming Language :: Python :: 3.14"} <= set(
+        classifiers
+    )
+    assert metadata["Description-Content-Type"] == "text/markdown"
+    assert "cdk-alternate-contacts" in metadata.get_payload()
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), names
+    for package in ("cdk_alternate_contacts", "cdk_alternate_contacts_handler", "cdk_alternate_contacts_cli"):
+        assert f"{package}/py.typed" in names, package
+
+
+def test_the_sdist_holds_what_a_rebuild_and_a_reader_need(wheel_app: WheelApp) -> None:
+    # GIVEN the source distribution  WHEN its files are listed
+    with tarfile.open(wheel_app.sdist) as sdist:
+        names = {name.split("/", 1)[1] for name in sdist.getnames() if "/" in name}
+    # THEN it has the license, the changelog, the README and every package's sources
+    assert {"LICENSE", "CHANGELOG.md", "README.md", "pyproject.toml"} <= names
+    assert "handler/cdk_alternate_contacts_handler/spec.py" in names
+    assert "constructs/cdk_alternate_contacts/organization.py" in names
+    assert "constructs/cdk_alternate_contacts_cli/cli.py" in names

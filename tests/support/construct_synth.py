@@ -169,12 +169,14 @@ class CliSynth:
 
 @dataclass
 class WheelApp:
-    """A tiny CDK app synthesized from a pip-installed wheel of this project, outside the repository."""
+    """A tiny CDK app synthesized from a pip-installed wheel of this project, outside the repository; the
+    wheel was built by ``python -m build`` from the source distribution, which is kept too."""
 
     wheel: Path
     site: Path
     outdir: Path
     imported_from: dict[str, str]
+    sdist: Path
 
 
 TINY_APP = """\
