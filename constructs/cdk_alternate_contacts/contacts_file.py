@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -67,7 +68,8 @@ def read_data(path: Path) -> Any:
             with path.open("rb") as stream:
                 return tomllib.load(stream)
         except tomllib.TOMLDecodeError as error:
-            raise ContactsModelError(str(path), [f"not valid TOML: {error}"], what="contacts file") from None
+            problems = [f"not valid TOML: {error}", *_unquoted_leading_zero_ids(path)]
+            raise ContactsModelError(str(path), problems, what="contacts file") from None
     if suffix == ".json":
         try:
             return json.loads(path.read_text(encoding="utf-8"))
@@ -76,6 +78,23 @@ def read_data(path: Path) -> Any:
     raise ContactsModelError(
         str(path), [f"unknown file type {suffix!r}: use a .toml or .json file"], what="contacts file"
     )
+
+
+#: ``account_id = 012345678901``: TOML refuses a number with a leading zero, before any field can be checked.
+_LEADING_ZERO_ID = re.compile(r"^\s*account_id\s*=\s*(0\d*)\s*(#.*)?$", re.ASCII)
+
+
+def _unquoted_leading_zero_ids(path: Path) -> list[str]:
+    """The hint for account ids written as numbers with a leading zero (the id is shown: not personal data)."""
+    hints = []
+    for number, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), start=1):
+        found = _LEADING_ZERO_ID.match(line)
+        if found:
+            hints.append(
+                f"line {number}: account_id {found.group(1)[:12]} is not quoted: write it in quotes "
+                f'("{found.group(1)[:12]}"), TOML does not allow a number with a leading zero and a number loses them'
+            )
+    return hints
 
 
 def _details(

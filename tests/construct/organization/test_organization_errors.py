@@ -118,6 +118,12 @@ account_id = "111122223333"
     ("name", "text", "problem"),
     [
         ("syntax.toml", "[defaults.security\n", r"not valid TOML: .*line 1"),
+        (
+            "zero.toml",
+            "[[accounts]]\naccount_id = 012345678901\n",
+            r"line 2: account_id 012345678901 is not quoted: write it in quotes \(\"012345678901\"\), TOML does not "
+            r"allow a number with a leading zero",
+        ),
         ("syntax.json", '{"accounts": [}', r"not valid JSON: .*line 1 column 15"),
         ("contacts.yaml", "defaults: {}", r"unknown file type '\.yaml': use a \.toml or \.json file"),
         ("list.json", "[]", r"the file must hold a table with defaults and accounts"),
