@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 from botocore.exceptions import ClientError
 
+from cdk_alternate_contacts_cli.masking import MASKS
 from cdk_alternate_contacts_handler import spec
 
 from .moto import DEPLOYING_ACCOUNT
@@ -90,19 +91,13 @@ def load_snapshot(path: Path) -> dict[Slot, Details]:
 
 
 def mask(field: str, value: str) -> str:
-    """Show enough of a contact detail to recognise it, no more.
+    """Show enough of a contact detail to recognise it, no more: the CLI's masks (one masking for the demo,
+    the engine's reports and ``cdk-alternate-contacts``).
 
-    ``security@example.com`` -> ``s*******@example.com``; ``+1 206 555 0100`` -> ``+* *** *** **00``;
-    names and titles keep the first letter of each word.
+    ``security@example.com`` -> ``s***@example.com``; ``+1 206 555 0100`` -> ``+1 *** ***0100``; names and
+    titles become initials.
     """
-    if field == spec.EMAIL_ADDRESS and "@" in value:
-        local, _, domain = value.partition("@")
-        return f"{local[:1]}{'*' * max(len(local) - 1, 0)}@{domain}"
-    if field == spec.PHONE_NUMBER:
-        digits = [i for i, char in enumerate(value) if char.isdigit()]
-        keep = set(digits[-2:])
-        return "".join(char if not char.isdigit() or i in keep else "*" for i, char in enumerate(value))
-    return re.sub(r"\w+", lambda word: word.group()[:1] + "*" * (len(word.group()) - 1), value)
+    return MASKS[field](value)
 
 
 #: Anything shaped like an email address, for masking free text such as a failure reason.
