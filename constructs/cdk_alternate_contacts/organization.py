@@ -10,7 +10,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from aws_cdk import Aws, NestedStack, RemovalPolicy, Stack
+from aws_cdk import Annotations, Aws, NestedStack, RemovalPolicy, Stack
 from constructs import Construct
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
@@ -183,6 +183,13 @@ class OrganizationContacts(Construct):
             raise ValueError(f"accounts_per_stack must be 1 to {MAX_ACCOUNTS_PER_STACK} (got {accounts_per_stack})")
 
         placed = sorted(account_id for account_id, contacts in self.resolved.items() if contacts)
+        if not placed:
+            Annotations.of(self).add_warning_v2(
+                "cdk-alternate-contacts:manages-nothing",
+                f"{self.node.path} manages no contact: "
+                + ("the model lists no account" if not accounts else "every account opts out of every type")
+                + "; add [[accounts]] entries (or accounts=[...]) to vend their contacts",
+            )
         self.nested_stack_count = nested_stacks or nested_stacks_for(len(placed))
         if self.nested_stack_count > MAX_NESTED_STACKS:
             raise ValueError(

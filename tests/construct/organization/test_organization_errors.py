@@ -13,6 +13,7 @@ from organization_synth import BILLING, DEFAULTS, MODEL_JSON, MODEL_TOML, SECURI
 
 # isort: split
 import aws_cdk as cdk
+from aws_cdk.assertions import Annotations, Match
 
 from cdk_alternate_contacts import (
     AccountContacts,
@@ -312,3 +313,28 @@ def test_a_stack_name_too_long_for_the_nested_stacks_names_is_refused(tmp_path: 
     # THEN it names the length CloudFormation would refuse
     with pytest.raises(ValueError, match=r"\(132 characters, CloudFormation allows 128\): shorten the stack name"):
         OrganizationContacts(stack, "Organization", defaults=DEFAULTS, accounts=[AccountContacts("111122223333")])
+
+
+@pytest.mark.parametrize(
+    ("text", "why"),
+    [
+        (
+            '[defaults.security]\nemail_address = "soc@example.com"\nname = "SOC"\nphone_number = "+1 206 555 0100"\n'
+            'title = "Security"\n',
+            "the model lists no account",
+        ),
+        ('[[accounts]]\naccount_id = "111122223333"\nopt_out = ["security"]\n', "every account opts out of every type"),
+    ],
+)
+def test_a_data_file_that_manages_nothing_warns_at_synth(tmp_path: Path, text: str, why: str) -> None:
+    # GIVEN a contacts file with defaults but no account, or whose accounts opt out of everything
+    path = tmp_path / "contacts.toml"
+    path.write_text(text)
+    stack = cdk.Stack(new_app(tmp_path / "out", bundle=False), "Empty")
+    # WHEN the construct is declared from it
+    OrganizationContacts.from_file(stack, "Organization", path)
+    # THEN synthesis warns, naming the construct and why, and writes no nested stack
+    warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("manages no contact"))
+    assert len(warnings) == 1
+    assert f"Empty/Organization manages no contact: {why}" in str(warnings[0].entry.data)
+    assert "soc@example.com" not in str(warnings[0].entry.data)
