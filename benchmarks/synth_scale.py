@@ -191,18 +191,23 @@ class Synth:
         return max(self.templates.values())
 
 
+def new_app(outdir: str) -> cdk.App:
+    """An app whose context mirrors ``cdk synth``: path and asset metadata, version reporting."""
+    return cdk.App(
+        outdir=outdir,
+        context={
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+            "aws:cdk:version-reporting": True,
+        },
+    )
+
+
 def synth(build: Callable[..., None], accounts: list[str], **settings: Any) -> Synth:
     """Build one app with ``accounts`` in stack "Contacts" and synthesize it into a fresh folder."""
     with tempfile.TemporaryDirectory(prefix="synth-scale-") as outdir:
         started = time.perf_counter()
-        app = cdk.App(
-            outdir=outdir,
-            context={
-                "aws:cdk:enable-path-metadata": True,
-                "aws:cdk:enable-asset-metadata": True,
-                "aws:cdk:version-reporting": True,
-            },
-        )
+        app = new_app(outdir)
         build(cdk.Stack(app, "Contacts"), accounts, **settings)
         app.synth()
         seconds = time.perf_counter() - started
@@ -408,14 +413,7 @@ def one_organization(count: int) -> dict[str, Any]:
     """(d) for one size, in this process: synthesize with the defaults and cdk-nag, lint, measure."""
     with tempfile.TemporaryDirectory(prefix="synth-org-") as outdir:
         started = time.perf_counter()
-        app = cdk.App(
-            outdir=outdir,
-            context={
-                "aws:cdk:enable-path-metadata": True,
-                "aws:cdk:enable-asset-metadata": True,
-                "aws:cdk:version-reporting": True,
-            },
-        )
+        app = new_app(outdir)
         stack = cdk.Stack(app, "Contacts")
         organization(stack, account_ids(count))
         cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
