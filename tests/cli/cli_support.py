@@ -19,6 +19,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from localdeploy.net import QuietHandler, ServerThread
+
 #: The repository root.
 REPO = Path(__file__).resolve().parents[2]
 
@@ -276,6 +278,22 @@ class FrontedAccountApi:
         self._thread.join()
 
 
+class _Refuse(QuietHandler):
+    """Answers every request with CloudFormation's AccessDenied; counts the requests on its context."""
+
+    def do_POST(self) -> None:
+        self.context.requests.append(self.read_body().decode())
+        self.send_body(403, ACCESS_DENIED, "text/xml")
+
+
+#: CloudFormation's answer to a role without ``cloudformation:ListStackResources`` (query protocol).
+ACCESS_DENIED = (
+    b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
+    b"<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: "
+    b"cloudformation:ListStackResources</Message></Error><RequestId>1</RequestId></ErrorResponse>"
+)
+
+
 @dataclass
 class RefusingCloudFormation:
     """A CloudFormation endpoint that refuses every request with AccessDenied, as IAM does without
@@ -284,36 +302,9 @@ class RefusingCloudFormation:
     requests: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        front = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                """Quiet."""
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
-                front.requests.append(body)
-                payload = (
-                    b'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error>'
-                    b"<Type>Sender</Type><Code>AccessDenied</Code><Message>User is not authorized to perform: "
-                    b"cloudformation:ListStackResources</Message></Error><RequestId>1</RequestId></ErrorResponse>"
-                )
-                self.send_response(403)
-                self.send_header("Content-Type", "text/xml")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.endpoint = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(target=self.server.serve_forever, name="cloudformation-front", daemon=True)
-        self._thread.start()
+        self._server = ServerThread(_Refuse, name="cloudformation-front", context=self).start()
+        self.endpoint = f"http://127.0.0.1:{self._server.port}"
 
     def stop(self) -> None:
         """Stop serving and close the socket."""
-        self.server.shutdown()
-        self.server.server_close()
-        self._thread.join()
+        self._server.stop()
