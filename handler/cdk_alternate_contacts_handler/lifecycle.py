@@ -799,12 +799,13 @@ def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline
     cloudformation, policy = clients.cloudformation, clients.policy
     facts = root_stack(cloudformation, stack_id, deleting=deleting, deadline=deadline, policy=policy)
     claims = Claims(rolling_back=facts.rolling_back)
-    pending: list[str] = [facts.root]
-    if _app_being_deleted(facts, stack_id, cloudformation, deleting=deleting, deadline=deadline, policy=policy):
-        # The whole app is going: every other resource of it is being deleted too, so none keeps a claim
-        # except within the event's own stack, which is read anyway. Reading every other stack for each of
-        # 30,000 Deletes would cost millions of CloudFormation reads for nothing.
-        pending = [stack_id]
+    # While the whole app is deleted, every other resource of it is being deleted too, so none keeps a claim
+    # except within the event's own stack, which is read anyway: reading every other stack for each of
+    # 30,000 Deletes would cost millions of CloudFormation reads for nothing.
+    whole_app = not _app_being_deleted(
+        facts, stack_id, cloudformation, deleting=deleting, deadline=deadline, policy=policy
+    )
+    pending: list[str] = [facts.root if whole_app else stack_id]
     seen: set[str] = set()
     own_listing: list[dict[str, Any]] | None = None
     while pending and len(seen) < MAX_STACKS:
@@ -822,7 +823,8 @@ def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline
             if status in GONE_STATES:
                 continue
             if resource.get("ResourceType") == NESTED_STACK_TYPE and physical:
-                pending.append(str(physical))
+                if whole_app:
+                    pending.append(str(physical))
                 continue
             if own_stack and (logical_id, physical) == (own_logical_id, deleting):
                 continue

@@ -283,6 +283,21 @@ def test_a_delete_while_the_whole_app_is_deleted_reads_only_its_own_stack(
     assert live(clients.account, "SECURITY") is None
 
 
+def test_a_root_delete_while_the_whole_app_is_deleted_does_not_read_its_nested_stacks(
+    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+) -> None:
+    # GIVEN the root stack being deleted, its listing showing a nested stack not deleted yet (the Stubber
+    # answers only the calls listed: a read of the nested stack would fail the test)
+    physical = created(clients, fake_time)
+    own = summaries(contact("SecurityContact", physical, "DELETE_IN_PROGRESS"), nested("NestedA", NESTED_A))
+    expect_stacks(cloudformation[1], STACK_ID, None, [(STACK_ID, own)], root_status="DELETE_IN_PROGRESS")
+    # WHEN the root's resource is deleted
+    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
+    # THEN two reads sufficed and the contact is deleted
+    cloudformation[1].assert_no_pending_responses()
+    assert live(clients.account, "SECURITY") is None
+
+
 def test_a_delete_while_the_whole_app_is_deleted_still_keeps_a_claim_of_its_own_stack(
     clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
