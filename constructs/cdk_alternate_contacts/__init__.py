@@ -19,9 +19,10 @@ from typing import TYPE_CHECKING, Any
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 if TYPE_CHECKING:
-    from .contact import AlternateContact, AlternateContactValidationError
-    from .contacts import AlternateContacts, ContactDetails
+    from .contact import AlternateContact
+    from .contacts import AlternateContacts
     from .contacts_file import load_contacts_model
+    from .details import AlternateContactValidationError, ContactDetails
     from .model import AccountContacts, ContactsModel, ContactsModelError
     from .organization import OrganizationContacts
     from .placement import nested_stack_index, nested_stacks_for
@@ -33,9 +34,9 @@ _LAZY = {
     "AccountContacts": ".model",
     "AlternateContact": ".contact",
     "AlternateContactProvider": ".provider",
-    "AlternateContactValidationError": ".contact",
+    "AlternateContactValidationError": ".details",
     "AlternateContacts": ".contacts",
-    "ContactDetails": ".contacts",
+    "ContactDetails": ".details",
     "ContactsModel": ".model",
     "ContactsModelError": ".model",
     "OrganizationContacts": ".organization",

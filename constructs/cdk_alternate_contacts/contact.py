@@ -10,6 +10,7 @@ from constructs import Construct
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
+from .details import AlternateContactValidationError
 from .provider import SERVICE_TIMEOUT, AlternateContactProvider
 
 #: The construct's keyword for each API field, for error messages in the user's own terms.
@@ -21,10 +22,6 @@ PROP_NAMES = {
     spec.PHONE_NUMBER: "phone_number",
     spec.TITLE: "title",
 }
-
-
-class AlternateContactValidationError(ValueError):
-    """A declared contact breaks the Account API's rules; the message names every bad field."""
 
 
 def validate_literals(path: str, properties: dict[str, Any]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, cast
 
 from aws_cdk import Duration, RemovalPolicy, Token
@@ -11,34 +10,9 @@ from constructs import Construct
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import PROP_NAMES, AlternateContactValidationError, add_resource, opt_in_flags
+from .contact import PROP_NAMES, add_resource, opt_in_flags
+from .details import AlternateContactValidationError, ContactDetails
 from .provider import SERVICE_TIMEOUT
-
-
-@dataclass(frozen=True)
-class ContactDetails:
-    """Who to reach for one type of contact: reusable across accounts and types.
-
-    Attributes
-    ----------
-    email_address, name, phone_number, title:
-        Checked with the Account API's exact rules wherever the details are used (email up to 254
-        characters, name up to 64, phone up to 25 of digits, spaces and ``()+-``, title up to 50).
-    """
-
-    email_address: str
-    name: str
-    phone_number: str
-    title: str
-
-    def to_properties(self) -> dict[str, str]:
-        """The details keyed as the API names them (``EmailAddress``, ``Name``, ...)."""
-        return {
-            spec.EMAIL_ADDRESS: self.email_address,
-            spec.NAME: self.name,
-            spec.PHONE_NUMBER: self.phone_number,
-            spec.TITLE: self.title,
-        }
 
 
 def _construct_name(error: str) -> str:

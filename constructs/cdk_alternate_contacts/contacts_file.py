@@ -32,7 +32,7 @@ from typing import Any
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contacts import ContactDetails
+from .details import ContactDetails
 from .model import (
     DETAIL_FIELDS,
     TYPE_NAMES,

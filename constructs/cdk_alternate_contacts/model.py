@@ -14,9 +14,7 @@ from types import MappingProxyType
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import AlternateContactValidationError
-from .contacts import ContactDetails
-from .provider import is_unresolved
+from .details import AlternateContactValidationError, ContactDetails, is_unresolved
 
 #: A contact type as the API names it, or its name in any case (``"security"``).
 ContactTypeLike = AlternateContactType | str

@@ -15,11 +15,12 @@ from constructs import Construct
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contacts import AlternateContacts, ContactDetails
+from .contacts import AlternateContacts
 from .contacts_file import load_contacts_model
+from .details import ContactDetails, is_unresolved
 from .model import AccountContacts, ContactsModel, ContactTypeLike
 from .placement import nested_stack_index, nested_stacks_for
-from .provider import AlternateContactProvider, is_unresolved, service_timeout_for
+from .provider import AlternateContactProvider, service_timeout_for
 
 #: The most accounts a nested stack can hold: CloudFormation allows 500 resources per template, each account
 #: is one resource in its nested stack, and ``cdk synth`` adds an ``AWS::CDK::Metadata`` resource to each.

@@ -18,7 +18,6 @@ from aws_cdk import (
     NestedStack,
     RemovalPolicy,
     Stack,
-    Token,
     Validations,
 )
 from aws_cdk import aws_iam as iam
@@ -29,6 +28,7 @@ from constructs import Construct, IConstruct
 from cdk_alternate_contacts_handler import spec
 
 from .bundling import HANDLER, handler_code
+from .details import is_unresolved
 
 #: Fixed id of the provider in its stack: how every contact finds the same one.
 PROVIDER_ID = "CdkAlternateContactsProvider"
@@ -80,18 +80,6 @@ SCOPE_REASON = (
     "the organization's member accounts, whose ARNs embed the management account and organization ids "
     "(exact once given), for the three contact types."
 )
-
-
-def is_unresolved(value: object) -> bool:
-    """``Token.is_unresolved``, without a round trip to the CDK's Node process for a plain string.
-
-    Every encoded token contains ``{Token[`` (``${Token[...]}`` for strings, ``#{Token[...]}`` in lists), so a
-    string without it is known to be literal; anything else is asked. An organization of 1,000 accounts
-    declares tens of thousands of values, and each round trip costs about half a millisecond.
-    """
-    if isinstance(value, str) and "{Token[" not in value:
-        return False
-    return bool(Token.is_unresolved(value))
 
 
 def render_like_cdk_nag(value: object) -> str:

@@ -13,7 +13,7 @@ from aws_cdk.assertions import Template
 from cfn_events import DETAILS
 
 from cdk_alternate_contacts import AlternateContact, AlternateContactType
-from cdk_alternate_contacts.contact import AlternateContactValidationError
+from cdk_alternate_contacts.details import AlternateContactValidationError
 from cdk_alternate_contacts_handler import spec
 
 KWARGS = {
