@@ -23,10 +23,11 @@ if TYPE_CHECKING:
     from .contacts import AlternateContacts
     from .contacts_file import load_contacts_model
     from .details import AlternateContactValidationError, ContactDetails
-    from .model import AccountContacts, ContactsModel, ContactsModelError
+    from .model import AccountContacts, ContactsModel, ContactsModelError, OrganizationalUnitContacts
     from .organization import OrganizationContacts
     from .placement import nested_stack_index, nested_stacks_for
     from .provider import AlternateContactProvider
+    from .structure import OrganizationStructure
 
 # Names are imported on first use, so that `python -m cdk_alternate_contacts` (the read-only CLI, which
 # never needs the CDK) does not pay for starting aws_cdk and its Node process.
@@ -40,6 +41,8 @@ _LAZY = {
     "ContactsModel": ".model",
     "ContactsModelError": ".model",
     "OrganizationContacts": ".organization",
+    "OrganizationStructure": ".structure",
+    "OrganizationalUnitContacts": ".model",
     "load_contacts_model": ".contacts_file",
     "nested_stack_index": ".placement",
     "nested_stacks_for": ".placement",
@@ -70,6 +73,8 @@ __all__ = [
     "ContactsModel",
     "ContactsModelError",
     "OrganizationContacts",
+    "OrganizationStructure",
+    "OrganizationalUnitContacts",
     "load_contacts_model",
     "nested_stack_index",
     "nested_stacks_for",

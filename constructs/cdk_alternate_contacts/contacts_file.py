@@ -8,16 +8,23 @@ A TOML file (``examples/contacts.toml`` is one to copy)::
     phone_number = "+1 206 555 0100"
     title = "Security team"
 
+    [[organizational_units]]             # every account under this unit (and the units below it)
+    id = "ou-ab12-34cd56ef"
+    name = "payments"
+    overrides.security = { email_address = "payments-security@example.com" }
+    opt_out = ["billing"]
+
     [[accounts]]
     account_id = "111122223333"
     name = "payments-prod"
-    opt_out = ["billing"]
 
     [accounts.overrides.security]        # this account's SECURITY contact
-    email_address = "payments-security@example.com"
+    email_address = "prod-security@example.com"
 
-JSON holds the same keys: ``{"defaults": {"security": {...}}, "accounts": [{"account_id": "...", ...}]}``.
-Types are written in any case. A field left out of an override is taken from the default of that type.
+JSON holds the same keys: ``{"defaults": {"security": {...}}, "organizational_units": [{"id": "ou-...", ...}],
+"accounts": [{"account_id": "...", ...}]}``. Types are written in any case. A field left out of an override
+(an account's or a unit's) is taken from the default of that type. Per type, an account's entry wins over the
+deepest unit on its path that names the type, which wins over the defaults.
 """
 
 from __future__ import annotations
@@ -40,16 +47,21 @@ from .model import (
     ContactsModel,
     ContactsModelError,
     ContactTypeLike,
+    OrganizationalUnitContacts,
     account_label,
     account_problems,
     contact_type_of,
     defaults_problems,
     duplicate_problems,
+    duplicate_unit_problems,
     type_label,
+    unit_label,
+    unit_problems,
 )
 
-TOP_LEVEL_KEYS = ("defaults", "accounts")
+TOP_LEVEL_KEYS = ("defaults", "organizational_units", "accounts")
 ACCOUNT_KEYS = ("account_id", "name", "overrides", "opt_out")
+UNIT_KEYS = ("id", "name", "overrides", "opt_out")
 FIELD_NAMES = ", ".join(DETAIL_FIELDS)
 
 
@@ -144,6 +156,37 @@ def _defaults(data: object) -> tuple[dict[ContactTypeLike, ContactDetails], list
     return defaults, problems
 
 
+def _overrides(
+    where: str, raw: object, defaults: Mapping[ContactTypeLike, ContactDetails]
+) -> tuple[dict[ContactTypeLike, ContactDetails], list[str]]:
+    """An entry's overrides table; each override's missing fields come from the default of its type."""
+    if not isinstance(raw, Mapping):
+        return {}, [f"{where}.overrides: must be a table of contact types ({TYPE_NAMES})"]
+    overrides: dict[ContactTypeLike, ContactDetails] = {}
+    problems: list[str] = []
+    for key, table in raw.items():
+        contact_type = contact_type_of(key)
+        if contact_type is None:
+            problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
+        elif contact_type in overrides:
+            problems.append(f"{where}.overrides.{type_label(contact_type)}: given twice")
+        else:
+            details, found = _details(
+                f"{where}.overrides.{type_label(contact_type)}", table, defaults.get(contact_type), contact_type
+            )
+            problems += found
+            if details is not None:
+                overrides[contact_type] = details
+    return overrides, problems
+
+
+def _opt_out(where: str, entry: Mapping[Any, Any]) -> tuple[list[Any], list[str]]:
+    opt_out = entry.get("opt_out", [])
+    if not isinstance(opt_out, list):
+        return [], [f"{where}.opt_out: must be a list of contact types ({TYPE_NAMES})"]
+    return opt_out, []
+
+
 def _account(
     index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
 ) -> tuple[AccountContacts | None, list[str]]:
@@ -157,32 +200,40 @@ def _account(
     ]
     if "account_id" not in entry:
         problems.append(f"{where}.account_id: required")
-    overrides: dict[ContactTypeLike, ContactDetails] = {}
-    raw_overrides = entry.get("overrides", {})
-    if not isinstance(raw_overrides, Mapping):
-        problems.append(f"{where}.overrides: must be a table of contact types ({TYPE_NAMES})")
-        raw_overrides = {}
-    for key, table in raw_overrides.items():
-        contact_type = contact_type_of(key)
-        if contact_type is None:
-            problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
-        elif contact_type in overrides:
-            problems.append(f"{where}.overrides.{type_label(contact_type)}: given twice")
-        else:
-            details, found = _details(
-                f"{where}.overrides.{type_label(contact_type)}", table, defaults.get(contact_type), contact_type
-            )
-            problems += found
-            if details is not None:
-                overrides[contact_type] = details
-    opt_out = entry.get("opt_out", [])
-    if not isinstance(opt_out, list):
-        problems.append(f"{where}.opt_out: must be a list of contact types ({TYPE_NAMES})")
-        opt_out = []
+    overrides, found = _overrides(where, entry.get("overrides", {}), defaults)
+    opt_out, found_too = _opt_out(where, entry)
+    problems += found + found_too
     if "account_id" not in entry:
         return None, problems
     # Built from whatever is well formed, so that its values are checked in the same pass.
     return AccountContacts(entry["account_id"], overrides=overrides, opt_out=opt_out, name=entry.get("name")), problems
+
+
+def _unit(
+    index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
+) -> tuple[OrganizationalUnitContacts | None, list[str]]:
+    if not isinstance(entry, Mapping):
+        return None, [f"organizational_units[{index}]: must be a table with id (and name, overrides, opt_out)"]
+    where = unit_label(index, entry.get("id"))
+    problems = [
+        f"{where}.{str(key)[:40]}: unknown key; use {', '.join(UNIT_KEYS)}" for key in entry if key not in UNIT_KEYS
+    ]
+    if "id" not in entry:
+        problems.append(f"{where}.id: required (the organizational unit's id, ou-...)")
+    overrides, found = _overrides(where, entry.get("overrides", {}), defaults)
+    opt_out, found_too = _opt_out(where, entry)
+    problems += found + found_too
+    if "id" not in entry:
+        return None, problems
+    unit = OrganizationalUnitContacts(entry["id"], overrides=overrides, opt_out=opt_out, name=entry.get("name"))
+    return unit, problems
+
+
+def _entries(data: Mapping[Any, Any], key: str, toml: str) -> tuple[list[Any], list[str]]:
+    entries = data.get(key, [])
+    if not isinstance(entries, list):
+        return [], [f"{key}: must be a list of tables (TOML: [[{toml}]])"]
+    return entries, []
 
 
 def parse_contacts_model(data: object, source: str) -> ContactsModel:
@@ -196,19 +247,31 @@ def parse_contacts_model(data: object, source: str) -> ContactsModel:
     """
     if not isinstance(data, Mapping):
         raise ContactsModelError(
-            source, ["the file must hold a table with defaults and accounts"], what="contacts file"
+            source,
+            ["the file must hold a table with defaults, organizational_units and accounts"],
+            what="contacts file",
         )
     problems = [
-        f"{str(key)[:40]}: unknown key; a contacts file holds {' and '.join(TOP_LEVEL_KEYS)}"
+        f"{str(key)[:40]}: unknown key; a contacts file holds {', '.join(TOP_LEVEL_KEYS)}"
         for key in data
         if key not in TOP_LEVEL_KEYS
     ]
     defaults, found = _defaults(data.get("defaults", {}))
     problems += found + defaults_problems(defaults)
-    entries = data.get("accounts", [])
-    if not isinstance(entries, list):
-        problems.append("accounts: must be a list of tables (TOML: [[accounts]])")
-        entries = []
+    unit_entries, found = _entries(data, "organizational_units", "organizational_units")
+    problems += found
+    units = []
+    for index, entry in enumerate(unit_entries):
+        unit, found = _unit(index, entry, defaults)
+        problems += found
+        if unit is not None:
+            problems += unit_problems(index, unit)
+            units.append(unit)
+    problems += duplicate_unit_problems(
+        [(index, entry.get("id")) for index, entry in enumerate(unit_entries) if isinstance(entry, Mapping)]
+    )
+    entries, found = _entries(data, "accounts", "accounts")
+    problems += found
     accounts = []
     for index, entry in enumerate(entries):
         account, found = _account(index, entry, defaults)
@@ -221,7 +284,7 @@ def parse_contacts_model(data: object, source: str) -> ContactsModel:
     )
     if problems:
         raise ContactsModelError(source, problems, what="contacts file")
-    return ContactsModel(defaults=defaults, accounts=accounts)
+    return ContactsModel(defaults=defaults, accounts=accounts, organizational_units=units)
 
 
 def load_contacts_model(path: str | os.PathLike[str]) -> ContactsModel:

@@ -10,11 +10,14 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from types import MappingProxyType
+from typing import Any
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.rules import Layer, cascade, layers_for
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .details import AlternateContactValidationError, ContactDetails, is_unresolved
+from .structure import LOOKUP_COMMAND, ORGANIZATIONAL_UNIT_ID, ROOT_ID, OrganizationStructure
 
 #: A contact type as the API names it, or its name in any case (``"security"``).
 ContactTypeLike = AlternateContactType | str
@@ -114,6 +117,38 @@ class AccountContacts:
         object.__setattr__(self, "opt_out", tuple(self.opt_out))
 
 
+@dataclass(frozen=True)
+class OrganizationalUnitContacts:
+    """The rule of one organizational unit: contacts that replace the defaults for every account under it.
+
+    Parameters
+    ----------
+    organizational_unit_id:
+        The unit's id (``ou-ab12-34cd56ef``). Its rule applies to every account in the unit and in the
+        units below it, unless a deeper unit's rule or the account's own entry names the same type.
+    overrides:
+        Contact details that replace the default of their type for the unit's accounts. Default: none.
+    opt_out:
+        Types the unit's accounts do not get. Default: none. A type may not be both overridden and opted
+        out of; a deeper unit (or an account) may give it back.
+    name:
+        A label for people reading the model (``"payments"``). Default: none. It changes nothing.
+
+    Precedence, per type: the account's entry, then the deepest unit on its path that names the type, then
+    the defaults (:func:`cdk_alternate_contacts_handler.rules.cascade`).
+    """
+
+    organizational_unit_id: str
+    _: KW_ONLY
+    overrides: Mapping[ContactTypeLike, ContactDetails] = field(default_factory=dict)
+    opt_out: Collection[ContactTypeLike] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        object.__setattr__(self, "opt_out", tuple(self.opt_out))
+
+
 def _details_problems(where: str, details: object) -> list[str]:
     """What is wrong with one ContactDetails (never quoting a value); tokens are left to the handler."""
     if not isinstance(details, ContactDetails):
@@ -181,10 +216,43 @@ def account_problems(index: int, account: object) -> list[str]:
     id_problem = account_id_problem(where, account.account_id)
     if id_problem:
         problems.append(id_problem)
-    if account.name is not None and not isinstance(account.name, str):
-        problems.append(f"{where}.name: must be a string (got {type(account.name).__name__})")
+    return problems + _rule_problems(where, account.name, account.overrides, account.opt_out, "an account")
+
+
+def unit_label(index: int, unit_id: object) -> str:
+    """Where a unit's rule is in the model: ``organizational_units[0] (ou-ab12-34cd56ef)``."""
+    valid = isinstance(unit_id, str) and ORGANIZATIONAL_UNIT_ID.fullmatch(unit_id) is not None
+    return f"organizational_units[{index}] ({unit_id})" if valid else f"organizational_units[{index}]"
+
+
+def unit_problems(index: int, unit: object) -> list[str]:
+    """What is wrong with one organizational unit's rule, duplicates aside."""
+    if not isinstance(unit, OrganizationalUnitContacts):
+        return [f"organizational_units[{index}]: must be an OrganizationalUnitContacts (got {type(unit).__name__})"]
+    where = unit_label(index, unit.organizational_unit_id)
+    unit_id = unit.organizational_unit_id
+    problems = []
+    if not isinstance(unit_id, str):
+        problems.append(f"{where}.id: must be a string, an organizational unit id (got {type(unit_id).__name__})")
+    elif ROOT_ID.fullmatch(unit_id):
+        problems.append(f"{where}.id: {unit_id} is the organization's root; put what every account gets in defaults")
+    elif not ORGANIZATIONAL_UNIT_ID.fullmatch(unit_id):
+        problems.append(
+            f"{where}.id: must be an organizational unit id, ou- then 4 to 32 and 8 to 32 lower-case letters or "
+            f"digits (ou-ab12-34cd56ef; got {unit_id[:70]!r})"
+        )
+    return problems + _rule_problems(where, unit.name, unit.overrides, unit.opt_out, "a unit")
+
+
+def _rule_problems(
+    where: str, name: object, overrides: Mapping[Any, object], opt_out: Collection[object], who: str
+) -> list[str]:
+    """What is wrong with the name, overrides and opt-outs an account or a unit gives."""
+    problems = []
+    if name is not None and not isinstance(name, str):
+        problems.append(f"{where}.name: must be a string (got {type(name).__name__})")
     overridden: set[AlternateContactType] = set()
-    for key, details in account.overrides.items():
+    for key, details in overrides.items():
         contact_type = contact_type_of(key)
         if contact_type is None:
             problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
@@ -194,20 +262,37 @@ def account_problems(index: int, account: object) -> list[str]:
             overridden.add(contact_type)
             problems += _details_problems(f"{where}.overrides.{type_label(contact_type)}", details)
     opted_out: set[AlternateContactType] = set()
-    for position, value in enumerate(account.opt_out):
+    for position, value in enumerate(opt_out):
         contact_type = contact_type_of(value)
         if contact_type is None:
             # Not quoted: a list of strings is where a contact detail could end up by mistake.
             problems.append(f"{where}.opt_out[{position}]: not a contact type; use {TYPE_NAMES}")
         elif contact_type in overridden:
             problems.append(
-                f"{where}.opt_out[{position}]: {type_label(contact_type)} is also overridden; an account either "
+                f"{where}.opt_out[{position}]: {type_label(contact_type)} is also overridden; {who} either "
                 "overrides a type or opts out of it"
             )
         elif contact_type in opted_out:
             problems.append(f"{where}.opt_out[{position}]: {type_label(contact_type)} is listed twice")
         else:
             opted_out.add(contact_type)
+    return problems
+
+
+def duplicate_unit_problems(indexed_ids: Sequence[tuple[int, object]]) -> list[str]:
+    """One problem per organizational unit given more than one rule."""
+    first: dict[str, int] = {}
+    problems = []
+    for index, unit_id in indexed_ids:
+        if not isinstance(unit_id, str):
+            continue
+        if unit_id in first:
+            problems.append(
+                f"organizational_units[{index}] ({unit_id}): the same unit as organizational_units[{first[unit_id]}]; "
+                "give each unit one rule (merge the two)"
+            )
+        else:
+            first.setdefault(unit_id, index)
     return problems
 
 
@@ -230,7 +315,7 @@ def duplicate_problems(indexed_ids: Sequence[tuple[int, object]]) -> list[str]:
 
 @dataclass(frozen=True)
 class ContactsModel:
-    """The organization's default contacts and its accounts, each with its overrides and opt-outs.
+    """The organization's default contacts, its organizational units' rules and its accounts.
 
     Parameters
     ----------
@@ -239,18 +324,32 @@ class ContactsModel:
         accounts that override it get a contact of that type. May be empty.
     accounts:
         The accounts, in any order (the order changes nothing in the deployment). Each account once.
+    organizational_units:
+        Rules of organizational units (:class:`OrganizationalUnitContacts`), in any order, each unit once.
+        Default: none. With rules, resolving the accounts needs the organization's structure (which unit
+        holds each account): see :mod:`cdk_alternate_contacts.structure`.
     """
 
     defaults: Mapping[ContactTypeLike, ContactDetails]
     accounts: Sequence[AccountContacts]
+    organizational_units: Sequence[OrganizationalUnitContacts] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "defaults", MappingProxyType(dict(self.defaults)))
         object.__setattr__(self, "accounts", tuple(self.accounts))
+        object.__setattr__(self, "organizational_units", tuple(self.organizational_units))
 
     def problems(self) -> list[str]:
         """Every problem of the model, each ``<where>: <what is wrong>``; empty when it is valid."""
         problems = defaults_problems(self.defaults)
+        for index, unit in enumerate(self.organizational_units):
+            problems += unit_problems(index, unit)
+        unit_ids = [
+            (i, u.organizational_unit_id)
+            for i, u in enumerate(self.organizational_units)
+            if isinstance(u, OrganizationalUnitContacts)
+        ]
+        problems += duplicate_unit_problems(unit_ids)
         for index, account in enumerate(self.accounts):
             problems += account_problems(index, account)
         indexed_ids = [(i, a.account_id) for i, a in enumerate(self.accounts) if isinstance(a, AccountContacts)]
@@ -262,8 +361,47 @@ class ContactsModel:
         if problems:
             raise ContactsModelError(source, problems)
 
-    def resolve(self, source: str = "(in code)") -> dict[str, dict[AlternateContactType, ContactDetails]]:
-        """What each account gets: the defaults, replaced by its overrides, minus its opt-outs.
+    def structure_problems(self, structure: OrganizationStructure | None) -> list[str]:
+        """What keeps the accounts from being resolved with these organizational units' rules.
+
+        Without rules nothing is needed. With rules, every listed account must be in ``structure`` (the
+        lookup the user refreshes), so that its unit is known.
+        """
+        if not self.organizational_units or not self.accounts:
+            return []
+        if structure is None:
+            return [
+                "organizational_units: a unit's rule applies to the listed accounts under it, and which unit holds "
+                f"each account is not known: run `{LOOKUP_COMMAND}` in the app's folder (it records the "
+                "organization's structure in cdk.context.json, as CDK's context lookups do), then synthesize again"
+            ]
+        when = f" looked up at {structure.looked_up_at}" if structure.looked_up_at else ""
+        return [
+            f"{account_label(index, account.account_id)}: not in the organization's structure{when} "
+            f"({structure.organization_id}): run `{LOOKUP_COMMAND}` again if it joined since, or check the id"
+            for index, account in enumerate(self.accounts)
+            if structure.path_of(account.account_id) is None
+        ]
+
+    def unknown_units(self, structure: OrganizationStructure) -> list[str]:
+        """The rules' units that were not in the organization when ``structure`` was looked up."""
+        return [
+            unit.organizational_unit_id
+            for unit in self.organizational_units
+            if not structure.knows_unit(unit.organizational_unit_id)
+        ]
+
+    def resolve(
+        self, source: str = "(in code)", structure: OrganizationStructure | None = None
+    ) -> dict[str, dict[AlternateContactType, ContactDetails]]:
+        """What each account gets: per type, its own entry, then the deepest unit's rule, then the defaults.
+
+        Parameters
+        ----------
+        source:
+            Names the model in an error.
+        structure:
+            Which organizational unit holds each account; needed when the model has units' rules.
 
         Returns
         -------
@@ -274,18 +412,30 @@ class ContactsModel:
         Raises
         ------
         ContactsModelError
-            When the model is not valid (see :meth:`problems`); ``source`` names it in the message.
+            When the model is not valid (see :meth:`problems`), or has units' rules and ``structure`` does not
+            place every account (:meth:`structure_problems`); ``source`` names it in the message.
         """
         self.validate(source)
-        defaults = {contact_type_of(k): v for k, v in self.defaults.items()}
+        problems = self.structure_problems(structure)
+        if problems:
+            raise ContactsModelError(source, problems)
+        defaults = _layer(self.defaults, ())
+        units = {u.organizational_unit_id: _layer(u.overrides, u.opt_out) for u in self.organizational_units}
         resolved: dict[str, dict[AlternateContactType, ContactDetails]] = {}
         for account in self.accounts:
-            overrides = {contact_type_of(k): v for k, v in account.overrides.items()}
-            opted_out = {contact_type_of(v) for v in account.opt_out}
-            merged: dict[AlternateContactType, ContactDetails] = {}
-            for contact_type in AlternateContactType:
-                details = overrides.get(contact_type, defaults.get(contact_type))
-                if details is not None and contact_type not in opted_out:
-                    merged[contact_type] = details
-            resolved[account.account_id] = merged
+            path = () if structure is None or not units else (structure.path_of(account.account_id) or ())
+            layers = layers_for(_layer(account.overrides, account.opt_out), path, units, defaults)
+            resolved[account.account_id] = cascade(layers)
         return resolved
+
+
+def _layer(
+    overrides: Mapping[ContactTypeLike, ContactDetails], opt_out: Collection[ContactTypeLike]
+) -> Layer[ContactDetails]:
+    """A validated entry as a layer of the precedence (types normalized)."""
+    contacts = {contact_type_of(k): v for k, v in overrides.items()}
+    opted_out = frozenset(contact_type_of(v) for v in opt_out)
+    return Layer(
+        contacts={t: v for t, v in contacts.items() if t is not None},
+        opt_out=frozenset(t for t in opted_out if t is not None),
+    )

@@ -18,9 +18,10 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 from .contacts import AlternateContacts
 from .contacts_file import load_contacts_model
 from .details import ContactDetails, is_unresolved
-from .model import AccountContacts, ContactsModel, ContactTypeLike
+from .model import AccountContacts, ContactsModel, ContactTypeLike, OrganizationalUnitContacts
 from .placement import nested_stack_index, nested_stacks_for
 from .provider import AlternateContactProvider, service_timeout_for
+from .structure import CONTEXT_KEY, LOOKUP_COMMAND, OrganizationStructure
 
 #: The most accounts a nested stack can hold: CloudFormation allows 500 resources per template, each account
 #: is one resource in its nested stack, and ``cdk synth`` adds an ``AWS::CDK::Metadata`` resource to each.
@@ -112,6 +113,15 @@ class OrganizationContacts(Construct):
         any case). A type left out has no default: only the accounts that override it get one. May be empty.
     accounts:
         The accounts (:class:`AccountContacts`), in any order; each account once.
+    organizational_units:
+        Rules of organizational units (:class:`OrganizationalUnitContacts`). Default: none. Per type, an
+        account's own entry wins, then the rule of the deepest unit on its path that names the type, then
+        the defaults. Which unit holds each account is read from ``organization_structure``.
+    organization_structure:
+        Which organizational unit holds each account (:class:`OrganizationStructure`). Default: the lookup
+        recorded in the CDK context under ``cdk-alternate-contacts:organization-structure`` (cdk.context.json),
+        which ``cdk-alternate-contacts lookup`` writes and refreshes; needed only with units' rules, and then
+        synthesis fails, saying so, while it is missing or does not hold a listed account.
     nested_stacks:
         Default ``None``: grows with the organization (see Placement). A number pins it: the accounts are
         spread over exactly that many nested stacks, and changing it later moves the accounts whose nested
@@ -159,6 +169,8 @@ class OrganizationContacts(Construct):
         *,
         defaults: Mapping[ContactTypeLike, ContactDetails],
         accounts: Sequence[AccountContacts],
+        organizational_units: Sequence[OrganizationalUnitContacts] = (),
+        organization_structure: OrganizationStructure | None = None,
         nested_stacks: int | None = None,
         accounts_per_stack: int = DEFAULT_ACCOUNTS_PER_STACK,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
@@ -170,8 +182,9 @@ class OrganizationContacts(Construct):
         provider: AlternateContactProvider | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.model = ContactsModel(defaults=defaults, accounts=accounts)
-        self.resolved = self.model.resolve(self.node.path)
+        self.model = ContactsModel(defaults=defaults, accounts=accounts, organizational_units=organizational_units)
+        self.organization_structure = self._structure(organization_structure, organization_id)
+        self.resolved = self.model.resolve(self.node.path, self.organization_structure)
         stack = Stack.of(self)
         if stack.nested:
             raise ValueError(
@@ -257,7 +270,43 @@ class OrganizationContacts(Construct):
         See :func:`~cdk_alternate_contacts.load_contacts_model` for the file's format and its errors.
         """
         model = load_contacts_model(path)
-        return cls(scope, construct_id, defaults=model.defaults, accounts=model.accounts, **kwargs)
+        return cls(
+            scope,
+            construct_id,
+            defaults=model.defaults,
+            accounts=model.accounts,
+            organizational_units=model.organizational_units,
+            **kwargs,
+        )
+
+    def _structure(
+        self, given: OrganizationStructure | None, organization_id: str | None
+    ) -> OrganizationStructure | None:
+        """The organization's structure: the one given, else the lookup recorded in the CDK context; checked
+        against the organization and the units' rules (a rule for a unit the lookup does not know warns)."""
+        structure = given
+        if structure is None and self.model.organizational_units:
+            recorded = self.node.try_get_context(CONTEXT_KEY)
+            structure = None if recorded is None else OrganizationStructure.from_context(recorded)
+        if structure is None:
+            return None
+        if (
+            organization_id is not None
+            and not is_unresolved(organization_id)
+            and organization_id != structure.organization_id
+        ):
+            raise ValueError(
+                f"{self.node.path}: organization_id is {organization_id} but the organization's structure was looked "
+                f"up in {structure.organization_id}: run `{LOOKUP_COMMAND}` with the credentials of {organization_id}"
+            )
+        for unit_id in self.model.unknown_units(structure):
+            Annotations.of(self).add_warning_v2(
+                "cdk-alternate-contacts:unknown-organizational-unit",
+                f"{self.node.path}: organizational unit {unit_id} has a rule but was not in the organization when its "
+                f"structure was looked up ({structure.looked_up_at or 'time unknown'}): no listed account is under it; "
+                f"run `{LOOKUP_COMMAND}` again if it was created since, or check the id",
+            )
+        return structure
 
     def nested_stack_of(self, account_id: str) -> NestedStack | None:
         """The nested stack that holds the account's contacts; ``None`` for an account without any."""

@@ -127,11 +127,11 @@ account_id = "111122223333"
         ),
         ("syntax.json", '{"accounts": [}', r"not valid JSON: .*line 1 column 15"),
         ("contacts.yaml", "defaults: {}", r"unknown file type '\.yaml': use a \.toml or \.json file"),
-        ("list.json", "[]", r"the file must hold a table with defaults and accounts"),
+        ("list.json", "[]", r"the file must hold a table with defaults, organizational_units and accounts"),
         (
             "keys.toml",
             "acounts = []\n[settings]\nx = 1\n",
-            r"acounts: unknown key; a contacts file holds defaults and accounts",
+            r"acounts: unknown key; a contacts file holds defaults, organizational_units, accounts",
         ),
         ("accounts.json", '{"accounts": {"account_id": "111122223333"}}', r"accounts: must be a list of tables"),
         ("missing.toml", '[[accounts]]\nname = "no id"\n', r"accounts\[0\]\.account_id: required"),
