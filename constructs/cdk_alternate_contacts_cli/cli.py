@@ -29,7 +29,8 @@ EXIT_UNCHECKED: Final = 4
 
 EXIT_CODES: Final = f"""\
 exit codes:
-  {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact
+  {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact;
+     lookup recorded the structure
   {EXIT_FINDINGS}  drift found a live contact that differs from its declaration or is missing;
      audit found an ACTIVE account missing a contact
   {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact, or create the resource
@@ -50,6 +51,7 @@ cdk-alternate-contacts constructs. Nothing is ever written.
   plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
   drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
   audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
+  lookup  record which organizational unit holds each account (cdk.context.json), for units' rules
 
 An account id known only at deploy time (a CfnParameter, an AWS::Organizations::Account's AccountId) is
 read from the deployed stack: its contact resource's physical id, <account>/<TYPE>[+<TYPE>...], names it
@@ -210,6 +212,29 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"contact types to require, of {', '.join(spec.CONTACT_TYPES)} (default: SECURITY)",
     )
     audit.set_defaults(run=run_audit)
+
+    lookup = commands.add_parser(
+        "lookup",
+        parents=[common],
+        help="record which organizational unit holds each account, for units' rules (cdk.context.json)",
+        description=(
+            "Read the organization's structure (Organizations ListRoots, ListOrganizationalUnitsForParent,\n"
+            "ListAccountsForParent) and record it in the app's cdk.context.json, as CDK's context lookups do:\n"
+            "OrganizationContacts applies [[organizational_units]] rules to listed accounts by the unit that\n"
+            "holds them, read from there at synth. Run it again when accounts move or join. Only ids are\n"
+            "recorded. Nothing is written to AWS."
+        ),
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    lookup.add_argument(
+        "--context-file",
+        type=Path,
+        default=Path("cdk.context.json"),
+        metavar="FILE",
+        help="the app's context file (default: %(default)s in the current folder; other keys are kept)",
+    )
+    lookup.set_defaults(run=run_lookup)
     return parser
 
 
@@ -382,6 +407,20 @@ def run_audit(args: argparse.Namespace) -> int:
     if report.errors():
         return EXIT_ERROR
     return EXIT_FINDINGS if report.missing() else EXIT_OK
+
+
+@_fatal
+def run_lookup(args: argparse.Namespace) -> int:
+    """``lookup``: record the organization's structure in the app's context file."""
+    from .aws import Aws  # noqa: PLC0415
+    from .lookup import read_structure, record, summary  # noqa: PLC0415
+
+    aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
+    aws.caller()  # credentials are checked first, with the same messages as the other commands
+    structure = read_structure(aws.client("organizations", attempts=8))
+    record(args.context_file, structure)
+    print(summary(structure, args.context_file))
+    return EXIT_OK
 
 
 if __name__ == "__main__":

@@ -1,0 +1,111 @@
+"""``lookup``: record which organizational unit holds each account, where the app's synth reads it.
+
+The structure is read top down (ListRoots, then ListOrganizationalUnitsForParent and ListAccountsForParent
+for the root and each unit): two paged calls per unit rather than one ListParents per account, so an
+organization of 10,000 accounts in 50 units takes about 600 calls. It is written to the app's
+``cdk.context.json`` under :data:`~cdk_alternate_contacts.structure.CONTEXT_KEY`, keeping every other key,
+atomically (a temporary file renamed over the old one), as the CDK CLI keeps its own lookups there.
+Every account is recorded, whatever its state: a listed account that is suspended is still placed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from cdk_alternate_contacts.structure import CONTEXT_KEY, OrganizationStructure
+from cdk_alternate_contacts_handler.account_api import error_code
+
+from .aws import ORGANIZATIONS_HINT, AwsError, explain_fatal
+
+
+def read_structure(client: Any) -> OrganizationStructure:
+    """The organization's structure, read with Organizations ``client`` (botocore retries throttling).
+
+    Raises
+    ------
+    AwsError
+        When the caller is not in an organization, may not read it, or a call fails after botocore's retries.
+    """
+    doing = "Organizations DescribeOrganization"
+    try:
+        organization_id = client.describe_organization()["Organization"]["Id"]
+        doing = "Organizations ListRoots"
+        root_id = client.list_roots()["Roots"][0]["Id"]
+        parents: dict[str, str] = {}
+        pending = [root_id]
+        while pending:
+            parent = pending.pop()
+            doing = f"Organizations ListOrganizationalUnitsForParent {parent}"
+            for page in client.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
+                for unit in page.get("OrganizationalUnits", []):
+                    parents[unit["Id"]] = parent
+                    pending.append(unit["Id"])
+            doing = f"Organizations ListAccountsForParent {parent}"
+            for page in client.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
+                for account in page.get("Accounts", []):
+                    parents[str(account["Id"])] = parent
+    except ClientError as error:
+        code = error_code(error)
+        if code == "AWSOrganizationsNotInUseException":
+            raise AwsError(
+                "the caller's account is not a member of an organization: there is no structure to record"
+            ) from None
+        if code == "AccessDeniedException":
+            raise AwsError(
+                f"{doing}: AccessDenied; read the organization from its management account or from a delegated "
+                f"administrator for AWS Organizations (organizations:ListRoots, ListOrganizationalUnitsForParent, "
+                f"ListAccountsForParent, DescribeOrganization) -- as for `audit`: {ORGANIZATIONS_HINT}"
+            ) from None
+        raise explain_fatal(error, doing) from None
+    except BotoCoreError as error:
+        raise explain_fatal(error, doing) from None
+    looked_up_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return OrganizationStructure(organization_id, root_id, parents, looked_up_at)
+
+
+def record(path: Path, structure: OrganizationStructure) -> None:
+    """Write ``structure`` into the context file at ``path``, keeping its other keys.
+
+    Raises
+    ------
+    AwsError
+        When the file exists but is not a JSON object (it is left as it is).
+    """
+    context: dict[str, Any] = {}
+    if path.exists():
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise AwsError(f"{path}: not valid JSON ({error}); fix or remove it, then run the lookup again") from None
+        if not isinstance(loaded, dict):
+            raise AwsError(f"{path}: must hold a JSON object, as CDK's context file does; it is left unchanged")
+        context = loaded
+    context[CONTEXT_KEY] = structure.to_context()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            json.dump(context, stream, indent=2)
+            stream.write("\n")
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def summary(structure: OrganizationStructure, path: Path) -> str:
+    """What was recorded, in a line a person reads (ids and counts only)."""
+    units = sum(1 for child in structure.parents if child.startswith("ou-"))
+    accounts = len(structure.parents) - units
+    return (
+        f"Recorded the structure of {structure.organization_id} (root {structure.root_id}): {accounts} accounts in "
+        f"{units} organizational units, in {path} under {CONTEXT_KEY}.\n"
+        "Synthesize again to apply the organizational units' rules; run this again after accounts move."
+    )
