@@ -1,0 +1,278 @@
+"""The coverage's work, one message at a time: start a full run, list a unit's accounts, apply the rules to one
+account. The clients are passed in; nothing here reads the environment.
+
+A full run never loops over the organization in one invocation. ``start`` sends one ``list`` message per
+root of the scope; each ``list`` reads ONE page of a unit's accounts (ListAccountsForParent) and sends an
+``apply`` message per account (its path known from the walk), a ``list`` message per child unit, and one for
+the next page. Each ``apply`` reads the account's contacts and writes what the rules say. Messages are the
+queue's, so each step is retried by SQS and, when it keeps failing, lands in the dead-letter queue with its
+account id: a failure is reported per account, and no invocation comes near its timeout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final
+
+from botocore.exceptions import ClientError
+
+from . import spec
+from .account_api import (
+    ContactError,
+    Deadline,
+    RetryPolicy,
+    Target,
+    call_with_retry,
+    error_code,
+    inactive_state,
+    put_contact,
+    read_contact,
+)
+from .coverage_events import account_of, is_event
+from .coverage_rules import ALL, CoverageRules
+
+logger = logging.getLogger(__name__)
+
+#: Outcomes of one account, as reports count them.
+IN_SYNC: Final = "in_sync"
+WRITTEN: Final = "written"
+DRIFTED: Final = "drifted"
+FAILED: Final = "failed"
+SKIPPED: Final = "skipped"
+
+#: The most accounts an organizational unit's page holds (ListAccountsForParent's MaxResults).
+PAGE_SIZE: Final = 20
+
+
+class StaleRulesError(Exception):
+    """This function's rules are older than the ones deployed: the message waits for the new code."""
+
+
+@dataclass
+class AccountReport:
+    """What the coverage did to one account (ids, types and outcomes only: never a contact detail)."""
+
+    account_id: str
+    outcome: str
+    rule: str = ""
+    why: str = ""
+    types: dict[str, str] = field(default_factory=dict)
+
+    def log_record(self, run: str) -> dict[str, Any]:
+        """The structured log line of this account."""
+        return {
+            "run": run,
+            "account": self.account_id,
+            "rule": self.rule,
+            "outcome": self.outcome,
+            "why": self.why,
+            "types": self.types,
+        }
+
+
+@dataclass
+class Clients:
+    """The clients the work calls: Account, Organizations (and the caller's own account id)."""
+
+    account: Any
+    organizations: Any
+    caller_account: str
+
+
+@dataclass
+class Step:
+    """The result of one message: the account's report (for ``apply``) and the messages to send next."""
+
+    report: AccountReport | None = None
+    send: list[dict[str, Any]] = field(default_factory=list)
+
+
+def path_of(organizations: Any, child_id: str, *, deadline: Deadline, policy: RetryPolicy) -> tuple[str, ...]:
+    """The organizational units above an account or unit, from the root's child down (ListParents)."""
+    path: list[str] = []
+    current = child_id
+    for _ in range(10):  # Organizations nests at most five levels of units under the root
+        response: dict[str, Any] = call_with_retry(
+            partial(organizations.list_parents, ChildId=current),
+            what=f"ListParents {current}",
+            deadline=deadline,
+            policy=policy,
+        )
+        parents = response.get("Parents", [])
+        if not parents or parents[0]["Type"] == "ROOT":
+            return tuple(reversed(path))
+        current = parents[0]["Id"]
+        path.append(current)
+    raise ContactError(f"ListParents {child_id}: no root found above it")
+
+
+def apply_account(
+    clients: Clients,
+    rules: CoverageRules,
+    account_id: str,
+    path: Sequence[str] | None,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    current_digest: Callable[[], str | None] = lambda: None,
+) -> AccountReport:
+    """Bring one account to what the rules say (or, with ``report``, only compare it).
+
+    An account listed in ``[[accounts]]`` belongs to its CloudFormation resource and is skipped; so are an
+    account that is not ACTIVE and one outside the scope (left as it is, reported).
+
+    Raises
+    ------
+    StaleRulesError
+        When ``current_digest`` names rules other than this function's: the deployed rules are newer.
+    """
+    deployed = current_digest()
+    if deployed is not None and deployed != rules.digest:
+        raise StaleRulesError(f"rules {rules.digest[:12]} are not the deployed {deployed[:12]}")
+    if account_id in rules.listed:
+        return AccountReport(account_id, SKIPPED, why="listed: its CloudFormation resource owns it")
+    try:
+        state = inactive_state(clients.organizations, account_id, deadline=deadline, policy=policy)
+        if state is not None:
+            return AccountReport(account_id, SKIPPED, why=f"not ACTIVE ({state})")
+        if path is None:
+            path = path_of(clients.organizations, account_id, deadline=deadline, policy=policy)
+        rule = rules.rule_of(path)
+        if not rules.covers(path):
+            return AccountReport(account_id, SKIPPED, rule=rule, why="outside the coverage's units")
+        report = AccountReport(account_id, IN_SYNC, rule=rule)
+        own = account_id == clients.caller_account
+        for contact_type, details in rules.desired(path).items():
+            target = Target(account_id, contact_type.value, own)
+            live = read_contact(clients.account, target, deadline=deadline, policy=policy)
+            if live is not None and spec.same_contact(details, live):
+                report.types[contact_type.value] = IN_SYNC
+                continue
+            if live is not None and rules.on_drift == "report":
+                report.types[contact_type.value] = DRIFTED
+                continue
+            put_contact(clients.account, target, details, deadline=deadline, policy=policy)
+            report.types[contact_type.value] = WRITTEN if live is None else DRIFTED
+        statuses = set(report.types.values())
+        if statuses & {WRITTEN, DRIFTED}:
+            report.outcome = DRIFTED if DRIFTED in statuses else WRITTEN
+        return report
+    except (ContactError, ClientError) as error:
+        why = str(error) if isinstance(error, ContactError) else f"{error_code(error)}"
+        return AccountReport(account_id, FAILED, why=why[:200])
+
+
+def list_page(
+    organizations: Any, message: Mapping[str, Any], *, deadline: Deadline, policy: RetryPolicy
+) -> list[dict[str, Any]]:
+    """The messages one page of a unit's accounts leads to (see the module's documentation)."""
+    parent = str(message["parent"])
+    path = [str(unit) for unit in message.get("path", [])]
+    run, reason = message.get("run", ""), message.get("reason", "")
+    arguments: dict[str, Any] = {"ParentId": parent, "MaxResults": PAGE_SIZE}
+    if message.get("next"):
+        arguments["NextToken"] = message["next"]
+    page = call_with_retry(
+        lambda: organizations.list_accounts_for_parent(**arguments),
+        what=f"ListAccountsForParent {parent}",
+        deadline=deadline,
+        policy=policy,
+    )
+    send = [
+        {"action": "apply", "account": str(account["Id"]), "path": path, "run": run, "reason": reason}
+        for account in page.get("Accounts", [])
+    ]
+    if page.get("NextToken"):
+        send.append({**message, "next": page["NextToken"]})
+    if not message.get("next"):  # the first page of a unit also walks into its child units
+        token = None
+        while True:
+            more: dict[str, str] = {"NextToken": token} if token else {}
+            units: dict[str, Any] = call_with_retry(
+                partial(organizations.list_organizational_units_for_parent, ParentId=parent, **more),
+                what=f"ListOrganizationalUnitsForParent {parent}",
+                deadline=deadline,
+                policy=policy,
+            )
+            for unit in units.get("OrganizationalUnits", []):
+                send.append(
+                    {"action": "list", "parent": unit["Id"], "path": [*path, unit["Id"]], "run": run, "reason": reason}
+                )
+            token = units.get("NextToken")
+            if not token:
+                break
+    return send
+
+
+def start_run(
+    organizations: Any, rules: CoverageRules, run: str, reason: str, *, deadline: Deadline, policy: RetryPolicy
+) -> list[dict[str, Any]]:
+    """The first messages of a full run: the root, or each unit of the scope that no other one contains."""
+    if rules.scope == ALL:
+        roots = call_with_retry(
+            lambda: organizations.list_roots()["Roots"], what="ListRoots", deadline=deadline, policy=policy
+        )
+        return [{"action": "list", "parent": roots[0]["Id"], "path": [], "run": run, "reason": reason}]
+    messages = []
+    for unit in rules.scope:
+        above = path_of(organizations, unit, deadline=deadline, policy=policy)
+        if not any(other in rules.scope for other in above):
+            messages.append({"action": "list", "parent": unit, "path": [*above, unit], "run": run, "reason": reason})
+    return messages
+
+
+def handle(
+    clients: Clients,
+    rules: CoverageRules,
+    body: Mapping[str, Any],
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    current_digest: Callable[[], str | None] = lambda: None,
+    new_run: Callable[[], str] = lambda: "",
+) -> Step:
+    """Do what one queue message asks; an EventBridge event of an account applies the rules to it.
+
+    Raises
+    ------
+    ValueError
+        For a message this function does not know (it is then left to the queue's dead-letter queue).
+    StaleRulesError, ContactError, botocore.exceptions.ClientError
+        When the step must be retried (the message stays in the queue).
+    """
+    if is_event(body):
+        if body.get("source") == "aws.events" and body.get("detail-type") == "Scheduled Event":
+            return Step(
+                send=start_run(clients.organizations, rules, new_run(), "schedule", deadline=deadline, policy=policy)
+            )
+        account, name = account_of(body)
+        if account is None:
+            logger.info("event ignored: %s", name)
+            return Step()
+        report = apply_account(
+            clients, rules, account, None, deadline=deadline, policy=policy, current_digest=current_digest
+        )
+        report.why = report.why or f"event {name}"
+        return Step(report=report)
+    action = body.get("action")
+    if action == "start":
+        reason = str(body.get("reason", "deploy"))
+        return Step(send=start_run(clients.organizations, rules, new_run(), reason, deadline=deadline, policy=policy))
+    if action == "list":
+        return Step(send=list_page(clients.organizations, body, deadline=deadline, policy=policy))
+    if action == "apply":
+        path = body.get("path")
+        report = apply_account(
+            clients,
+            rules,
+            str(body["account"]),
+            None if path is None else [str(unit) for unit in path],
+            deadline=deadline,
+            policy=policy,
+            current_digest=current_digest,
+        )
+        return Step(report=report)
+    raise ValueError(f"unknown coverage message (action {str(action)[:20]!r})")
