@@ -533,6 +533,11 @@ def run_import(args: argparse.Namespace) -> int:
             f"import checks the file it writes with the construct library, which needs {error.name}: install "
             "cdk-alternate-contacts with its dependencies"
         ) from None
+    except Exception as error:  # jsii could not start Node.js: FileNotFoundError, its own errors
+        raise _CommandError(
+            "import checks the file it writes with the construct library, which runs on Node.js as `cdk synth` "
+            f"does (JSII_NODE, else node on PATH), and it could not start: {type(error).__name__}: {error}"
+        ) from None
 
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
@@ -561,7 +566,7 @@ def run_import(args: argparse.Namespace) -> int:
     account_ids = [a.account_id for a in active]
     try:
         importer.write_private(
-            out, text, replace=args.force, verify=lambda path: importer.check(path, live, account_ids)
+            out, text, replace=args.force, verify=lambda path: importer.check(path, live, account_ids, source=str(out))
         )
     except importer.OutputExistsError:
         raise _CommandError(f"{out} appeared while the contacts were read: pass --force to replace it") from None

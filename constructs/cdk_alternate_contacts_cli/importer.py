@@ -12,7 +12,9 @@ What the file says, per contact type (:func:`choose`):
 
 The file is written in the construct library's own terms (its field names are
 :data:`cdk_alternate_contacts.model.DETAIL_FIELDS`) and, before it is put in place, read back with the
-library's :func:`~cdk_alternate_contacts.load_contacts_model` and resolved (:func:`check`): each account
+library's own reader (:func:`~cdk_alternate_contacts.contacts_file.read_data` and
+:func:`~cdk_alternate_contacts.contacts_file.parse_contacts_model`, what ``load_contacts_model`` does) and
+resolved (:func:`check`): each account
 must get exactly the contacts that were read, or nothing is written. This is the CLI's only module that
 loads the construct library (about a second); the other commands never import it.
 """
@@ -30,7 +32,7 @@ from typing import Any, Final
 
 import tomli_w
 
-from cdk_alternate_contacts.contacts_file import load_contacts_model
+from cdk_alternate_contacts.contacts_file import parse_contacts_model, read_data
 from cdk_alternate_contacts.model import DETAIL_FIELDS
 from cdk_alternate_contacts_handler import spec
 
@@ -193,9 +195,11 @@ class ImportCheckError(Exception):
     """The file about to be written would not reproduce the live contacts (a bug: nothing is written)."""
 
 
-def check(path: Path, live: Mapping[tuple[str, str], Details | None], account_ids: Sequence[str]) -> None:
+def check(
+    path: Path, live: Mapping[tuple[str, str], Details | None], account_ids: Sequence[str], *, source: str
+) -> None:
     """Read ``path`` back as ``OrganizationContacts.from_file`` does and hold what it gives each account
-    against ``live``.
+    against ``live``; ``source`` names the file in errors (the file it is about to become).
 
     Raises
     ------
@@ -204,7 +208,7 @@ def check(path: Path, live: Mapping[tuple[str, str], Details | None], account_id
     ImportCheckError
         When the file loads but gives an account other contacts than the live ones (names the slots only).
     """
-    resolved = load_contacts_model(path).resolve(str(path))
+    resolved = parse_contacts_model(read_data(path), source).resolve(source)
     wrong = []
     for account_id in account_ids:
         got = {t.value: details.to_properties() for t, details in resolved.get(account_id, {}).items()}

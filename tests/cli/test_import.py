@@ -356,6 +356,28 @@ def test_an_account_whose_contacts_cannot_be_read_stops_the_import_and_writes_no
     assert_no_detail(result.stderr)
 
 
+def test_a_live_value_the_file_cannot_hold_fails_the_check_and_leaves_no_file(
+    cli: Cli, aws: Any, tmp_path: Path
+) -> None:
+    # GIVEN the organization, dev's SECURITY email one the real API would refuse (moto stores anything)
+    org = arrange(aws)
+    dev = org.members["dev"]
+    put(aws, {(dev, "SECURITY"): {**SECURITY, "EmailAddress": "dev-security(at)example.com"}})
+
+    # WHEN the user imports
+    result = cli("import", "--out", tmp_path / "contacts.toml")
+
+    # THEN the library's reader refused the file before it was put in place: exit 3, the account and field
+    # named, the value not quoted, and no file (nor temporary file) left
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert result.stderr.startswith(
+        f"cdk-alternate-contacts: error: nothing was written: invalid contacts file {tmp_path / 'contacts.toml'}: "
+    )
+    assert f"({dev}).overrides.security.email_address: " in result.stderr
+    assert "(at)" not in result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_no_credentials_or_no_access_to_organizations_exits_3_with_what_to_do(
     cli: Cli, aws: Any, endpoint: str, tmp_path: Path
 ) -> None:
