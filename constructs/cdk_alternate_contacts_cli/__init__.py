@@ -9,6 +9,7 @@ import of an organization's contacts into a data file; nothing is ever written t
 This package imports the standard library, boto3 and the shared spec
 (:mod:`cdk_alternate_contacts_handler.spec`) only. It is kept apart from ``cdk_alternate_contacts``, whose
 import loads aws_cdk and starts a jsii Node process, so the tool starts in a fraction of a second and runs
-wherever boto3 does. The one exception is ``import`` (:mod:`.importer`), which checks the file it writes
-with the construct library's own reader. The entry point is :func:`cdk_alternate_contacts_cli.cli.main`.
+wherever boto3 does. ``import`` (:mod:`.importer`) also checks the file it writes with the construct
+library's data-file reader and model, which load without aws_cdk (and tomli-w writes TOML). The entry
+point is :func:`cdk_alternate_contacts_cli.cli.main`.
 """

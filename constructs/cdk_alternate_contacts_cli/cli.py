@@ -1,8 +1,8 @@
 """``cdk-alternate-contacts plan | drift | audit | import``: argument parsing, the commands, exit codes.
 
 Only the standard library and the shared spec are imported at start-up, so ``--help`` and argument errors
-are instant; boto3 and the modules that use it are imported when a command runs, and the construct library
-only by ``import``, which checks the file it writes with the library's own reader.
+are instant; boto3 and the modules that use it are imported when a command runs. ``import`` also uses the
+construct library's data-file reader and model, which load without aws_cdk, to check the file it writes.
 """
 
 from __future__ import annotations
@@ -524,19 +524,14 @@ def run_import(args: argparse.Namespace) -> int:
     # The file is checked before any AWS call: an existing file should not wait for a whole organization's reads.
     out, file_format = _import_target(args)
     try:
-        from cdk_alternate_contacts.model import ContactsModelError  # noqa: PLC0415 - only import loads the library
+        from cdk_alternate_contacts.model import ContactsModelError  # noqa: PLC0415
 
         from . import importer  # noqa: PLC0415
         from .report import ImportReport  # noqa: PLC0415
     except ImportError as error:
         raise _CommandError(
-            f"import checks the file it writes with the construct library, which needs {error.name}: install "
+            f"import needs {error.name} (the construct library's file reader, tomli-w): install "
             "cdk-alternate-contacts with its dependencies"
-        ) from None
-    except Exception as error:  # jsii could not start Node.js: FileNotFoundError, its own errors
-        raise _CommandError(
-            "import checks the file it writes with the construct library, which runs on Node.js as `cdk synth` "
-            f"does (JSII_NODE, else node on PATH), and it could not start: {type(error).__name__}: {error}"
         ) from None
 
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)

@@ -15,8 +15,7 @@ The file is written in the construct library's own terms (its field names are
 library's own reader (:func:`~cdk_alternate_contacts.contacts_file.read_data` and
 :func:`~cdk_alternate_contacts.contacts_file.parse_contacts_model`, what ``load_contacts_model`` does) and
 resolved (:func:`check`): each account
-must get exactly the contacts that were read, or nothing is written. This is the CLI's only module that
-loads the construct library (about a second); the other commands never import it.
+must get exactly the contacts that were read, or nothing is written. Those modules load without aws_cdk.
 """
 
 from __future__ import annotations

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import stat
+import subprocess
+import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +21,7 @@ from cli_support import (
     Cli,
     FrontedAccountApi,
     Synthesizer,
+    moto_environment,
     offline_environment,
     put,
     rows,
@@ -408,6 +411,36 @@ def test_no_credentials_or_no_access_to_organizations_exits_3_with_what_to_do(
     )
     # AND no file was written in any case
     assert list(tmp_path.iterdir()) == []
+
+
+def test_import_starts_neither_aws_cdk_nor_jsii(aws: Any, endpoint: str, tmp_path: Path) -> None:
+    # GIVEN an organization of the management account alone
+    aws("organizations").create_organization(FeatureSet="ALL")
+
+    # WHEN the user imports it, with Python reporting every import
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-X",
+            "importtime",
+            "-m",
+            "cdk_alternate_contacts_cli",
+            "import",
+            "--out",
+            tmp_path / "c.toml",
+        ],
+        env=moto_environment(endpoint),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    # THEN the file was checked with the construct library's reader, which started no CDK and no Node process
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert "cdk_alternate_contacts.contacts_file" in imported
+    assert sorted(name for name in imported if name.split(".")[0] in {"aws_cdk", "jsii", "constructs"}) == []
 
 
 def test_import_help_offers_the_file_formats_and_plan_keeps_its_report_formats() -> None:
