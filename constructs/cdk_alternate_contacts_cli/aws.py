@@ -393,8 +393,8 @@ class OrgAccount:
 
 
 ORGANIZATIONS_HINT: Final = (
-    "list the organization's accounts from its management account or from a delegated administrator "
-    "for AWS Organizations (organizations:ListAccounts)"
+    "read the organization's accounts from its management account or from a delegated administrator "
+    "for AWS Organizations (organizations:ListAccounts, organizations:DescribeOrganization)"
 )
 
 
@@ -416,18 +416,44 @@ def list_accounts(client: Any) -> list[OrgAccount]:
             for account in page.get("Accounts", []):
                 state = account.get("State") or account.get("Status") or "UNKNOWN"
                 found.append(OrgAccount(str(account["Id"]), str(account.get("Name", "")), str(state)))
-    except ClientError as error:
-        code = error_code(error)
-        if code == "AWSOrganizationsNotInUseException":
-            raise AwsError(
-                "the caller's account is not a member of an organization: there are no accounts to audit"
-            ) from None
-        if code == "AccessDeniedException":
-            raise AwsError(f"Organizations ListAccounts: AccessDenied; {ORGANIZATIONS_HINT}") from None
-        raise explain_fatal(error, "Organizations ListAccounts") from None
-    except BotoCoreError as error:
-        raise explain_fatal(error, "Organizations ListAccounts") from None
+    except (ClientError, BotoCoreError) as error:
+        raise _organizations_error(error, "ListAccounts") from None
     return found
+
+
+@dataclass(frozen=True)
+class Organization:
+    """The organization of the caller's account (Organizations DescribeOrganization)."""
+
+    organization_id: str
+    management_account_id: str
+
+
+def describe_organization(client: Any) -> Organization:
+    """The caller's organization: its id (``o-...``) and its management account.
+
+    Raises
+    ------
+    AwsError
+        When the caller is not in an organization or may not describe it.
+    """
+    try:
+        found = client.describe_organization()["Organization"]
+    except (ClientError, BotoCoreError) as error:
+        raise _organizations_error(error, "DescribeOrganization") from None
+    return Organization(str(found["Id"]), str(found["MasterAccountId"]))
+
+
+def _organizations_error(error: Exception, operation: str) -> AwsError:
+    code = error_code(error) if isinstance(error, ClientError) else None
+    if code == "AWSOrganizationsNotInUseException":
+        return AwsError(
+            f"Organizations {operation}: the caller's account is not a member of an organization: there are no "
+            "accounts to read"
+        )
+    if code == "AccessDeniedException":
+        return AwsError(f"Organizations {operation}: AccessDenied; {ORGANIZATIONS_HINT}")
+    return explain_fatal(error, f"Organizations {operation}")
 
 
 def split_active(accounts: Iterable[OrgAccount]) -> tuple[list[OrgAccount], list[OrgAccount]]:

@@ -1,7 +1,8 @@
-"""``cdk-alternate-contacts plan | drift | audit``: argument parsing, the three commands, exit codes.
+"""``cdk-alternate-contacts plan | drift | audit | import``: argument parsing, the commands, exit codes.
 
 Only the standard library and the shared spec are imported at start-up, so ``--help`` and argument errors
-are instant; boto3 and the modules that use it are imported when a command runs.
+are instant; boto3 and the modules that use it are imported when a command runs. ``import`` also uses the
+construct library's data-file reader and model, which load without aws_cdk, to check the file it writes.
 """
 
 from __future__ import annotations
@@ -10,13 +11,14 @@ import argparse
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final, NoReturn
 
 from cdk_alternate_contacts_handler import spec
 
 if TYPE_CHECKING:
-    from .aws import Aws, ContactReader, Reading
+    from .aws import Aws, ContactReader, OrgAccount, Organization, Reading
     from .progress import Progress
 
 PROG: Final = "cdk-alternate-contacts"
@@ -27,17 +29,21 @@ EXIT_CHANGES: Final = 2
 EXIT_ERROR: Final = 3
 EXIT_UNCHECKED: Final = 4
 
+#: The formats of the contacts file ``import`` writes, as ``OrganizationContacts.from_file`` reads them.
+FILE_FORMATS: Final = ("toml", "json")
+
 EXIT_CODES: Final = f"""\
 exit codes:
   {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact;
-     lookup recorded the structure
+     lookup recorded the structure; import wrote the file
   {EXIT_FINDINGS}  drift found a live contact that differs from its declaration or is missing;
      audit found an ACTIVE account missing a contact
   {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact, or create the resource
      of a contact whose account only the deploy knows (its stack or resource is not deployed yet)
   {EXIT_ERROR}  error: bad arguments, no cloud assembly, no or rejected credentials, access denied, a contact
      or a deployed stack that could not be read, or a declared value the API would reject (the rest is
-     still reported); an error outranks findings and changes
+     still reported); an error outranks findings and changes; import: an account whose contacts could not be
+     read, or an existing FILE without --force (nothing is written)
   {EXIT_UNCHECKED}  drift found nothing drifted or missing but could not check every contact: a value only the
      deploy knows that the deployed stack does not tell (a contact detail from a parameter, SSM or another
      resource), or a contact whose account only the deploy knows and whose resource is not deployed;
@@ -46,12 +52,14 @@ exit codes:
 
 DESCRIPTION: Final = """\
 Read-only checks of AWS account alternate contacts (BILLING, OPERATIONS, SECURITY) declared with the
-cdk-alternate-contacts constructs. Nothing is ever written.
+cdk-alternate-contacts constructs. Nothing is ever written to AWS.
 
   plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
   drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
   audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
   lookup  record which organizational unit holds each account (cdk.context.json), for units' rules
+  import  write the organization's live contacts to a contacts file for OrganizationContacts.from_file
+          that, deployed, changes nothing
 
 An account id known only at deploy time (a CfnParameter, an AWS::Organizations::Account's AccountId) is
 read from the deployed stack: its contact resource's physical id, <account>/<TYPE>[+<TYPE>...], names it
@@ -90,8 +98,28 @@ def _positive_int(text: str) -> int:
     return int(text)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The command line: three sub-commands sharing the AWS, output and pacing options."""
+IMPORT_DESCRIPTION: Final = """\
+Read the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE accounts
+are skipped) and their BILLING, OPERATIONS and SECURITY contacts, and write a contacts file that
+OrganizationContacts.from_file reads and that, deployed, changes nothing (`plan --detailed-exitcode` exits 0):
+
+  defaults   each type's most common complete value among the accounts; a tie goes to the value of the
+             lowest account id; no default when more accounts lack the type than hold that value
+  overrides  an account with another value overrides only the fields that differ (all four when the type
+             has no default)
+  opt_out    an account without a contact of a type that has a default opts out of it
+
+Every ACTIVE account is listed by id, with its Organizations name as a label, the management account
+included: run it from the management account (its own contacts are read without AccountId). If any
+contact cannot be read, nothing is written. The file is created atomically, readable by its owner only
+(0600), and checked with the construct library's own reader first. It holds contact details, which are
+never shown on the terminal (the summary masks them): keep it where such data belongs, not in a public
+repository.
+"""
+
+
+def _common_options(*, report: bool) -> _Parser:
+    """The AWS, output and pacing options; ``report``: with ``--format table|json`` for a report on stdout."""
     from .ratelimit import GET_CONTACT_RATE  # noqa: PLC0415 - standard library only, kept beside its meaning
 
     common = _Parser(add_help=False)
@@ -99,9 +127,10 @@ def build_parser() -> argparse.ArgumentParser:
     aws.add_argument("--profile", help="named profile from ~/.aws/config (default: the standard credential chain)")
     aws.add_argument("--region", help="region of the API clients (default: the configured one, else us-east-1)")
     output = common.add_argument_group("output")
-    output.add_argument(
-        "--format", choices=("table", "json"), default="table", help="table for people, json for programs"
-    )
+    if report:
+        output.add_argument(
+            "--format", choices=("table", "json"), default="table", help="table for people, json for programs"
+        )
     output.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,
@@ -120,7 +149,12 @@ def build_parser() -> argparse.ArgumentParser:
     pacing.add_argument(
         "--concurrency", type=_positive_int, default=4, help="reads in flight at once (default: %(default)s)"
     )
+    return common
 
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: four sub-commands sharing the AWS, output and pacing options."""
+    common = _common_options(report=True)
     declared = _Parser(add_help=False)
     app = declared.add_argument_group("app")
     app.add_argument(
@@ -235,6 +269,32 @@ def build_parser() -> argparse.ArgumentParser:
         help="the app's context file (default: %(default)s in the current folder; other keys are kept)",
     )
     lookup.set_defaults(run=run_lookup)
+
+    importing = commands.add_parser(
+        "import",
+        parents=[_common_options(report=False)],
+        help="write the organization's live contacts to a contacts file that, deployed, changes nothing",
+        description=IMPORT_DESCRIPTION,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    file = importing.add_argument_group("file")
+    file.add_argument(
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="the contacts file to write, .toml or .json (default: contacts.toml, or contacts.json with "
+        "--format json); never the terminal: it holds contact details",
+    )
+    file.add_argument(
+        "--format",
+        dest="file_format",
+        type=str.lower,
+        choices=FILE_FORMATS,
+        help="the file's format (default: from --out's suffix, else toml)",
+    )
+    file.add_argument("--force", action="store_true", help="replace FILE if it exists (default: refuse, exit 3)")
+    importing.set_defaults(run=run_import)
     return parser
 
 
@@ -421,6 +481,147 @@ def run_lookup(args: argparse.Namespace) -> int:
     record(args.context_file, structure)
     print(summary(structure, args.context_file))
     return EXIT_OK
+
+
+def _import_target(args: argparse.Namespace) -> tuple[Path, str]:
+    """The file ``import`` writes and its format, checked before any AWS call.
+
+    Raises
+    ------
+    _CommandError
+        When the suffix and ``--format`` disagree, the suffix is neither .toml nor .json, the folder is
+        missing, or the file exists without ``--force``.
+    """
+    out: Path | None = args.out
+    file_format: str | None = args.file_format
+    if out is None:
+        file_format = file_format or FILE_FORMATS[0]
+        out = Path(f"contacts.{file_format}")
+    suffix = out.suffix.lower().lstrip(".")
+    if suffix not in FILE_FORMATS:
+        raise _CommandError(
+            f"--out {out}: OrganizationContacts.from_file reads a file by its suffix: name it .toml or .json"
+        )
+    if file_format is not None and file_format != suffix:
+        raise _CommandError(
+            f"--out {out} would be read as {suffix.upper()} (its suffix) but --format {file_format} was asked: "
+            f"name it .{file_format}, or leave out --format"
+        )
+    if out.is_dir():
+        raise _CommandError(f"--out {out} is a folder: name the file to write, such as {out / 'contacts.toml'}")
+    if not out.parent.is_dir():
+        raise _CommandError(f"--out {out}: the folder {out.parent} does not exist")
+    if out.exists() and not args.force:
+        raise _CommandError(f"{out} exists: pass --force to replace it, or choose another --out")
+    return out, suffix
+
+
+@_fatal
+def run_import(args: argparse.Namespace) -> int:
+    """``import``: the organization's live contacts, written to a contacts file that, deployed, changes nothing."""
+    from .aws import Aws, describe_organization, list_accounts, run_all, split_active  # noqa: PLC0415
+
+    # The file is checked before any AWS call: an existing file should not wait for a whole organization's reads.
+    out, file_format = _import_target(args)
+    try:
+        from cdk_alternate_contacts.model import ContactsModelError  # noqa: PLC0415
+
+        from . import importer  # noqa: PLC0415
+        from .report import ImportReport  # noqa: PLC0415
+    except ImportError as error:
+        raise _CommandError(
+            f"import needs {error.name} (the construct library's file reader, tomli-w): install "
+            "cdk-alternate-contacts with its dependencies"
+        ) from None
+
+    aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
+    caller = aws.caller()
+    organizations = aws.client("organizations", attempts=5)
+    active, skipped = split_active(list_accounts(organizations))
+    organization = describe_organization(organizations)
+    reader = _reader(args, aws, caller.account)
+    progress = _progress(args, len(active), verb="read", noun="accounts")
+
+    def read_account(account_id: str) -> list[tuple[tuple[str, str], Reading]]:
+        return [((account_id, t), reader.read(account_id, t)) for t in spec.CONTACT_TYPES]
+
+    try:
+        results = run_all(
+            read_account, [a.account_id for a in active], concurrency=args.concurrency, on_done=progress.advance
+        )
+    finally:
+        progress.close()
+    readings = {key: reading for pairs in results for key, reading in pairs}
+    _refuse_partial(active, readings)
+
+    live = {key: reading.contact for key, reading in readings.items()}
+    imported = importer.choose(active, live)
+    header = _file_header(out, organization, caller.account, active=len(active), skipped=len(skipped))
+    text = importer.render(imported, file_format, header)
+    account_ids = [a.account_id for a in active]
+    try:
+        importer.write_private(
+            out, text, replace=args.force, verify=lambda path: importer.check(path, live, account_ids, source=str(out))
+        )
+    except importer.OutputExistsError:
+        raise _CommandError(f"{out} appeared while the contacts were read: pass --force to replace it") from None
+    except (ContactsModelError, importer.ImportCheckError) as error:
+        raise _CommandError(f"nothing was written: {error}") from None
+    except OSError as error:
+        raise _CommandError(f"cannot write {out}: {error.strerror or error}") from None
+
+    report = ImportReport(
+        organization=organization.organization_id,
+        management_account=organization.management_account_id,
+        caller=caller.account,
+        imported=imported,
+        skipped=skipped,
+        path=str(out),
+        file_format=file_format,
+    )
+    sys.stdout.write(report.text() + "\n")
+    sys.stdout.flush()
+    return EXIT_OK
+
+
+def _refuse_partial(active: Sequence[OrgAccount], readings: Mapping[tuple[str, str], Reading]) -> None:
+    """Stop, writing nothing, when any contact could not be read: an account left out of the file is no longer
+    managed, and one written with guessed contacts would get the wrong ones."""
+    failed: dict[str, list[str]] = {}
+    names = {a.account_id: a.name for a in active}
+    for (account_id, contact_type), reading in readings.items():
+        if reading.failed:
+            failed.setdefault(f"{reading.code}: {reading.message}", []).append(f"{account_id}/{contact_type}")
+    if not failed:
+        return
+    accounts = sorted({slot.split("/")[0] for slots in failed.values() for slot in slots})
+    listed = ", ".join(f"{a} ({names[a]})" for a in accounts)
+    reasons = "\n".join(f"  {', '.join(slots)}: {reason}" for reason, slots in failed.items())
+    raise _CommandError(
+        f"could not read the contacts of {len(accounts)} of {len(active)} ACTIVE accounts ({listed}); nothing was "
+        f"written: a file without them would silently stop managing them\n{reasons}"
+    )
+
+
+def _file_header(out: Path, organization: Organization, caller: str, *, active: int, skipped: int) -> list[str]:
+    """The TOML file's opening comment: what wrote it, when, from where, and what it holds."""
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    organization_id, management_account_id = organization.organization_id, organization.management_account_id
+    return [
+        f"Alternate contacts of AWS organization {organization_id} (management account {management_account_id}),",
+        f"written by `{PROG} import` {_version()} on {when}, read as account {caller}:",
+        f"{active} ACTIVE accounts; {skipped} not ACTIVE, left out.",
+        "",
+        "THIS FILE HOLDS CONTACT DETAILS (names, email addresses, phone numbers): keep it where such data belongs",
+        "(a private repository, a secrets store), never in a public repository.",
+        "",
+        "Deployed as it is, it changes no contact:",
+        f'    OrganizationContacts.from_file(stack, "Organization", "{out.name}",',
+        f'                                   organization_id="{organization_id}",',
+        f'                                   management_account_id="{management_account_id}")',
+        "Each type's default is its most common value; an account that differs overrides only the fields that",
+        "differ (the others come from the default); an account without a contact of a type opts out of it.",
+    ]
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import json
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from cdk_alternate_contacts_handler import spec
 
@@ -16,11 +16,21 @@ from .compare import UNCHECKED, Comparison, Outcome
 from .deployed import Found, Resolution
 from .masking import show, show_details
 
+if TYPE_CHECKING:
+    # Types only: the importer loads the construct library, which plan, drift and audit never need.
+    from .importer import ImportedContacts
+
 #: Shown in the ACCOUNT or TYPE column when only the deploy knows the value.
 DEPLOY_TIME: Final = "(deploy time)"
 
 #: Lists of skipped accounts longer than this are only counted.
 MAX_LISTED: Final = 10
+
+#: Said of a JSON contacts file, which cannot carry the TOML file's opening comment.
+_JSON_NOTICE: Final = " JSON has no comments: unlike a TOML file, this one does not say so itself."
+
+#: The accounts an import summary lists by name (those with overrides or opt-outs); the rest are counted.
+MAX_DEPARTURES: Final = 20
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str | Sequence[str]]]) -> str:
@@ -398,6 +408,98 @@ class AuditReport:
                 for a, t, r in self.errors()
             ],
         }
+
+
+@dataclass
+class ImportReport:
+    """The result of ``import``, for the terminal: counts, masked defaults and field names, never a value.
+
+    Attributes
+    ----------
+    organization, management_account, caller:
+        The organization read (``o-...``), its management account, and the credentials' account.
+    imported:
+        What the file holds.
+    skipped:
+        The accounts that are not ACTIVE, left out of the file.
+    path, file_format:
+        Where the file was written, and as what (``toml`` or ``json``).
+    """
+
+    organization: str
+    management_account: str
+    caller: str
+    imported: ImportedContacts
+    skipped: Sequence[OrgAccount]
+    path: str
+    file_format: str
+
+    def text(self) -> str:
+        """A heading, one row per type, the accounts that depart from the defaults, and what to do next."""
+        count = len(self.imported.accounts)
+        lines = [
+            f"Imported the alternate contacts of {_count(count, 'ACTIVE account')} of organization "
+            f"{self.organization} (management account {self.management_account}), read as account {self.caller}",
+            "",
+        ]
+        rows = []
+        for choice in self.imported.types:
+            if choice.default is None:
+                rows.append([choice.contact_type, "(none)", "-", str(choice.overriding), "-"])
+            else:
+                masked = ", ".join(show_details(choice.default, reveal=False).values())
+                counts = [choice.most_common, choice.overriding, choice.opting_out]
+                rows.append([choice.contact_type, masked, *map(str, counts)])
+        lines.append(table(["TYPE", "DEFAULT (masked)", "ACCOUNTS WITH IT", "OVERRIDES", "OPT-OUTS"], rows))
+        lines.append("")
+        departing = [entry for entry in self.imported.accounts if entry.overrides or entry.opt_out]
+        if departing:
+            listed = [
+                [
+                    entry.account.account_id,
+                    entry.account.name,
+                    [
+                        f"{t} ({', '.join(entry.overridden_fields(t))})"
+                        if len(entry.overrides[t]) < len(spec.DETAIL_FIELDS)
+                        else f"{t} (every field)"
+                        for t in entry.overrides
+                    ],
+                    ", ".join(entry.opt_out),
+                ]
+                for entry in departing[:MAX_DEPARTURES]
+            ]
+            lines.append(table(["ACCOUNT", "NAME", "OVERRIDES", "OPT-OUTS"], listed))
+            if len(departing) > MAX_DEPARTURES:
+                lines.append(f"and {len(departing) - MAX_DEPARTURES} more accounts with overrides or opt-outs")
+            lines.append("")
+        same = count - len(departing)
+        lines.append(f"{_count(same, 'account')} {'takes' if same == 1 else 'take'} every default as it is.")
+        for choice in self.imported.types:
+            if choice.default is None and choice.lacking < count:
+                lines.append(
+                    f"{choice.contact_type} has no default: {choice.lacking} of {count} accounts have none, more than "
+                    f"the {choice.most_common} that share its most common value; the {count - choice.lacking} that "
+                    "have one override it."
+                )
+            elif choice.default is None:
+                lines.append(f"{choice.contact_type}: no account has a contact of this type.")
+        if self.skipped:
+            listed_skipped = ", ".join(f"{a.account_id} ({a.state})" for a in self.skipped[:MAX_LISTED])
+            more = f" and {len(self.skipped) - MAX_LISTED} more" if len(self.skipped) > MAX_LISTED else ""
+            verb = "is" if len(self.skipped) == 1 else "are"
+            lines.append(
+                f"Skipped {_count(len(self.skipped), 'account')} that {verb} not ACTIVE: {listed_skipped}{more}."
+            )
+        lines += [
+            "",
+            f"Wrote {self.path} ({self.file_format.upper()}, {_count(count, 'account')}, readable by its owner only).",
+            "It holds contact details: keep it where such data belongs (a private repository, a secrets store),",
+            "never in a public repository." + (_JSON_NOTICE if self.file_format == "json" else ""),
+            f'Deploy it with OrganizationContacts.from_file(stack, "Organization", "{self.path}",',
+            f'    organization_id="{self.organization}", management_account_id="{self.management_account}");',
+            "`cdk synth` and `cdk-alternate-contacts plan --detailed-exitcode` then find nothing to change.",
+        ]
+        return "\n".join(lines)
 
 
 def _group_errors(errors: Sequence[tuple[OrgAccount, str, Reading]]) -> dict[str, list[str]]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -65,6 +66,72 @@ CONTACTS_STACK = {
 
 #: Every clear-text detail the apps declare: none may appear in masked output.
 CLEAR_DETAILS = sorted({value for details in (SECURITY, OPERATIONS, BILLING) for value in details.values()})
+
+
+class Synthesizer:
+    """tests/cli/apps/cli_apps.py, started with ``--serve`` as the session starts: the shared apps first,
+    then, on request, an app made from a contacts file written during the session (one jsii start-up for all).
+
+    Its output (stdout and stderr together) is read by a thread, so that every wait has a timeout.
+    """
+
+    def __init__(self, process: subprocess.Popen[str]) -> None:
+        self.process = process
+        self.output: list[str] = []
+        self._lines: queue.Queue[str | None] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="synth-output", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self._lines.put(line.rstrip("\n"))
+        self._lines.put(None)
+
+    def wait_for(self, *markers: str, timeout_s: float) -> str:
+        """The first of ``markers`` the process prints; ``AssertionError`` with its output if it stops first."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"synthesis printed none of {markers} in {timeout_s:g} s:\n" + "\n".join(self.output)
+                ) from None
+            if line is None:
+                raise AssertionError(
+                    f"synthesis stopped ({self.process.wait()}) before {markers}:\n" + "\n".join(self.output)
+                )
+            if line in markers:
+                return line
+            self.output.append(line)
+
+    def from_file(self, contacts: Path, out: Path, *, organization_id: str, management_account_id: str) -> Path:
+        """``out``: the cloud assembly of stack ``Imported``, ``OrganizationContacts.from_file(...)`` of
+        ``contacts``."""
+        assert self.process.stdin is not None
+        request = {
+            "contacts": str(contacts),
+            "out": str(out),
+            "organization_id": organization_id,
+            "management_account_id": management_account_id,
+        }
+        self.process.stdin.write(json.dumps(request) + "\n")
+        self.process.stdin.flush()
+        start = len(self.output)
+        if self.wait_for("@@done", "@@failed", timeout_s=120) == "@@failed":
+            raise AssertionError("synthesis of the imported file failed:\n" + "\n".join(self.output[start:]))
+        return out
+
+    def stop(self) -> None:
+        """End of requests: the process exits (killed if it does not within 30 s)."""
+        if self.process.stdin is not None and not self.process.stdin.closed:
+            self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
 
 
 @dataclass(frozen=True)
@@ -136,10 +203,13 @@ class Cli:
 
     env: dict[str, str]
 
-    def __call__(self, *args: str | Path, env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str | Path, env: Mapping[str, str] | None = None, cwd: Path | None = None
+    ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [str(CONSOLE_SCRIPT), *map(str, args)],
             env={**self.env, **(env or {})},
+            cwd=cwd,
             capture_output=True,
             text=True,
             timeout=120,
@@ -213,12 +283,13 @@ def contact_resource(contact_type: str, details: Mapping[str, Any], **extra: Any
 
 @dataclass
 class FrontedAccountApi:
-    """A local endpoint for the Account API in front of moto_server, for what moto cannot do.
+    """A local endpoint for the Account API (or another JSON API: Organizations) in front of moto_server,
+    for what moto cannot do.
 
     moto never throttles and never denies access to a member account. Each request's JSON body goes to
     ``answer``: a ``(status, error type)`` it returns is sent back as the real API's error (the
-    ``x-amzn-ErrorType`` header makes botocore raise the matching exception); ``None`` forwards the request
-    to moto. Request times are recorded, to check the tool's pacing.
+    ``x-amzn-ErrorType`` header, or the body's ``__type`` for a JSON-protocol API, makes botocore raise the
+    matching exception); ``None`` forwards the request to moto. Request times are recorded, to check the tool's pacing.
     """
 
     upstream: str
@@ -243,7 +314,10 @@ class FrontedAccountApi:
                 verdict = front.answer(body)
                 if verdict is not None:
                     status, error_type = verdict
-                    payload = json.dumps({"message": f"{error_type} from the test's front"}).encode()
+                    # The header for REST-JSON services (Account), __type for JSON ones (Organizations).
+                    payload = json.dumps(
+                        {"__type": error_type, "message": f"{error_type} from the test's front"}
+                    ).encode()
                     headers = {"x-amzn-ErrorType": error_type, "Content-Type": "application/json"}
                 else:
                     forwarded = urllib.request.Request(

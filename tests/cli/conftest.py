@@ -24,7 +24,7 @@ for _path in (REPO, HERE):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from cli_support import CONSOLE_SCRIPT, Assemblies, Cli, moto_environment  # noqa: E402
+from cli_support import CONSOLE_SCRIPT, Assemblies, Cli, Synthesizer, moto_environment  # noqa: E402
 
 from localdeploy.moto import MotoServer  # noqa: E402
 
@@ -71,36 +71,41 @@ def _toolchain_environment() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[subprocess.Popen[str], Path]]:
+def _synthesis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Synthesizer, Path]]:
     """Start synthesizing tests/cli/apps/cli_apps.py as the session starts, so that it overlaps the start of
-    moto_server and the tests that need no app; :func:`assemblies` waits for it."""
+    moto_server and the tests that need no app; :func:`assemblies` waits for it. It then stays up for
+    :func:`synthesizer`'s requests until the session ends."""
     out = tmp_path_factory.mktemp("cli-assemblies")
     process = subprocess.Popen(
-        [sys.executable, str(HERE / "apps" / "cli_apps.py"), str(out)],
+        [sys.executable, str(HERE / "apps" / "cli_apps.py"), str(out), "--serve"],
         cwd=REPO,
         env=_toolchain_environment(),
+        stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
     )
-    yield process, out
-    if process.poll() is None:
-        process.kill()
-    process.communicate()
+    synthesizer = Synthesizer(process)
+    yield synthesizer, out
+    synthesizer.stop()
 
 
 @pytest.fixture(scope="session")
-def assemblies(_synthesis: tuple[subprocess.Popen[str], Path]) -> Assemblies:
+def assemblies(_synthesis: tuple[Synthesizer, Path]) -> Assemblies:
     """The ``basic``, ``nested``, ``deploy_time`` and ``vended`` cloud assemblies of tests/cli/apps/cli_apps.py,
     synthesized once."""
-    process, out = _synthesis
+    synthesizer, out = _synthesis
     try:
-        output, _ = process.communicate(timeout=300)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        pytest.fail("synthesis of tests/cli/apps/cli_apps.py took more than 5 minutes", pytrace=False)
-    if process.returncode != 0:
-        pytest.fail(f"synthesis failed ({process.returncode}):\n{output}", pytrace=False)
+        synthesizer.wait_for("@@ready", timeout_s=300)
+    except AssertionError as error:
+        pytest.fail(f"synthesis of tests/cli/apps/cli_apps.py failed: {error}", pytrace=False)
     return Assemblies(
         basic=out / "basic", nested=out / "nested", deploy_time=out / "deploy_time", vended=out / "vended"
     )
+
+
+@pytest.fixture(scope="session")
+def synthesizer(_synthesis: tuple[Synthesizer, Path], assemblies: Assemblies) -> Synthesizer:
+    """The session's synthesis process, ready to synthesize an app from a contacts file
+    (:meth:`Synthesizer.from_file`)."""
+    return _synthesis[0]

@@ -12,18 +12,32 @@ One process builds every app (jsii's start-up dominates synthesis):
   ``Members``, the SECURITY contact of parameter ``NestedMemberAccount`` (passed down by the CDK);
 - ``vended``: stack ``Vended``, which creates an account (``AWS::Organizations::Account``) and declares its
   SECURITY and OPERATIONS contacts with the new account's id.
+
+With ``--serve``, the process then stays up and synthesizes, for each JSON request read from stdin
+(``{"contacts": FILE, "out": DIR, "organization_id": ..., "management_account_id": ...}``), stack
+``Imported`` holding ``OrganizationContacts.from_file(stack, "Organization", FILE, ...)``: a contacts file
+written during the session (by ``import``) is synthesized without paying for jsii's start-up again. It
+answers each request with a line ``@@done`` or ``@@failed``, and stops at the end of stdin.
 """
 
 from __future__ import annotations
 
+import json
 import sys
+import traceback
 from pathlib import Path
 
 import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from aws_cdk import aws_ssm as ssm
 
-from cdk_alternate_contacts import AlternateContact, AlternateContacts, AlternateContactType, ContactDetails
+from cdk_alternate_contacts import (
+    AlternateContact,
+    AlternateContacts,
+    AlternateContactType,
+    ContactDetails,
+    OrganizationContacts,
+)
 
 SECURITY = ContactDetails(
     email_address="security@example.com", name="Jane Doe", phone_number="+1 206 555 0147", title="CISO"
@@ -118,9 +132,42 @@ def vended(outdir: Path) -> None:
     app.synth()
 
 
+def imported(outdir: Path, contacts: str, organization_id: str, management_account_id: str) -> None:
+    app = new_app(outdir)
+    stack = cdk.Stack(app, "Imported")
+    OrganizationContacts.from_file(
+        stack,
+        "Organization",
+        contacts,
+        organization_id=organization_id,
+        management_account_id=management_account_id,
+    )
+    app.synth()
+
+
+def serve() -> None:
+    """Synthesize an ``imported`` app for each request on stdin, until its end."""
+    print("@@ready", flush=True)
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            imported(
+                Path(request["out"]),
+                request["contacts"],
+                request["organization_id"],
+                request["management_account_id"],
+            )
+        except Exception:  # the test reports it: the process must keep serving the session
+            print(traceback.format_exc(), "@@failed", sep="\n", flush=True)
+        else:
+            print("@@done", flush=True)
+
+
 if __name__ == "__main__":
     root = Path(sys.argv[1])
     basic(root / "basic")
     nested(root / "nested")
     deploy_time(root / "deploy_time")
     vended(root / "vended")
+    if "--serve" in sys.argv[2:]:
+        serve()
