@@ -41,16 +41,19 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .details import ContactDetails
 from .model import (
+    ALL_ACCOUNTS,
     DETAIL_FIELDS,
     TYPE_NAMES,
     AccountContacts,
     ContactsModel,
+    Coverage,
     ContactsModelError,
     ContactTypeLike,
     OrganizationalUnitContacts,
     account_label,
     account_problems,
     contact_type_of,
+    coverage_problems,
     defaults_problems,
     duplicate_problems,
     duplicate_unit_problems,
@@ -59,7 +62,8 @@ from .model import (
     unit_problems,
 )
 
-TOP_LEVEL_KEYS = ("defaults", "organizational_units", "accounts")
+TOP_LEVEL_KEYS = ("defaults", "organizational_units", "accounts", "coverage")
+COVERAGE_KEYS = ("accounts", "reconcile", "on_drift")
 ACCOUNT_KEYS = ("account_id", "name", "overrides", "opt_out")
 UNIT_KEYS = ("id", "name", "overrides", "opt_out")
 FIELD_NAMES = ", ".join(DETAIL_FIELDS)
@@ -229,6 +233,22 @@ def _unit(
     return unit, problems
 
 
+def _coverage(data: object) -> tuple[Coverage | None, list[str]]:
+    if not isinstance(data, Mapping):
+        return None, ["coverage: must be a table of accounts, reconcile and on_drift"]
+    problems = [
+        f"coverage.{str(key)[:40]}: unknown key; use {', '.join(COVERAGE_KEYS)}"
+        for key in data
+        if key not in COVERAGE_KEYS
+    ]
+    accounts = data.get("accounts", ALL_ACCOUNTS)
+    if not isinstance(accounts, (str, list)):
+        problems.append('coverage.accounts: must be "all" or a list of organizational unit ids')
+        accounts = ALL_ACCOUNTS
+    values = {key: data[key] for key in ("reconcile", "on_drift") if key in data}
+    return Coverage(accounts, **values), problems
+
+
 def _entries(data: Mapping[Any, Any], key: str, toml: str) -> tuple[list[Any], list[str]]:
     entries = data.get(key, [])
     if not isinstance(entries, list):
@@ -282,9 +302,13 @@ def parse_contacts_model(data: object, source: str) -> ContactsModel:
     problems += duplicate_problems(
         [(index, entry.get("account_id")) for index, entry in enumerate(entries) if isinstance(entry, Mapping)]
     )
+    coverage = None
+    if "coverage" in data:
+        coverage, found = _coverage(data["coverage"])
+        problems += found + ([] if coverage is None else coverage_problems(coverage))
     if problems:
         raise ContactsModelError(source, problems, what="contacts file")
-    return ContactsModel(defaults=defaults, accounts=accounts, organizational_units=units)
+    return ContactsModel(defaults=defaults, accounts=accounts, organizational_units=units, coverage=coverage)
 
 
 def load_contacts_model(path: str | os.PathLike[str]) -> ContactsModel:

@@ -17,8 +17,6 @@ region taken from the Lambda environment. CloudFormation gets exactly one answer
 from __future__ import annotations
 
 import logging
-import math
-import os
 import secrets
 import string
 import threading
@@ -27,13 +25,12 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from crhelper import CfnResource
 
 from . import freshness, lifecycle
 from .account_api import IAM_PROPAGATION_S, MAX_REASON, ContactError, Deadline, fit_reason
 from .answer import deliver
+from .clients import _CLIENTS, client  # noqa: F401 - _CLIENTS: tests clear it between cases
 
 logger = logging.getLogger(__name__)
 
@@ -109,27 +106,6 @@ Step = Callable[[Mapping[str, Any], lifecycle.Clients, Deadline], Any]
 def now() -> datetime:
     """The current time (UTC); tests replace it to age a request."""
     return datetime.now(UTC)
-
-
-#: Clients kept between invocations of one execution environment: creating four per request costs more
-#: than the request itself. Keyed by everything that shapes a client (see :func:`client`).
-_CLIENTS: dict[tuple[Any, ...], Any] = {}
-
-
-def client(service: str, call_timeout: float) -> Any:
-    """A boto3 client of ``service`` whose calls give up after ``call_timeout`` (rounded up to whole seconds)."""
-    timeout = float(math.ceil(call_timeout))
-    environment = tuple(sorted((k, v) for k, v in os.environ.items() if k.startswith("AWS_")))
-    key = (service, timeout, environment)
-    if key not in _CLIENTS:
-        config = Config(
-            retries={"total_max_attempts": 1},
-            connect_timeout=timeout,
-            read_timeout=timeout,
-            user_agent_extra="cdk-alternate-contacts",
-        )
-        _CLIENTS[key] = boto3.client(service, config=config, region_name=os.environ.get("AWS_REGION"))
-    return _CLIENTS[key]
 
 
 def make_clients(context: Any, deadline: Deadline) -> lifecycle.Clients:
