@@ -6,6 +6,7 @@ from a pip-installed copy of the library.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.metadata
 import importlib.util
 import shutil
@@ -64,5 +65,42 @@ def handler_code() -> lambda_.Code:
             # Required by the type; never pulled, because the local bundler always succeeds.
             image=DockerImage.from_registry("cdk-alternate-contacts-local-bundling-only"),
             local=CopyHandlerWithCrhelper(),
+        ),
+    )
+
+
+#: The coverage function's handler, in the same package.
+COVERAGE_HANDLER = "cdk_alternate_contacts_handler.coverage_index.handler"
+
+
+@jsii.implements(ILocalBundling)
+class CopyHandlerWithRules:
+    """Local bundler of the coverage function: the handler package and the rules document beside it."""
+
+    def __init__(self, rules_file: str, rules: str) -> None:
+        self.rules_file = rules_file
+        self.rules = rules
+
+    def try_bundle(self, output_dir: str, options: Any) -> bool:
+        """Write the asset into ``output_dir`` (the rules file readable by its owner only)."""
+        out = Path(output_dir)
+        shutil.copytree(handler_source(), out / "cdk_alternate_contacts_handler", ignore=_IGNORED)
+        target = out / self.rules_file
+        target.write_text(self.rules, encoding="utf-8")
+        return True
+
+
+def coverage_code(rules_file: str, rules: str) -> lambda_.Code:
+    """The coverage function's code: its asset's hash covers the rules, so new rules are new code."""
+    return lambda_.Code.from_asset(
+        str(handler_source()),
+        exclude=["__pycache__", "*.pyc"],
+        asset_hash_type=AssetHashType.OUTPUT,
+        bundling=BundlingOptions(
+            image=DockerImage.from_registry("cdk-alternate-contacts-local-bundling-only"),
+            # The CDK caches bundles by source and options, not by the local bundler: the rules' digest in the
+            # options keeps this asset apart from the provider's (same source folder) and from older rules.
+            environment={"CDK_ALTERNATE_CONTACTS_RULES_DIGEST": hashlib.sha256(rules.encode()).hexdigest()},
+            local=CopyHandlerWithRules(rules_file, rules),
         ),
     )

@@ -8,7 +8,7 @@ import hashlib
 import os
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations, Aws, NestedStack, RemovalPolicy, Stack
 from constructs import Construct
@@ -18,7 +18,14 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 from .contacts import AlternateContacts
 from .contacts_file import load_contacts_model
 from .details import ContactDetails, is_unresolved
-from .model import AccountContacts, ContactsModel, ContactTypeLike, OrganizationalUnitContacts
+from .model import (
+    AccountContacts,
+    ContactsModel,
+    ContactTypeLike,
+    Coverage,
+    OrganizationalUnitContacts,
+    contact_type_of,
+)
 from .placement import nested_stack_index, nested_stacks_for
 from .provider import AlternateContactProvider, service_timeout_for
 from .structure import CONTEXT_KEY, LOOKUP_COMMAND, OrganizationStructure
@@ -43,6 +50,10 @@ DEFAULT_ACCOUNTS_PER_STACK = 400
 #: in Lambda's queue. Measured with ``benchmarks/fanout.py``: without a limit, 300 Deletes at the API's
 #: 1 a second lose invocations to the function's 5-minute timeout; at 5 none does.
 DEFAULT_MAX_CONCURRENCY = 5
+
+
+if TYPE_CHECKING:
+    from .coverage import OrganizationCoverage
 
 
 def _logical_id_prefix(construct: Construct) -> str:
@@ -171,6 +182,7 @@ class OrganizationContacts(Construct):
         accounts: Sequence[AccountContacts],
         organizational_units: Sequence[OrganizationalUnitContacts] = (),
         organization_structure: OrganizationStructure | None = None,
+        coverage: Coverage | None = None,
         nested_stacks: int | None = None,
         accounts_per_stack: int = DEFAULT_ACCOUNTS_PER_STACK,
         max_concurrency: int | None = DEFAULT_MAX_CONCURRENCY,
@@ -182,7 +194,9 @@ class OrganizationContacts(Construct):
         provider: AlternateContactProvider | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.model = ContactsModel(defaults=defaults, accounts=accounts, organizational_units=organizational_units)
+        self.model = ContactsModel(
+            defaults=defaults, accounts=accounts, organizational_units=organizational_units, coverage=coverage
+        )
         self.organization_structure = self._structure(organization_structure, organization_id)
         self.resolved = self.model.resolve(self.node.path, self.organization_structure)
         stack = Stack.of(self)
@@ -197,7 +211,7 @@ class OrganizationContacts(Construct):
             raise ValueError(f"accounts_per_stack must be 1 to {MAX_ACCOUNTS_PER_STACK} (got {accounts_per_stack})")
 
         placed = sorted(account_id for account_id, contacts in self.resolved.items() if contacts)
-        if not placed:
+        if not placed and coverage is None:
             Annotations.of(self).add_warning_v2(
                 "cdk-alternate-contacts:manages-nothing",
                 f"{self.node.path} manages no contact: "
@@ -260,6 +274,10 @@ class OrganizationContacts(Construct):
                 )
                 self._stack_of[account_id] = nested
 
+        self.coverage: OrganizationCoverage | None = None
+        if coverage is not None:
+            self.coverage = self._cover(coverage, organization_id, management_account_id)
+
     @classmethod
     def from_file(
         cls, scope: Construct, construct_id: str, path: str | os.PathLike[str], **kwargs: Any
@@ -270,6 +288,10 @@ class OrganizationContacts(Construct):
         See :func:`~cdk_alternate_contacts.load_contacts_model` for the file's format and its errors.
         """
         model = load_contacts_model(path)
+        if model.coverage is not None and kwargs.get("coverage") is not None:
+            raise ValueError(f"{path} has a [coverage] table and coverage= is given too: keep one of the two")
+        if model.coverage is not None:
+            kwargs["coverage"] = model.coverage
         return cls(
             scope,
             construct_id,
@@ -278,6 +300,41 @@ class OrganizationContacts(Construct):
             organizational_units=model.organizational_units,
             **kwargs,
         )
+
+    def _cover(
+        self, coverage: Coverage, organization_id: str | None, management_account_id: str | None
+    ) -> OrganizationCoverage:
+        """The coverage's resources; every listed account's nested stack waits for the coverage's rules."""
+        from .coverage import OrganizationCoverage  # noqa: PLC0415 - only a coverage needs events, SQS and SSM
+
+        if self.provider.covered_by is not None:
+            raise ValueError(
+                f"{self.node.path}: the provider already serves the coverage of {self.provider.covered_by}: one "
+                "coverage per provider (put the other OrganizationContacts with a coverage in another stack)"
+            )
+        self.provider.covered_by = self.node.path
+        covered = OrganizationCoverage(
+            self,
+            "Coverage",
+            coverage=coverage,
+            defaults={t: d for k, d in self.model.defaults.items() if (t := contact_type_of(k)) is not None},
+            organizational_units=self.model.organizational_units,
+            listed=[a.account_id for a in self.model.accounts],
+            provider=self.provider,
+            organization_id=organization_id,
+            management_account_id=management_account_id,
+        )
+        for nested in self.stacks.values():
+            nested.node.add_dependency(covered.rules_digest)
+        if self.organization_structure is not None and not isinstance(coverage.scope, str):
+            for unit_id in coverage.scope:
+                if not self.organization_structure.knows_unit(unit_id):
+                    Annotations.of(self).add_warning_v2(
+                        "cdk-alternate-contacts:unknown-organizational-unit",
+                        f"{self.node.path}: the coverage's unit {unit_id} was not in the organization when its "
+                        f"structure was looked up: the coverage keeps nothing under it until it exists",
+                    )
+        return covered
 
     def _structure(
         self, given: OrganizationStructure | None, organization_id: str | None

@@ -141,6 +141,8 @@ class AlternateContactProvider(Construct):
         self._management_account_id: str | None = None
         self._scope_written = False
         self._chain_tail: CfnResource | None = None
+        #: The construct whose coverage this provider serves (it starts its runs and hands it accounts).
+        self.covered_by: str | None = None
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(

@@ -32,6 +32,16 @@ RESOURCE_TYPE: Final = "Custom::AlternateContact"
 #: CloudFormation resource type of several contacts of one account, in one resource.
 CONTACTS_RESOURCE_TYPE: Final = "Custom::AlternateContacts"
 
+#: CloudFormation resource type that starts a coverage's full run when the coverage is created or changed;
+#: its properties name the coverage's queue and the rules' digest.
+COVERAGE_RESOURCE_TYPE: Final = "Custom::AlternateContactsCoverage"
+COVERAGE_QUEUE_URL: Final = "QueueUrl"
+COVERAGE_RULES_DIGEST: Final = "RulesDigest"
+
+#: The provider function's environment variable naming the coverage queue, to which a Delete hands an account
+#: the stack no longer lists (the coverage then keeps it).
+COVERAGE_QUEUE_VARIABLE: Final = "COVERAGE_QUEUE_URL"
+
 #: Property of ``Custom::AlternateContacts``: a map from contact type to that contact's details.
 CONTACTS: Final = "AlternateContacts"
 
