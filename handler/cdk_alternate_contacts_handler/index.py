@@ -17,6 +17,7 @@ region taken from the Lambda environment. CloudFormation gets exactly one answer
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import string
 import threading
@@ -27,7 +28,7 @@ from typing import Any
 
 from crhelper import CfnResource
 
-from . import freshness, lifecycle
+from . import coverage_trigger, freshness, lifecycle, spec
 from .account_api import IAM_PROPAGATION_S, MAX_REASON, ContactError, Deadline, fit_reason
 from .answer import deliver
 from .clients import _CLIENTS, client  # noqa: F401 - _CLIENTS: tests clear it between cases
@@ -187,9 +188,36 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
     return run
 
 
-helper.create(_safe(lifecycle.create))
-helper.update(_safe(lifecycle.update))
-helper.delete(_safe(lifecycle.delete))
+def _create(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+    if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
+        return coverage_trigger.start(event, _sqs(deadline), deadline, clients.policy)
+    return lifecycle.create(event, clients, deadline)
+
+
+def _update(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+    if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
+        return coverage_trigger.start(event, _sqs(deadline), deadline, clients.policy)
+    return lifecycle.update(event, clients, deadline)
+
+
+def _delete(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+    if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
+        return coverage_trigger.stop(event)
+    lifecycle.delete(event, clients, deadline)
+    # The environment names the coverage's queue only when the stack has a coverage.
+    queue_url = os.environ.get(spec.COVERAGE_QUEUE_VARIABLE)
+    if queue_url:
+        coverage_trigger.hand_over(event, _sqs(deadline), queue_url, deadline=deadline, policy=clients.policy)
+    return None
+
+
+def _sqs(deadline: Deadline) -> Any:
+    return client("sqs", max(1.0, min(CALL_TIMEOUT_S, deadline.seconds_left() / 2)))
+
+
+helper.create(_safe(_create))
+helper.update(_safe(_update))
+helper.delete(_safe(_delete))
 
 
 def _reject(event: Mapping[str, Any], context: Any, reason: str) -> None:

@@ -175,3 +175,78 @@ def test_request_older_than_its_service_timeout_answers_failed_once_without_any_
     assert [a["Status"] for a in answers] == ["FAILED"]
     assert "longer than its ServiceTimeout of 420 s" in answers[0]["Reason"]
     assert made == []
+
+
+# --- the coverage's run trigger (Custom::AlternateContactsCoverage) and hand-overs -------------------------
+
+
+def coverage_event(request_type: str, queue_url: str, digest: str = "a" * 64, **kwargs: Any) -> dict[str, Any]:
+    request = event(
+        request_type,
+        {"ServiceToken": FUNCTION_ARN, "QueueUrl": queue_url, "RulesDigest": digest},
+        logical_id="OrganizationCoverageRun",
+        **kwargs,
+    )
+    request["ResourceType"] = "Custom::AlternateContactsCoverage"
+    return request
+
+
+def queued(sqs: Any, url: str) -> list[dict[str, Any]]:
+    import json  # noqa: PLC0415
+
+    return [
+        json.loads(m["Body"]) for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+    ]
+
+
+def test_the_coverage_trigger_starts_a_run_on_create_and_update_and_nothing_on_delete(send: Any) -> None:
+    import boto3  # noqa: PLC0415
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="Covered-Queue-1A2B")["QueueUrl"]
+        # WHEN the coverage is created THEN one SUCCESS with a stable id, and a start message in the queue
+        (created,) = send(coverage_event("Create", url))
+        assert (created["Status"], created["PhysicalResourceId"]) == ("SUCCESS", "coverage/Covered-Queue-1A2B")
+        assert queued(sqs, url) == [{"action": "start", "reason": "deploy (Create)"}]
+        # WHEN its rules change THEN the same id, and another run
+        (updated,) = send(coverage_event("Update", url, "b" * 64, physical_id=created["PhysicalResourceId"]))
+        assert (updated["Status"], updated["PhysicalResourceId"]) == ("SUCCESS", created["PhysicalResourceId"])
+        assert queued(sqs, url) == [{"action": "start", "reason": "deploy (Update)"}]
+        # WHEN it is deleted THEN SUCCESS and nothing is sent
+        (deleted,) = send(coverage_event("Delete", url, physical_id=created["PhysicalResourceId"]))
+        assert deleted["Status"] == "SUCCESS"
+        assert queued(sqs, url) == []
+
+
+def test_a_coverage_trigger_with_a_bad_queue_url_fails_once_naming_the_property(send: Any) -> None:
+    with mock_aws():
+        (answer,) = send(coverage_event("Create", "not a url"))
+    assert answer["Status"] == "FAILED"
+    assert answer["Reason"] == "Invalid properties: QueueUrl must be an SQS queue URL"
+
+
+def test_a_deleted_listed_account_is_handed_to_the_coverage_best_effort(fake_time: Any) -> None:
+    import boto3  # noqa: PLC0415
+
+    from cdk_alternate_contacts_handler import coverage_trigger  # noqa: PLC0415
+
+    with mock_aws():
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        url = sqs.create_queue(QueueName="coverage")["QueueUrl"]
+        deleted = event(
+            "Delete", {**properties(account_id="222233334444"), "ServiceToken": FUNCTION_ARN}, physical_id="x"
+        )
+        timing = {"deadline": fake_time.deadline(), "policy": fake_time.policy()}
+        # GIVEN a stack with a coverage WHEN a listed account's resource is deleted THEN the account is queued
+        assert coverage_trigger.hand_over(deleted, sqs, url, **timing)
+        assert queued(sqs, url) == [
+            {"action": "apply", "account": "222233334444", "path": None, "reason": "hand-over from a deleted resource"}
+        ]
+        # AND without a coverage, or without a literal account (the deploying account's own), nothing is sent
+        assert not coverage_trigger.hand_over(deleted, sqs, None, **timing)
+        assert not coverage_trigger.hand_over(
+            event("Delete", {**properties(), "ServiceToken": FUNCTION_ARN}), sqs, url, **timing
+        )
+        # AND a queue that is gone does not fail the Delete
+        assert not coverage_trigger.hand_over(deleted, sqs, url.replace("coverage", "gone"), **timing)
