@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from .contacts import AlternateContacts
     from .contacts_file import load_contacts_model
     from .details import AlternateContactValidationError, ContactDetails
-    from .model import AccountContacts, ContactsModel, ContactsModelError, OrganizationalUnitContacts
+    from .model import AccountContacts, ContactsModel, ContactsModelError, Coverage, OnDrift, OrganizationalUnitContacts
     from .organization import OrganizationContacts
     from .placement import nested_stack_index, nested_stacks_for
     from .provider import AlternateContactProvider
@@ -40,6 +40,8 @@ _LAZY = {
     "ContactDetails": ".details",
     "ContactsModel": ".model",
     "ContactsModelError": ".model",
+    "Coverage": ".model",
+    "OnDrift": ".model",
     "OrganizationContacts": ".organization",
     "OrganizationStructure": ".structure",
     "OrganizationalUnitContacts": ".model",
@@ -72,6 +74,8 @@ __all__ = [
     "ContactDetails",
     "ContactsModel",
     "ContactsModelError",
+    "Coverage",
+    "OnDrift",
     "OrganizationContacts",
     "OrganizationStructure",
     "OrganizationalUnitContacts",
