@@ -53,12 +53,7 @@ UPDATE_CONTEXT = {"accounts_file": str(UPDATED_FILE.relative_to(REPO))}
 ORGANIZATIONS_ACCOUNT = "AWS::Organizations::Account"
 
 #: The data file's field names, and the API's.
-FILE_FIELDS = {
-    "email_address": spec.EMAIL_ADDRESS,
-    "name": spec.NAME,
-    "phone_number": spec.PHONE_NUMBER,
-    "title": spec.TITLE,
-}
+FILE_FIELDS = {spec.USER_NAMES[api]: api for api in spec.DETAIL_FIELDS}
 
 
 def shown_path(path: Path) -> Path:

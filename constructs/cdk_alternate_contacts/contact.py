@@ -14,14 +14,7 @@ from .details import AlternateContactValidationError
 from .provider import SERVICE_TIMEOUT, AlternateContactProvider
 
 #: The construct's keyword for each API field, for error messages in the user's own terms.
-PROP_NAMES = {
-    spec.ACCOUNT_ID: "account_id",
-    spec.CONTACT_TYPE: "contact_type",
-    spec.EMAIL_ADDRESS: "email_address",
-    spec.NAME: "name",
-    spec.PHONE_NUMBER: "phone_number",
-    spec.TITLE: "title",
-}
+PROP_NAMES = spec.USER_NAMES
 
 
 def validate_literals(path: str, properties: dict[str, Any]) -> None:
@@ -34,12 +27,11 @@ def validate_literals(path: str, properties: dict[str, Any]) -> None:
         not repeated in the message: synth output ends up in CI logs.
     """
     unresolved = frozenset(key for key, value in properties.items() if Token.is_unresolved(value))
-    errors = spec.field_errors(properties, skip=unresolved)
-    if errors:
-        named = []
-        for error in errors:
-            key = error.split(" ", 1)[0]
-            named.append(f"{PROP_NAMES.get(key, key)} ({error})" if key in PROP_NAMES else error)
+    violations = spec.field_violations(properties, skip=unresolved)
+    if violations:
+        named = [
+            f"{PROP_NAMES[v.path[0]]} ({v.message()})" if v.path[0] in PROP_NAMES else v.message() for v in violations
+        ]
         raise AlternateContactValidationError(f"invalid alternate contact {path}: " + "; ".join(named))
 
 

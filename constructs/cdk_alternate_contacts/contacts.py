@@ -15,17 +15,16 @@ from .details import AlternateContactValidationError, ContactDetails
 from .provider import SERVICE_TIMEOUT
 
 
-def _construct_name(error: str) -> str:
-    """``AlternateContacts.SECURITY.EmailAddress must ...`` -> ``security.email_address (...)``."""
-    key = error.split(" ", 1)[0]
-    parts = key.split(".")
-    if parts[0] == spec.CONTACTS and len(parts) == 3:
-        return f"{parts[1].lower()}.{PROP_NAMES.get(parts[2], parts[2])} ({error})"
-    if key in PROP_NAMES:
-        return f"{PROP_NAMES[key]} ({error})"
-    if key == spec.CONTACTS and "at least one" in error:
-        return f"billing, operations, security: give at least one ({error})"
-    return error
+def _construct_name(violation: spec.Violation) -> str:
+    """A violation in the construct's terms: ``security.email_address (AlternateContacts.SECURITY....)``."""
+    path, message = violation.path, violation.message()
+    if path[0] == spec.CONTACTS and len(path) == 3:
+        return f"{path[1].lower()}.{PROP_NAMES.get(path[2], path[2])} ({message})"
+    if path[0] in PROP_NAMES:
+        return f"{PROP_NAMES[path[0]]} ({message})"
+    if violation.kind == "empty":
+        return f"billing, operations, security: give at least one ({message})"
+    return message
 
 
 def validate_contacts(path: str, properties: dict[str, Any]) -> None:
@@ -39,9 +38,9 @@ def validate_contacts(path: str, properties: dict[str, Any]) -> None:
     skip = {spec.ACCOUNT_ID} if Token.is_unresolved(properties.get(spec.ACCOUNT_ID)) else set()
     for contact_type, details in properties.get(spec.CONTACTS, {}).items():
         skip.update(f"{contact_type}.{key}" for key, value in details.items() if Token.is_unresolved(value))
-    errors = spec.contacts_errors(properties, skip=frozenset(skip))
-    if errors:
-        named = "; ".join(_construct_name(error) for error in errors)
+    violations = spec.contacts_violations(properties, skip=frozenset(skip))
+    if violations:
+        named = "; ".join(_construct_name(violation) for violation in violations)
         raise AlternateContactValidationError(f"invalid alternate contacts {path}: {named}")
 
 

@@ -34,12 +34,7 @@ class ContactDetails:
 
     def to_properties(self) -> dict[str, str]:
         """The details keyed as the API names them (``EmailAddress``, ``Name``, ...)."""
-        return {
-            spec.EMAIL_ADDRESS: self.email_address,
-            spec.NAME: self.name,
-            spec.PHONE_NUMBER: self.phone_number,
-            spec.TITLE: self.title,
-        }
+        return {api: getattr(self, spec.USER_NAMES[api]) for api in spec.DETAIL_FIELDS}
 
 
 def is_unresolved(value: object) -> bool:

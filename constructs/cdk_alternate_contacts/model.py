@@ -25,12 +25,7 @@ from .structure import LOOKUP_COMMAND, ORGANIZATIONAL_UNIT_ID, ROOT_ID, Organiza
 ContactTypeLike = AlternateContactType | str
 
 #: The fields of :class:`ContactDetails`, in the user's terms, and the API field whose rule each follows.
-DETAIL_FIELDS: Mapping[str, str] = {
-    "email_address": spec.EMAIL_ADDRESS,
-    "name": spec.NAME,
-    "phone_number": spec.PHONE_NUMBER,
-    "title": spec.TITLE,
-}
+DETAIL_FIELDS: Mapping[str, str] = {spec.USER_NAMES[api]: api for api in spec.DETAIL_FIELDS}
 
 #: The types in the user's terms, for messages: ``billing, operations or security``.
 TYPE_NAMES = ", ".join(t.lower() for t in spec.CONTACT_TYPES[:-1]) + f" or {spec.CONTACT_TYPES[-1].lower()}"

@@ -11,7 +11,7 @@ What the file says, per contact type (:func:`choose`):
 - **opt_out**: an account without a contact of a type that has a default opts out of it.
 
 The file is written in the construct library's own terms (its field names are
-:data:`cdk_alternate_contacts.model.DETAIL_FIELDS`) and, before it is put in place, read back with the
+:data:`cdk_alternate_contacts_handler.spec.USER_NAMES`) and, before it is put in place, read back with the
 library's own reader (:func:`~cdk_alternate_contacts.contacts_file.read_data` and
 :func:`~cdk_alternate_contacts.contacts_file.parse_contacts_model`, what ``load_contacts_model`` does) and
 resolved (:func:`check`): each account
@@ -32,7 +32,6 @@ from typing import Any, Final
 import tomli_w
 
 from cdk_alternate_contacts.contacts_file import parse_contacts_model, read_data
-from cdk_alternate_contacts.model import DETAIL_FIELDS
 from cdk_alternate_contacts_handler import spec
 
 from .aws import OrgAccount
@@ -41,7 +40,7 @@ from .aws import OrgAccount
 Details = Mapping[str, str]
 
 #: The file's name of each API field: ``EmailAddress`` -> ``email_address``.
-FILE_FIELDS: Final[Mapping[str, str]] = {api: name for name, api in DETAIL_FIELDS.items()}
+FILE_FIELDS: Final[Mapping[str, str]] = {api: spec.USER_NAMES[api] for api in spec.DETAIL_FIELDS}
 
 
 def type_key(contact_type: str) -> str:

@@ -110,13 +110,13 @@ def declaration_of(event: Mapping[str, Any], own_account_id: str, key: str = "Re
     """
     properties = properties_of(event, key)
     many = event.get("ResourceType") == spec.CONTACTS_RESOURCE_TYPE
-    errors = spec.contacts_errors(properties) if many else spec.field_errors(properties)
-    if errors:
-        reason = "Invalid properties: " + "; ".join(errors)
+    violations = spec.contacts_violations(properties) if many else spec.field_violations(properties)
+    if violations:
+        reason = "Invalid properties: " + "; ".join(v.message() for v in violations)
         if len(reason) > MAX_REASON:
             # CloudFormation shows 256 characters: name every field there, the rules go to the log.
             logger.error("%s", reason)
-            fields = ", ".join(error.split(" ", 1)[0] for error in errors)
+            fields = ", ".join(".".join(v.path) for v in violations)
             reason = f"Invalid properties: {fields} break the API's rules (details in the function's log)"
         raise ContactError(fit_reason(reason))
     if many:

@@ -63,6 +63,17 @@ RESTORE_PARAMETER_PREFIX: Final = "/cdk-alternate-contacts"
 #: The contact's details: personal data, never logged, never echoed in an error message.
 DETAIL_FIELDS: Final[tuple[str, ...]] = (EMAIL_ADDRESS, NAME, PHONE_NUMBER, TITLE)
 
+#: Every API field's name in the user's terms (the constructs' keywords, the data file's keys): the one
+#: mapping between the two spellings.
+USER_NAMES: Final[Mapping[str, str]] = {
+    ACCOUNT_ID: "account_id",
+    CONTACT_TYPE: "contact_type",
+    EMAIL_ADDRESS: "email_address",
+    NAME: "name",
+    PHONE_NUMBER: "phone_number",
+    TITLE: "title",
+}
+
 
 @dataclass(frozen=True)
 class FieldRule:
@@ -155,28 +166,66 @@ def normalized_type(value: object) -> AlternateContactType | None:
     return None
 
 
-def type_error(value: object) -> str | None:
-    """Say why ``value`` is not a contact type, or ``None`` when it is one."""
+@dataclass(frozen=True)
+class Violation:
+    """One property that breaks a rule: where it is, in the resource's own keys, and the rule in words.
+
+    Attributes
+    ----------
+    path:
+        The keys from the resource's properties down to the value: ``("AccountId",)``,
+        ``("AlternateContacts", "SECURITY", "EmailAddress")``; ``("AlternateContacts",)`` for the map itself.
+    rule:
+        What is allowed, never quoting a contact detail (``must be 1 to 64 characters long (got 70)``).
+    kind:
+        What went wrong, for renderers that word it their own way: ``required``, ``type``, ``value``,
+        ``unknown-type``, ``empty``.
+    """
+
+    path: tuple[str, ...]
+    rule: str
+    kind: str = "value"
+
+    def message(self) -> str:
+        """The violation in the API's terms: ``AlternateContacts.SECURITY.EmailAddress must be ...``."""
+        return f"{'.'.join(self.path)} {self.rule}"
+
+
+def type_violation(value: object) -> Violation | None:
+    """Why ``value`` is not a contact type, or ``None`` when it is one."""
     if value is None:
-        return f"{CONTACT_TYPE} is required"
+        return Violation((CONTACT_TYPE,), "is required", "required")
     if value not in CONTACT_TYPES:
-        return f"{CONTACT_TYPE} must be one of {', '.join(CONTACT_TYPES)} (got {repr(value)[:40]})"
+        return Violation((CONTACT_TYPE,), f"must be one of {', '.join(CONTACT_TYPES)} (got {repr(value)[:40]})")
     return None
 
 
-def value_error(field: str, value: object) -> str | None:
-    """Say how ``value`` breaks the rule of ``field`` (naming the field, never quoting a contact detail)."""
+def type_error(value: object) -> str | None:
+    """Say why ``value`` is not a contact type, or ``None`` when it is one."""
+    violation = type_violation(value)
+    return None if violation is None else violation.message()
+
+
+def value_violation(field: str, value: object, *, where: tuple[str, ...] = ()) -> Violation | None:
+    """How ``value`` breaks the rule of ``field`` (never quoting a contact detail); ``where`` prefixes the path."""
     rule = FIELD_RULES[field]
+    path = (*where, field)
     if value is None:
-        return None if field == ACCOUNT_ID else f"{field} is required"
+        return None if field == ACCOUNT_ID else Violation(path, "is required", "required")
     if not isinstance(value, str):
-        return f"{field} must be a string (got {type(value).__name__})"
+        return Violation(path, f"must be a string (got {type(value).__name__})", "type")
     problem = rule.violation(value)
     if problem is None:
         return None
     # The account id is not personal data, and seeing it helps; the details are never echoed.
     shown = f" (got {value[:20]!r})" if field == ACCOUNT_ID else ""
-    return f"{field} {problem}{shown}"
+    return Violation(path, f"{problem}{shown}")
+
+
+def value_error(field: str, value: object) -> str | None:
+    """Say how ``value`` breaks the rule of ``field`` (naming the field, never quoting a contact detail)."""
+    violation = value_violation(field, value)
+    return None if violation is None else violation.message()
 
 
 def flag_value(value: object) -> bool | None:
@@ -188,14 +237,21 @@ def flag_value(value: object) -> bool | None:
     return None
 
 
-def flag_errors(properties: Mapping[str, Any]) -> list[str]:
-    """Say which optional flags are present with a value other than true or false."""
+def flag_violations(properties: Mapping[str, Any]) -> list[Violation]:
+    """The optional flags present with a value other than true or false."""
     return [
-        f"{flag} must be true or false" for flag in FLAGS if flag in properties and flag_value(properties[flag]) is None
+        Violation((flag,), "must be true or false")
+        for flag in FLAGS
+        if flag in properties and flag_value(properties[flag]) is None
     ]
 
 
-def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+def flag_errors(properties: Mapping[str, Any]) -> list[str]:
+    """Say which optional flags are present with a value other than true or false."""
+    return [violation.message() for violation in flag_violations(properties)]
+
+
+def field_violations(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[Violation]:
     """Check the properties of a ``Custom::AlternateContact`` resource against the API's rules.
 
     Parameters
@@ -208,41 +264,55 @@ def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozen
 
     Returns
     -------
-    list[str]
-        One message per bad field, starting with the field's name and stating the rule; empty when all
-        is well. Contact details are never quoted; the account id and the type are, since they are not
-        personal data.
+    list[Violation]
+        One per bad field; empty when all is well. Contact details are never quoted; the account id and the
+        type are, since they are not personal data.
     """
-    found = [] if CONTACT_TYPE in skip else [type_error(properties.get(CONTACT_TYPE))]
-    found += [value_error(field, properties.get(field)) for field in FIELD_RULES if field not in skip]
-    found += flag_errors(properties)
-    return [error for error in found if error is not None]
+    found = [] if CONTACT_TYPE in skip else [type_violation(properties.get(CONTACT_TYPE))]
+    found += [value_violation(field, properties.get(field)) for field in FIELD_RULES if field not in skip]
+    return [v for v in found if v is not None] + flag_violations(properties)
 
 
-def contacts_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+def field_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """:func:`field_violations` in the API's terms, one message per bad field."""
+    return [violation.message() for violation in field_violations(properties, skip=skip)]
+
+
+def contacts_violations(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[Violation]:
     """Check the properties of a ``Custom::AlternateContacts`` resource against the API's rules.
 
     ``AlternateContacts`` maps each managed type to its details; a type left out is not managed.
-    Messages name the type and the field (``AlternateContacts.SECURITY.EmailAddress must be ...``);
     ``skip`` holds ``AccountId`` and ``<TYPE>.<Field>`` keys whose values are still tokens.
     """
-    found = [] if ACCOUNT_ID in skip else [value_error(ACCOUNT_ID, properties.get(ACCOUNT_ID))]
-    found += flag_errors(properties)
+    found = [] if ACCOUNT_ID in skip else [value_violation(ACCOUNT_ID, properties.get(ACCOUNT_ID))]
+    found += flag_violations(properties)
     contacts = properties.get(CONTACTS)
     if not isinstance(contacts, Mapping) or not contacts:
-        found.append(f"{CONTACTS} must map at least one of {', '.join(CONTACT_TYPES)} to its details")
-        return [error for error in found if error is not None]
+        found.append(
+            Violation((CONTACTS,), f"must map at least one of {', '.join(CONTACT_TYPES)} to its details", "empty")
+        )
+        return [v for v in found if v is not None]
     for contact_type, details in contacts.items():
         if contact_type not in CONTACT_TYPES:
-            found.append(f"{CONTACTS} has an unknown type {str(contact_type)[:40]!r}: use {', '.join(CONTACT_TYPES)}")
+            found.append(
+                Violation(
+                    (CONTACTS,),
+                    f"has an unknown type {str(contact_type)[:40]!r}: use {', '.join(CONTACT_TYPES)}",
+                    "unknown-type",
+                )
+            )
         elif not isinstance(details, Mapping):
-            found.append(f"{CONTACTS}.{contact_type} must be a map of {', '.join(DETAIL_FIELDS)}")
+            found.append(Violation((CONTACTS, contact_type), f"must be a map of {', '.join(DETAIL_FIELDS)}", "type"))
         else:
             for field in DETAIL_FIELDS:
                 if f"{contact_type}.{field}" not in skip:
-                    error = value_error(field, details.get(field))
-                    found.append(f"{CONTACTS}.{contact_type}.{error}" if error else None)
-    return [error for error in found if error is not None]
+                    found.append(value_violation(field, details.get(field), where=(CONTACTS, contact_type)))
+    return [v for v in found if v is not None]
+
+
+def contacts_errors(properties: Mapping[str, Any], *, skip: frozenset[str] = frozenset()) -> list[str]:
+    """:func:`contacts_violations` in the API's terms (``AlternateContacts.SECURITY.EmailAddress must be ...``)."""
+    return [violation.message() for violation in contacts_violations(properties, skip=skip)]
 
 
 def same_contact(declared: Mapping[str, Any], live: Mapping[str, Any]) -> bool:

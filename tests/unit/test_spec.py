@@ -131,3 +131,23 @@ def test_same_contact_ignores_surrounding_whitespace_only() -> None:
     live = {k: VALID[k] for k in spec.DETAIL_FIELDS}
     assert spec.same_contact({**live, "EmailAddress": "  security@example.com "}, live)
     assert not spec.same_contact({**live, "Title": "CISO"}, live)
+
+
+def test_violations_are_facts_that_every_renderer_words_its_own_way() -> None:
+    # GIVEN an AlternateContacts resource with a bad email in SECURITY and no BILLING details map
+    from cdk_alternate_contacts_handler.spec import Violation, contacts_violations  # noqa: PLC0415
+
+    bad = {
+        "AccountId": "123",
+        "AlternateContacts": {
+            "SECURITY": {"EmailAddress": "no-at", "Name": "n", "PhoneNumber": "1", "Title": "t"},
+            "BILLING": "x",
+        },
+    }
+    # WHEN checked THEN each violation says where (the resource's keys) and which rule, never the value
+    assert contacts_violations(bad) == [
+        Violation(("AccountId",), "must be exactly 12 digits (got '123')"),
+        Violation(("AlternateContacts", "SECURITY", "EmailAddress"), "must be an ASCII email address, name@domain.tld"),
+        Violation(("AlternateContacts", "BILLING"), "must be a map of EmailAddress, Name, PhoneNumber, Title", "type"),
+    ]
+    assert contacts_violations({})[0].kind == "empty"
