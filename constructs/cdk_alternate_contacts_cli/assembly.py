@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from cdk_alternate_contacts_handler import spec
 
-from .intrinsics import NO_VALUE, Scope, Unresolved, as_property_text, resolve
+from .intrinsics import NO_VALUE, Scope, Unresolved, resolve, stringify
 
 STACK_ARTIFACT: Final = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT: Final = "cdk:cloud-assembly"
@@ -313,6 +313,7 @@ def _scope(
         parameters=parameters,
         parameter_values=values,
         mappings=template.get("Mappings") or {},
+        conditions=template.get("Conditions") or {},
     )
 
 
@@ -455,7 +456,9 @@ def _field(value: Any, scope: Scope) -> Any:
     if value is None:
         return None
     resolved = resolve(value, scope)
-    return None if resolved is NO_VALUE else as_property_text(resolved)
+    if resolved is NO_VALUE:
+        return None
+    return resolved if isinstance(resolved, Unresolved) else stringify(resolved)
 
 
 def _declaration(

@@ -159,6 +159,36 @@ def test_values_known_only_at_deploy_time_are_named_per_field(tmp_path: Path) ->
     assert contacts[0].invalid == ()
 
 
+def test_a_decidable_fn_if_is_evaluated_as_cloudformation_will(tmp_path: Path) -> None:
+    # GIVEN a contact whose title depends on a condition over the deploying account (known before the deploy)
+    # and whose name depends on a condition over a top-level parameter (given only at deploy time)
+    template = {
+        "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
+        "Conditions": {
+            "InOwnAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, CALLER]},
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        },
+        "Resources": {
+            "S": contact_resource(
+                "SECURITY",
+                {
+                    **SECURITY,
+                    "Title": {"Fn::If": ["InOwnAccount", "Own CISO", "Member CISO"]},
+                    "Name": {"Fn::If": ["IsProd", "Prod lead", "Dev lead"]},
+                },
+            )
+        },
+    }
+    write_assembly(tmp_path, {"Stack": {"template": template}})
+
+    # WHEN the declarations are read
+    contacts, _ = declarations(tmp_path)
+
+    # THEN the first is decided, as the local engine and CloudFormation decide it; the second names its parameter
+    assert contacts[0].details["Title"] == "Own CISO"
+    assert contacts[0].unresolved == ("Name: parameter Env (given at deploy time)",)
+
+
 def test_values_the_api_would_reject_are_named_with_the_shared_rules_without_quoting_them(tmp_path: Path) -> None:
     template = {
         "Resources": {
