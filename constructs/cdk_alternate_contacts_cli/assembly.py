@@ -22,7 +22,7 @@ from typing import Any, Final
 
 from cdk_alternate_contacts_handler import spec
 
-from .intrinsics import NO_VALUE, Scope, Unresolved, resolve, stringify
+from .intrinsics import NO_VALUE, Scope, Unresolved, condition, resolve, stringify
 
 STACK_ARTIFACT: Final = "aws:cloudformation:stack"
 NESTED_ASSEMBLY_ARTIFACT: Final = "cdk:cloud-assembly"
@@ -181,7 +181,8 @@ class ResourceLocation:
     resource_type:
         ``Custom::AlternateContact`` or ``Custom::AlternateContacts``.
     condition:
-        The template condition the resource is created under, if any.
+        The template condition the resource is created under, when only the deploy decides it; ``None`` when
+        it has none or the condition is known to hold.
     """
 
     stack_name: str
@@ -329,9 +330,20 @@ def _walk(
     """Collect the contacts of ``template`` and, depth first, of the nested stacks it holds."""
     for logical_id, resource in (template.get("Resources") or {}).items():
         kind = resource.get("Type")
+        if kind not in (*CONTACT_RESOURCE_TYPES, NESTED_STACK_TYPE):
+            continue
+        pending = resource.get("Condition")
+        created = condition(str(pending), scope) if pending else True
+        if created is False:
+            where = _declared_by(resource, (*trail, logical_id))
+            found.notes.append(f"{where} is not created: its condition {pending} is false")
+            continue
         if kind in CONTACT_RESOURCE_TYPES:
-            found.contacts.extend(_contacts(resource, scope, stack=stack, trail=(*trail, logical_id)))
-        elif kind == NESTED_STACK_TYPE:
+            undecided = str(pending) if isinstance(created, Unresolved) else None
+            found.contacts.extend(
+                _contacts(resource, scope, stack=stack, trail=(*trail, logical_id), condition=undecided)
+            )
+        else:
             where = _declared_by(resource, (*trail, logical_id))
             path = _nested_template(resource, stack)
             if path is None or depth >= MAX_NESTING:
@@ -398,19 +410,26 @@ def _declared_by(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
 
 
 def _contacts(
-    resource: Mapping[str, Any], scope: Scope, *, stack: StackArtifact, trail: tuple[str, ...]
+    resource: Mapping[str, Any],
+    scope: Scope,
+    *,
+    stack: StackArtifact,
+    trail: tuple[str, ...],
+    condition: str | None,
 ) -> list[Declaration]:
-    """The contacts of one resource: one for ``Custom::AlternateContact``, one per type for the other."""
+    """The contacts of one resource: one for ``Custom::AlternateContact``, one per type for the other.
+
+    ``condition`` is the resource's Condition when only the deploy decides it (``None``: it is created).
+    """
     declared_by = _declared_by(resource, trail)
     properties = resource.get("Properties") or {}
-    condition = resource.get("Condition")
     location = ResourceLocation(
         stack_name=stack.stack_name,
         region=stack.region,
         account=stack.account,
         logical_ids=trail[1:],
         resource_type=str(resource.get("Type")),
-        condition=str(condition) if condition else None,
+        condition=condition,
     )
     always: list[str] = [f"created only if condition {condition} holds (decided at deploy time)"] if condition else []
 

@@ -189,6 +189,30 @@ def test_a_decidable_fn_if_is_evaluated_as_cloudformation_will(tmp_path: Path) -
     assert contacts[0].unresolved == ("Name: parameter Env (given at deploy time)",)
 
 
+def test_a_resource_condition_known_before_the_deploy_is_decided(tmp_path: Path) -> None:
+    # GIVEN contacts created under conditions over the deploying account, which the tool knows
+    template = {
+        "Conditions": {
+            "InOwnAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, CALLER]},
+            "Elsewhere": {"Fn::Not": [{"Condition": "InOwnAccount"}]},
+        },
+        "Resources": {
+            "Own": {**contact_resource("SECURITY", SECURITY), "Condition": "InOwnAccount"},
+            "Other": {**contact_resource("BILLING", SECURITY), "Condition": "Elsewhere"},
+        },
+    }
+    write_assembly(tmp_path, {"Stack": {"template": template}})
+
+    # WHEN the declarations are read
+    contacts, notes = declarations(tmp_path)
+
+    # THEN the one whose condition holds is declared like any other, the other is not created (and said so)
+    assert [(c.declared_by, c.plannable, c.location and c.location.condition) for c in contacts] == [
+        ("Stack/Own", True, None)
+    ]
+    assert notes == ["Stack/Other is not created: its condition Elsewhere is false"]
+
+
 def test_values_the_api_would_reject_are_named_with_the_shared_rules_without_quoting_them(tmp_path: Path) -> None:
     template = {
         "Resources": {
