@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from cli_support import CALLER, SECURITY, contact_resource, write_assembly
 
-from cdk_alternate_contacts_cli.assembly import AssemblyError, CloudAssembly, Declaration, read_declarations
+from cdk_alternate_contacts_cli.assembly import Declaration, read_declarations
+from cdk_alternate_contacts_cli.cloud_assembly import AssemblyError, CloudAssembly
 from cdk_alternate_contacts_cli.intrinsics import Unresolved
 
 
@@ -114,6 +115,36 @@ def test_stacks_of_a_stage_are_named_like_the_cdk_cli_names_them(tmp_path: Path)
 
     # THEN it is found, under the Stage's name
     assert [(c.stack, c.account) for c in contacts] == [("Prod/Contacts", CALLER)]
+
+
+def test_a_stage_stack_is_found_by_its_cloudformation_name_with_its_templates_and_code(tmp_path: Path) -> None:
+    # GIVEN a Stage whose stack has a nested stack and a function, both file assets of the stack
+    stage = tmp_path / "assembly-Prod"
+    (stage / "asset.code").mkdir(parents=True)
+    nested = {"Resources": {"S": contact_resource("SECURITY", SECURITY)}}
+    code_asset = {"source": {"path": "asset.code", "packaging": "zip"}, "destinations": {"d": {"objectKey": "c.zip"}}}
+    manifest = assets(("Nested.json", "n.json"))
+    manifest["files"]["c.zip"] = code_asset
+    parent = {"Resources": {"Nested": nested_stack("Nested.json", "n.json")}}
+    write_assembly(stage, {"Contacts": {"template": parent, "assets": manifest}}, **{"Nested.json": nested})
+    stage_manifest = json.loads((stage / "manifest.json").read_text())
+    stage_manifest["artifacts"]["Contacts"]["properties"]["stackName"] = "Prod-Contacts"
+    (stage / "manifest.json").write_text(json.dumps(stage_manifest))
+    top = {"Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": stage.name, "displayName": "Prod"}}}
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": top}))
+
+    # WHEN the assembly is read as localdeploy reads it: by CloudFormation stack name
+    assembly = CloudAssembly(tmp_path)
+    stack = assembly.stack("Prod-Contacts")
+
+    # THEN the stack, its nested template (by TemplateURL, as the CDK writes it) and its code are found
+    assert (stack.name, stack.stack_name) == ("Prod/Contacts", "Prod-Contacts")
+    url = parent["Resources"]["Nested"]["Properties"]["TemplateURL"]
+    assert assembly.nested_template("Prod-Contacts", url) == nested
+    assert stack.nested_templates() == {"Nested": nested}
+    assert assembly.asset_dir("Prod-Contacts", "c.zip") == (stage / "asset.code").resolve()
+    with pytest.raises(AssemblyError, match="no stack Contacts-Prod"):
+        assembly.stack("Contacts-Prod")
 
 
 def test_a_stack_bound_to_another_account_is_read_with_that_account_and_noted(tmp_path: Path) -> None:
