@@ -28,6 +28,7 @@ import aws_cdk as cdk  # noqa: E402 - after the jsii settings above
 from aws_cdk.assertions import Template  # noqa: E402
 
 from cdk_alternate_contacts import AlternateContactType  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
 from cdk_alternate_contacts_cli.intrinsics import Scope, resolve  # noqa: E402
 
 #: Closes every network route of a subprocess: a proxy on a closed local port, no instance metadata.
@@ -121,12 +122,6 @@ def only_resource(template: dict[str, Any], resource_type: str) -> tuple[str, di
     return found[0]
 
 
-def asset_dir(outdir: Path, template: dict[str, Any]) -> Path:
-    """The folder of the provider function's asset in a cloud assembly."""
-    _, function = only_resource(template, "AWS::Lambda::Function")
-    return outdir / function["Metadata"]["aws:asset:path"]
-
-
 def validation_violations(outdir: Path) -> list[dict[str, Any]]:
     """Every violation of every policy-validation plugin (cdk-nag) recorded in the assembly's report."""
     report = json.loads((outdir / "validation-report.json").read_text())
@@ -146,7 +141,7 @@ class Synthesized:
         """The stack's template as written to the cloud assembly."""
         if self.error is not None:
             pytest.fail(f"synthesis failed: {self.error}", pytrace=False)
-        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
+        return CloudAssembly(self.outdir).template(stack_name)
 
     def template(self, stack_name: str) -> Template:
         """The stack's template, for aws_cdk.assertions."""

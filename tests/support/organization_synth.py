@@ -24,6 +24,7 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_alternate_contacts import AccountContacts, ContactDetails
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly, read_json
 from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
 #: Figures measured during the session, printed at its end by tests/construct/organization/conftest.py.
@@ -179,16 +180,11 @@ class OrganizationTemplates:
 
 
 def organization_templates(outdir: Path, stack_name: str) -> OrganizationTemplates:
-    """The parent template of ``stack_name`` and every nested template it points to (asset metadata)."""
-    parent_file = outdir / f"{stack_name}.template.json"
-    parent = json.loads(parent_file.read_text())
-    nested, files = {}, {stack_name: parent_file}
-    for logical_id, resource in parent["Resources"].items():
-        if resource["Type"] == "AWS::CloudFormation::Stack":
-            path = outdir / resource["Metadata"]["aws:asset:path"]
-            nested[logical_id] = json.loads(path.read_text())
-            files[logical_id] = path
-    return OrganizationTemplates(parent, nested, files)
+    """The parent template of ``stack_name`` and every nested template below it, as the CLI finds them."""
+    stack = CloudAssembly(outdir).stack(stack_name)
+    paths = stack.nested_template_paths()
+    nested = {where: read_json(path, f"nested template {where}") for where, path in paths.items()}
+    return OrganizationTemplates(stack.template(), nested, {stack_name: stack.template_path, **paths})
 
 
 def role_policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
