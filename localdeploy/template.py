@@ -11,19 +11,8 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from cdk_alternate_contacts_cli.intrinsics import (
-    NO_VALUE,
-    Scope,
-    TemplateError,
-    Unresolved,
-    condition,
-    holds,
-    included,
-    references,
-    resolve,
-    scalar_text,
-    stringify,
-)
+from cdk_alternate_contacts_cli import intrinsics
+from cdk_alternate_contacts_cli.intrinsics import Scope, TemplateError, Unresolved, stringify
 
 __all__ = ["Resolver", "Template", "TemplateError", "parameter_values", "stringify"]
 
@@ -49,7 +38,7 @@ class Template:
     def dependencies(self, logical_id: str) -> set[str]:
         """The resources ``logical_id`` refers to (Ref, Fn::GetAtt, Fn::Sub) or names in DependsOn."""
         resource = self.resources[logical_id]
-        found = references(resource.get("Properties", {}))
+        found = intrinsics.references(resource.get("Properties", {}))
         depends_on = resource.get("DependsOn", [])
         found.update([depends_on] if isinstance(depends_on, str) else depends_on)
         return {name for name in found if name in self.resources and name != logical_id}
@@ -176,16 +165,16 @@ class Resolver:
 
     def condition(self, name: str) -> bool:
         """The value of the named condition."""
-        return _decided(condition(name, self.scope))
+        return _decided(intrinsics.condition(name, self.scope))
 
     def included(self, logical_id: str) -> bool:
         """Whether the resource's Condition (if any) holds."""
-        return _decided(included(logical_id, self.scope))
+        return _decided(intrinsics.included(logical_id, self.scope))
 
     def resolve(self, value: Any) -> Any:
         """``value`` with every intrinsic function evaluated and ``AWS::NoValue`` removed."""
-        resolved = resolve(value, self.scope)
-        return None if resolved is NO_VALUE else resolved
+        resolved = intrinsics.resolve(value, self.scope)
+        return None if resolved is intrinsics.NO_VALUE else resolved
 
     def outputs(self) -> dict[str, str]:
         """The template's Outputs whose Condition holds, evaluated; as CloudFormation reports them, strings
@@ -195,17 +184,21 @@ class Resolver:
             if "Condition" in output and not self.condition(str(output["Condition"])):
                 continue
             value = self.resolve(output.get("Value"))
-            values[name] = ",".join(map(scalar_text, value)) if isinstance(value, list) else scalar_text(value)
+            values[name] = (
+                ",".join(map(intrinsics.scalar_text, value))
+                if isinstance(value, list)
+                else intrinsics.scalar_text(value)
+            )
         return values
 
     def rule_failures(self) -> list[str]:
         """The AssertDescription of every rule assertion that does not hold."""
         failures = []
         for name, rule in self.template.rules.items():
-            if "RuleCondition" in rule and not _decided(holds(rule["RuleCondition"], self.scope)):
+            if "RuleCondition" in rule and not _decided(intrinsics.holds(rule["RuleCondition"], self.scope)):
                 continue
             for assertion in rule.get("Assertions", []):
-                if not _decided(holds(assertion["Assert"], self.scope)):
+                if not _decided(intrinsics.holds(assertion["Assert"], self.scope)):
                     failures.append(str(assertion.get("AssertDescription") or f"Rule {name} failed"))
         return failures
 

@@ -23,10 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 
-class TemplateError(ValueError):
-    """The template is invalid, or (strict scope) uses a value or function that cannot be evaluated."""
-
-
 @dataclass(frozen=True)
 class Unresolved:
     """A value the scope does not know: only CloudFormation knows it, during the deploy.
@@ -38,6 +34,10 @@ class Unresolved:
     """
 
     reason: str
+
+
+class TemplateError(ValueError):
+    """The template is invalid, or (strict scope) uses a value or function that cannot be evaluated."""
 
 
 class _NoValue:
