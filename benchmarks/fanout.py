@@ -78,7 +78,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "handler")]
 
-from localdeploy.assembly import CloudAssembly, synth  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
+from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import account_client, put_contacts, read_contacts  # noqa: E402
 from localdeploy.custom_resources import CustomResourceClient, RequestRecord, RequestType  # noqa: E402
@@ -381,7 +382,8 @@ def scale_templates(assembly: CloudAssembly, service_timeout_s: int, *, chained:
 
     Returns the number of nested stacks and the accounts each holds.
     """
-    parent_path = assembly.stack(ORGANIZATION_STACK).template_path
+    stack = assembly.stack(ORGANIZATION_STACK)
+    parent_path = stack.template_path
     parent = json.loads(parent_path.read_text(encoding="utf-8"))
     nested = [k for k, v in parent["Resources"].items() if v["Type"] == "AWS::CloudFormation::Stack"]
     if not chained:
@@ -390,7 +392,7 @@ def scale_templates(assembly: CloudAssembly, service_timeout_s: int, *, chained:
             resource["DependsOn"] = [d for d in resource.get("DependsOn", []) if d not in nested]
         parent_path.write_text(json.dumps(parent, indent=1), encoding="utf-8")
     sizes = []
-    for path in assembly.directory.glob("*.nested.template.json"):
+    for path in stack.nested_template_paths().values():
         template = json.loads(path.read_text(encoding="utf-8"))
         contacts = [r for r in template["Resources"].values() if r["Type"] == "Custom::AlternateContacts"]
         for resource in contacts:

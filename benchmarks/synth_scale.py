@@ -74,6 +74,7 @@ from cdk_alternate_contacts import (  # noqa: E402
     OrganizationContacts,
 )
 from cdk_alternate_contacts.organization import MAX_ACCOUNTS_PER_STACK  # noqa: E402
+from cdk_alternate_contacts_cli.intrinsics import Scope, resolve  # noqa: E402
 
 MAX_RESOURCES = 500
 MAX_ROLE_POLICY = 10_240
@@ -226,32 +227,22 @@ def timed(build: Callable[..., None], accounts: list[str], repeat: int, **settin
 
 def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:
     """The provider role's inline policies as IAM counts them: resolved, white space excluded (GovCloud values)."""
-    references = {
-        "AWS::Partition": "aws-us-gov",
-        "AWS::Region": "us-gov-west-1",
-        "AWS::AccountId": "123456789012",
-        "AWS::StackName": stack_name,
-        "AWS::StackId": f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}",
-    }
-
-    def resolved(value: Any) -> Any:
-        if isinstance(value, list):
-            return [resolved(v) for v in value]
-        if not isinstance(value, dict):
-            return value
-        if "Fn::Join" in value:
-            delimiter, parts = value["Fn::Join"]
-            return delimiter.join(str(resolved(p)) for p in parts)
-        if set(value) == {"Ref"}:
-            return references[value["Ref"]]
-        if set(value) == {"Fn::GetAtt"}:
-            return f"arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:{stack_name}-{value['Fn::GetAtt'][0]}-X:*"
-        return {k: resolved(v) for k, v in value.items()}
+    govcloud = Scope(
+        account="123456789012",
+        partition="aws-us-gov",
+        region="us-gov-west-1",
+        stack_name=stack_name,
+        stack_id=f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}",
+        get_att=lambda logical_id, _: (
+            f"arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:{stack_name}-{logical_id}-X:*"
+        ),
+        strict=True,
+    )
 
     documents = [
         r["Properties"]["PolicyDocument"] for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
     ]
-    return len(re.sub(r"\s", "", "".join(json.dumps(resolved(d)) for d in documents)))
+    return len(re.sub(r"\s", "", "".join(json.dumps(resolve(d, govcloud)) for d in documents)))
 
 
 @dataclass

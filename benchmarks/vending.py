@@ -44,7 +44,8 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "handler")]
 
-from localdeploy.assembly import CloudAssembly, synth  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
+from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 
 STACK = "Vending"
@@ -119,10 +120,7 @@ def changes(before: CloudAssembly, after: CloudAssembly) -> Changes:
 
 
 def _nested(assembly: CloudAssembly, parent: dict[str, Any], logical_id: str) -> dict[str, Any]:
-    url = parent["Resources"][logical_id]["Properties"]["TemplateURL"]
-    if isinstance(url, dict):  # Fn::Join of the bucket's parts and "/<hash>.json": the literal parts suffice
-        url = "".join(part for part in url["Fn::Join"][1] if isinstance(part, str))
-    return assembly.nested_template(STACK, url)
+    return assembly.nested_template(STACK, parent["Resources"][logical_id]["Properties"]["TemplateURL"])
 
 
 def synthesize(workdir: Path, accounts: int, change: str) -> tuple[CloudAssembly, float]:

@@ -18,8 +18,10 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``lambda_service`` functions, their pools of execution environments and asynchronous invocations
 ``registry``       the live resource list of each stack, as CloudFormation reports it
 ``cfn_api``        the CloudFormation query API (ListStackResources, DescribeStacks, GetTemplate) over the registry
-``assembly``       synthesizing with the pinned CDK CLI and reading the cloud assembly
-``template``       intrinsic functions, conditions, rules and dependencies of a template
+``assembly``       synthesizing with the pinned CDK CLI (the assembly is read with the shared reader,
+                   ``cdk_alternate_contacts_cli.cloud_assembly``)
+``template``       parameters, conditions, rules, outputs and dependencies of a template (values: the
+                   shared resolver, ``cdk_alternate_contacts_cli.intrinsics``)
 ``native``         synthetic ids and attributes of resource types that are recorded, not emulated
 ``organizations``  AWS::Organizations::Account, vended in moto's Organizations as CloudFormation does it
 ``state``          persisted stack state in ``.local/``

@@ -8,10 +8,11 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cdk_alternate_contacts_cli.cloud_assembly import AssemblyError
 from cdk_alternate_contacts_handler import spec
 
 from . import demo
-from .assembly import REPO, AssemblyError, synth
+from .assembly import REPO, synth
 from .cloud import LocalCloud
 from .contacts import account_client, load_snapshot, put_contacts, read_contacts, save_snapshot
 from .engine import OperationResult
@@ -80,7 +81,7 @@ def _deploy_or_destroy(args: argparse.Namespace) -> int:
         synthesis = pool.submit(synth, state_dir / "cdk.out", app=args.app, context=_pairs(args.context, "-c"))
         with LocalCloud(state_dir / "cloud", concurrency=args.concurrency) as cloud:
             assembly = synthesis.result()
-            names = args.stack or [artifact.name for artifact in assembly.stacks()]
+            names = args.stack or [artifact.stack_name for artifact in assembly.stacks]
             if args.command == "destroy":
                 names = list(reversed(names))
             client = account_client(cloud.moto.endpoint)

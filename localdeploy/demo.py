@@ -35,9 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from cdk_alternate_contacts_handler import spec
 
-from .assembly import REPO, CloudAssembly, synth
+from .assembly import REPO, synth
 from .cloud import LocalCloud
 from .contacts import Details, Slot, account_client, read_contacts
 from .custom_resources import RequestRecord

@@ -60,8 +60,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
+from cdk_alternate_contacts_cli.cloud_assembly import AssemblyError, CloudAssembly
+
 from . import native
-from .assembly import AssemblyError, CloudAssembly
 from .custom_resources import CustomResourceClient, RequestRecord, RequestType, is_custom
 from .functions import FunctionConfig
 from .iam import POLICY_TYPES, PolicyRegistry, PolicyResource

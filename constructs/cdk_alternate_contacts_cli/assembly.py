@@ -1,9 +1,6 @@
 """The contacts a synthesized CDK app declares, read from its cloud assembly without loading aws_cdk.
 
-A cloud assembly (``cdk.out``) is a folder holding ``manifest.json``, which lists the stacks (and the
-assemblies of CDK Stages, in sub-folders), one template per stack, and an assets manifest per stack. A
-nested stack is an ``AWS::CloudFormation::Stack`` resource whose ``TemplateURL`` names a file asset: its
-object key (``<hash>.json``) leads, through the assets manifest, to the template in the assembly.
+The assembly's stacks, templates and nested stacks' templates are read with :mod:`.cloud_assembly`.
 
 Contacts are found by the shared spec's resource types: ``Custom::AlternateContact`` (one contact) and
 ``Custom::AlternateContacts`` (several types of one account). Their values are evaluated with
@@ -13,156 +10,16 @@ Contacts are found by the shared spec's resource types: ``Custom::AlternateConta
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
-import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Final
 
 from cdk_alternate_contacts_handler import spec
 
-from .intrinsics import NO_VALUE, Scope, Unresolved, as_property_text, resolve
+from .cloud_assembly import MAX_NESTING, NESTED_STACK_TYPE, StackArtifact, read_json
+from .intrinsics import NO_VALUE, Scope, Unresolved, condition, resolve, stringify
 
-STACK_ARTIFACT: Final = "aws:cloudformation:stack"
-NESTED_ASSEMBLY_ARTIFACT: Final = "cdk:cloud-assembly"
-ASSET_MANIFEST_ARTIFACT: Final = "cdk:asset-manifest"
-NESTED_STACK_TYPE: Final = "AWS::CloudFormation::Stack"
 CONTACT_RESOURCE_TYPES: Final = (spec.RESOURCE_TYPE, spec.CONTACTS_RESOURCE_TYPE)
-
-#: Nested stacks deeper than this are reported, not followed (CloudFormation itself allows few levels).
-MAX_NESTING: Final = 10
-
-#: The environment CDK writes for an environment-agnostic stack.
-UNKNOWN_ACCOUNT: Final = "unknown-account"
-UNKNOWN_REGION: Final = "unknown-region"
-
-
-class AssemblyError(Exception):
-    """The cloud assembly is missing, unreadable, or lacks the stacks asked for."""
-
-
-@dataclass(frozen=True)
-class StackArtifact:
-    """One top-level stack of the assembly.
-
-    Attributes
-    ----------
-    name:
-        The name the CDK CLI shows and ``--stack`` matches: ``Contacts``, or ``Prod/Contacts`` inside a Stage.
-    stack_name:
-        The CloudFormation stack name.
-    artifact_id:
-        The manifest's key for the stack.
-    template_path:
-        The template file.
-    account, region:
-        The stack's environment when the app fixes it; ``None`` for an environment-agnostic stack.
-    assets_path:
-        The stack's assets manifest (it lists the templates of every nested stack below it).
-    """
-
-    name: str
-    stack_name: str
-    artifact_id: str
-    template_path: Path
-    account: str | None
-    region: str | None
-    assets_path: Path | None
-
-    def matches(self, pattern: str) -> bool:
-        """Whether ``--stack pattern`` selects this stack (a glob on any of its names, as the CDK CLI does)."""
-        return any(fnmatch.fnmatchcase(name, pattern) for name in (self.name, self.stack_name, self.artifact_id))
-
-
-class CloudAssembly:
-    """A synthesized cloud assembly on disk.
-
-    Parameters
-    ----------
-    directory:
-        The folder holding ``manifest.json`` (``cdk.out``).
-
-    Raises
-    ------
-    AssemblyError
-        When there is no readable manifest: the app has not been synthesized there.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.directory = directory
-        self.stacks: list[StackArtifact] = list(_stacks(directory, prefix="", depth=0))
-
-    def select(self, patterns: Sequence[str]) -> list[StackArtifact]:
-        """The stacks that ``--stack`` patterns select, in manifest order; all of them without patterns.
-
-        Raises
-        ------
-        AssemblyError
-            When a pattern selects no stack; the message lists the stacks there are.
-        """
-        if not patterns:
-            return list(self.stacks)
-        for pattern in patterns:
-            if not any(stack.matches(pattern) for stack in self.stacks):
-                names = ", ".join(stack.name for stack in self.stacks) or "none"
-                raise AssemblyError(f"no stack matches {pattern!r} in {self.directory} (stacks: {names})")
-        return [stack for stack in self.stacks if any(stack.matches(p) for p in patterns)]
-
-
-def _read_json(path: Path, what: str) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise AssemblyError(f"{what} not found: {path}") from None
-    except (OSError, ValueError) as error:
-        raise AssemblyError(f"cannot read {what} {path}: {error}") from None
-    if not isinstance(document, dict):
-        raise AssemblyError(f"{what} {path} is not a JSON object")
-    return document
-
-
-def _stacks(directory: Path, *, prefix: str, depth: int) -> Iterator[StackArtifact]:
-    manifest_path = directory / "manifest.json"
-    if not manifest_path.is_file():
-        raise AssemblyError(
-            f"{directory} is not a cloud assembly (no manifest.json): run `cdk synth` first, or point --cdk-out "
-            "at the folder it writes"
-        )
-    artifacts = _read_json(manifest_path, "cloud assembly manifest").get("artifacts", {})
-    for artifact_id, artifact in artifacts.items():
-        kind = artifact.get("type")
-        properties = artifact.get("properties", {})
-        if kind == NESTED_ASSEMBLY_ARTIFACT and depth < MAX_NESTING:
-            # A CDK Stage: its stacks live in an assembly of their own, named "<Stage>/<Stack>" by the CDK CLI.
-            stage = properties.get("displayName") or artifact_id
-            yield from _stacks(directory / properties["directoryName"], prefix=f"{prefix}{stage}/", depth=depth + 1)
-        elif kind == STACK_ARTIFACT:
-            account, region = _environment(str(artifact.get("environment", "")))
-            assets = None
-            for dependency in artifact.get("dependencies", []):
-                dependent = artifacts.get(dependency, {})
-                if dependent.get("type") == ASSET_MANIFEST_ARTIFACT:
-                    assets = directory / dependent["properties"]["file"]
-            display = artifact.get("displayName") or artifact_id
-            yield StackArtifact(
-                name=display if "/" in display else f"{prefix}{display}",
-                stack_name=str(properties.get("stackName") or artifact_id),
-                artifact_id=artifact_id,
-                template_path=directory / properties["templateFile"],
-                account=account,
-                region=region,
-                assets_path=assets,
-            )
-
-
-def _environment(environment: str) -> tuple[str | None, str | None]:
-    """``aws://123456789012/eu-west-1`` -> the account and the region, ``None`` where CDK wrote unknown."""
-    account, _, region = environment.removeprefix("aws://").partition("/")
-    return (
-        account if account and account != UNKNOWN_ACCOUNT else None,
-        region if region and region != UNKNOWN_REGION else None,
-    )
 
 
 @dataclass(frozen=True)
@@ -181,7 +38,8 @@ class ResourceLocation:
     resource_type:
         ``Custom::AlternateContact`` or ``Custom::AlternateContacts``.
     condition:
-        The template condition the resource is created under, if any.
+        The template condition the resource is created under, when only the deploy decides it; ``None`` when
+        it has none or the condition is known to hold.
     """
 
     stack_name: str
@@ -283,7 +141,7 @@ def read_declarations(stacks: Sequence[StackArtifact], *, caller_account: str, p
                 f"stack {stack.name} deploys to account {deploying}; its contacts are read from account "
                 f"{caller_account} with AccountId (use --profile for {deploying} to read them as the deploy would)"
             )
-        template = _read_json(stack.template_path, f"template of stack {stack.name}")
+        template = stack.template()
         scope = _scope(template, account=deploying, partition=partition, region=stack.region, passed=None)
         _walk(template, scope, stack=stack, trail=(stack.name,), found=found, depth=0)
     return found
@@ -313,6 +171,7 @@ def _scope(
         parameters=parameters,
         parameter_values=values,
         mappings=template.get("Mappings") or {},
+        conditions=template.get("Conditions") or {},
     )
 
 
@@ -328,16 +187,27 @@ def _walk(
     """Collect the contacts of ``template`` and, depth first, of the nested stacks it holds."""
     for logical_id, resource in (template.get("Resources") or {}).items():
         kind = resource.get("Type")
-        if kind in CONTACT_RESOURCE_TYPES:
-            found.contacts.extend(_contacts(resource, scope, stack=stack, trail=(*trail, logical_id)))
-        elif kind == NESTED_STACK_TYPE:
+        if kind not in (*CONTACT_RESOURCE_TYPES, NESTED_STACK_TYPE):
+            continue
+        pending = resource.get("Condition")
+        created = condition(str(pending), scope) if pending else True
+        if created is False:
             where = _declared_by(resource, (*trail, logical_id))
-            path = _nested_template(resource, stack)
+            found.notes.append(f"{where} is not created: its condition {pending} is false")
+            continue
+        if kind in CONTACT_RESOURCE_TYPES:
+            undecided = str(pending) if isinstance(created, Unresolved) else None
+            found.contacts.extend(
+                _contacts(resource, scope, stack=stack, trail=(*trail, logical_id), condition=undecided)
+            )
+        else:
+            where = _declared_by(resource, (*trail, logical_id))
+            path = stack.nested_template_path(resource)
             if path is None or depth >= MAX_NESTING:
                 why = "its template is not in the cloud assembly" if path is None else "nested too deeply"
                 found.notes.append(f"nested stack {where}: {why}; contacts it may declare are not checked")
                 continue
-            nested = _read_json(path, f"template of nested stack {where}")
+            nested = read_json(path, f"template of nested stack {where}")
             passed = {
                 name: _passed_parameter(name, value, scope)
                 for name, value in ((resource.get("Properties") or {}).get("Parameters") or {}).items()
@@ -355,36 +225,6 @@ def _passed_parameter(name: str, value: Any, scope: Scope) -> Any:
     return resolved
 
 
-def _nested_template(resource: Mapping[str, Any], stack: StackArtifact) -> Path | None:
-    """The nested stack's template in the assembly: by the object key of its TemplateURL, else by metadata."""
-    directory = stack.template_path.parent
-    url = (resource.get("Properties") or {}).get("TemplateURL")
-    tail = url if isinstance(url, str) else _last_literal(url)
-    object_key = tail.rsplit("/", 1)[-1] if tail else None
-    if object_key and stack.assets_path is not None and stack.assets_path.is_file():
-        assets = _read_json(stack.assets_path, f"assets manifest of stack {stack.name}")
-        for asset in (assets.get("files") or {}).values():
-            keys = {d.get("objectKey") for d in (asset.get("destinations") or {}).values()}
-            source = asset.get("source") or {}
-            if object_key in keys and source.get("packaging", "file") == "file" and source.get("path"):
-                candidate = directory / str(source["path"])
-                if candidate.is_file():
-                    return candidate
-    asset_path = (resource.get("Metadata") or {}).get("aws:asset:path")
-    if isinstance(asset_path, str) and (directory / asset_path).is_file():
-        return directory / asset_path
-    return None
-
-
-def _last_literal(value: Any) -> str | None:
-    """The last literal string of an ``Fn::Join`` (CDK ends a TemplateURL with ``/<hash>.json``)."""
-    if isinstance(value, Mapping) and isinstance(value.get("Fn::Join"), list) and len(value["Fn::Join"]) == 2:
-        parts = value["Fn::Join"][1]
-        if isinstance(parts, list) and parts and isinstance(parts[-1], str):
-            return parts[-1]
-    return None
-
-
 def _declared_by(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
     """The construct path without the CustomResource's inner ``Resource/Default``; else stack/logical ids."""
     path = (resource.get("Metadata") or {}).get("aws:cdk:path")
@@ -397,19 +237,26 @@ def _declared_by(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
 
 
 def _contacts(
-    resource: Mapping[str, Any], scope: Scope, *, stack: StackArtifact, trail: tuple[str, ...]
+    resource: Mapping[str, Any],
+    scope: Scope,
+    *,
+    stack: StackArtifact,
+    trail: tuple[str, ...],
+    condition: str | None,
 ) -> list[Declaration]:
-    """The contacts of one resource: one for ``Custom::AlternateContact``, one per type for the other."""
+    """The contacts of one resource: one for ``Custom::AlternateContact``, one per type for the other.
+
+    ``condition`` is the resource's Condition when only the deploy decides it (``None``: it is created).
+    """
     declared_by = _declared_by(resource, trail)
     properties = resource.get("Properties") or {}
-    condition = resource.get("Condition")
     location = ResourceLocation(
         stack_name=stack.stack_name,
         region=stack.region,
         account=stack.account,
         logical_ids=trail[1:],
         resource_type=str(resource.get("Type")),
-        condition=str(condition) if condition else None,
+        condition=condition,
     )
     always: list[str] = [f"created only if condition {condition} holds (decided at deploy time)"] if condition else []
 
@@ -455,7 +302,9 @@ def _field(value: Any, scope: Scope) -> Any:
     if value is None:
         return None
     resolved = resolve(value, scope)
-    return None if resolved is NO_VALUE else as_property_text(resolved)
+    if resolved is NO_VALUE:
+        return None
+    return resolved if isinstance(resolved, Unresolved) else stringify(resolved)
 
 
 def _declaration(

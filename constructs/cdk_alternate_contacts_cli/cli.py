@@ -333,8 +333,8 @@ def _fatal(run: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Names
     """Turn the errors of the assembly and AWS layers into :class:`_CommandError`."""
 
     def wrapper(args: argparse.Namespace) -> int:
-        from .assembly import AssemblyError  # noqa: PLC0415 - keeps start-up free of boto3
-        from .aws import AwsError  # noqa: PLC0415
+        from .aws import AwsError  # noqa: PLC0415 - keeps start-up free of boto3
+        from .cloud_assembly import AssemblyError  # noqa: PLC0415
 
         try:
             return run(args)
@@ -385,8 +385,9 @@ def run_drift(args: argparse.Namespace) -> int:
 
 
 def _compare(args: argparse.Namespace, command: str) -> int:
-    from .assembly import CloudAssembly, read_declarations  # noqa: PLC0415
+    from .assembly import read_declarations  # noqa: PLC0415
     from .aws import Aws, StackReader, run_all  # noqa: PLC0415
+    from .cloud_assembly import CloudAssembly  # noqa: PLC0415
     from .compare import DRIFT_WORDS, PLAN_WORDS, UNCHECKED, Outcome, compare, duplicates, slot  # noqa: PLC0415
     from .deployed import resolve_deployed  # noqa: PLC0415
     from .report import ContactReport  # noqa: PLC0415

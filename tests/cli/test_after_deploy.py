@@ -26,7 +26,7 @@ from cli_support import (
     rows,
 )
 
-from localdeploy.assembly import CloudAssembly
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
 
 

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 from cli_support import CALLER, SECURITY, contact_resource, write_assembly
 
-from cdk_alternate_contacts_cli.assembly import AssemblyError, CloudAssembly, Declaration, read_declarations
+from cdk_alternate_contacts_cli.assembly import Declaration, read_declarations
+from cdk_alternate_contacts_cli.cloud_assembly import AssemblyError, CloudAssembly
 from cdk_alternate_contacts_cli.intrinsics import Unresolved
 
 
@@ -116,6 +117,36 @@ def test_stacks_of_a_stage_are_named_like_the_cdk_cli_names_them(tmp_path: Path)
     assert [(c.stack, c.account) for c in contacts] == [("Prod/Contacts", CALLER)]
 
 
+def test_a_stage_stack_is_found_by_its_cloudformation_name_with_its_templates_and_code(tmp_path: Path) -> None:
+    # GIVEN a Stage whose stack has a nested stack and a function, both file assets of the stack
+    stage = tmp_path / "assembly-Prod"
+    (stage / "asset.code").mkdir(parents=True)
+    nested = {"Resources": {"S": contact_resource("SECURITY", SECURITY)}}
+    code_asset = {"source": {"path": "asset.code", "packaging": "zip"}, "destinations": {"d": {"objectKey": "c.zip"}}}
+    manifest = assets(("Nested.json", "n.json"))
+    manifest["files"]["c.zip"] = code_asset
+    parent = {"Resources": {"Nested": nested_stack("Nested.json", "n.json")}}
+    write_assembly(stage, {"Contacts": {"template": parent, "assets": manifest}}, **{"Nested.json": nested})
+    stage_manifest = json.loads((stage / "manifest.json").read_text())
+    stage_manifest["artifacts"]["Contacts"]["properties"]["stackName"] = "Prod-Contacts"
+    (stage / "manifest.json").write_text(json.dumps(stage_manifest))
+    top = {"Prod": {"type": "cdk:cloud-assembly", "properties": {"directoryName": stage.name, "displayName": "Prod"}}}
+    (tmp_path / "manifest.json").write_text(json.dumps({"version": "55.0.0", "artifacts": top}))
+
+    # WHEN the assembly is read as localdeploy reads it: by CloudFormation stack name
+    assembly = CloudAssembly(tmp_path)
+    stack = assembly.stack("Prod-Contacts")
+
+    # THEN the stack, its nested template (by TemplateURL, as the CDK writes it) and its code are found
+    assert (stack.name, stack.stack_name) == ("Prod/Contacts", "Prod-Contacts")
+    url = parent["Resources"]["Nested"]["Properties"]["TemplateURL"]
+    assert assembly.nested_template("Prod-Contacts", url) == nested
+    assert stack.nested_templates() == {"Nested": nested}
+    assert assembly.asset_dir("Prod-Contacts", "c.zip") == (stage / "asset.code").resolve()
+    with pytest.raises(AssemblyError, match="no stack Contacts-Prod"):
+        assembly.stack("Contacts-Prod")
+
+
 def test_a_stack_bound_to_another_account_is_read_with_that_account_and_noted(tmp_path: Path) -> None:
     template = {"Resources": {"S": contact_resource("SECURITY", SECURITY)}}
     write_assembly(tmp_path, {"Workload": {"template": template, "environment": "aws://555555555555/eu-west-1"}})
@@ -157,6 +188,60 @@ def test_values_known_only_at_deploy_time_are_named_per_field(tmp_path: Path) ->
         "Title: parameter Env (given at deploy time)",
     )
     assert contacts[0].invalid == ()
+
+
+def test_a_decidable_fn_if_is_evaluated_as_cloudformation_will(tmp_path: Path) -> None:
+    # GIVEN a contact whose title depends on a condition over the deploying account (known before the deploy)
+    # and whose name depends on a condition over a top-level parameter (given only at deploy time)
+    template = {
+        "Parameters": {"Env": {"Type": "String", "Default": "dev"}},
+        "Conditions": {
+            "InOwnAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, CALLER]},
+            "IsProd": {"Fn::Equals": [{"Ref": "Env"}, "prod"]},
+        },
+        "Resources": {
+            "S": contact_resource(
+                "SECURITY",
+                {
+                    **SECURITY,
+                    "Title": {"Fn::If": ["InOwnAccount", "Own CISO", "Member CISO"]},
+                    "Name": {"Fn::If": ["IsProd", "Prod lead", "Dev lead"]},
+                },
+            )
+        },
+    }
+    write_assembly(tmp_path, {"Stack": {"template": template}})
+
+    # WHEN the declarations are read
+    contacts, _ = declarations(tmp_path)
+
+    # THEN the first is decided, as the local engine and CloudFormation decide it; the second names its parameter
+    assert contacts[0].details["Title"] == "Own CISO"
+    assert contacts[0].unresolved == ("Name: parameter Env (given at deploy time)",)
+
+
+def test_a_resource_condition_known_before_the_deploy_is_decided(tmp_path: Path) -> None:
+    # GIVEN contacts created under conditions over the deploying account, which the tool knows
+    template = {
+        "Conditions": {
+            "InOwnAccount": {"Fn::Equals": [{"Ref": "AWS::AccountId"}, CALLER]},
+            "Elsewhere": {"Fn::Not": [{"Condition": "InOwnAccount"}]},
+        },
+        "Resources": {
+            "Own": {**contact_resource("SECURITY", SECURITY), "Condition": "InOwnAccount"},
+            "Other": {**contact_resource("BILLING", SECURITY), "Condition": "Elsewhere"},
+        },
+    }
+    write_assembly(tmp_path, {"Stack": {"template": template}})
+
+    # WHEN the declarations are read
+    contacts, notes = declarations(tmp_path)
+
+    # THEN the one whose condition holds is declared like any other, the other is not created (and said so)
+    assert [(c.declared_by, c.plannable, c.location and c.location.condition) for c in contacts] == [
+        ("Stack/Own", True, None)
+    ]
+    assert notes == ["Stack/Other is not created: its condition Elsewhere is false"]
 
 
 def test_values_the_api_would_reject_are_named_with_the_shared_rules_without_quoting_them(tmp_path: Path) -> None:

@@ -14,8 +14,9 @@ from typing import Any
 
 from cli_support import contact_resource, write_assembly
 
-from cdk_alternate_contacts_cli.assembly import CloudAssembly, Declaration, read_declarations
+from cdk_alternate_contacts_cli.assembly import Declaration, read_declarations
 from cdk_alternate_contacts_cli.aws import Reading, StackReadError, StackResource
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from cdk_alternate_contacts_cli.compare import PLAN_WORDS, Outcome, compare
 from cdk_alternate_contacts_cli.deployed import Found, Resolution, resolve_deployed
 from cdk_alternate_contacts_cli.intrinsics import Unresolved

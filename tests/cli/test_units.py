@@ -1,4 +1,4 @@
-"""The pure parts of the tool, in-process: masking, intrinsics, pacing, retries and progress.
+"""The pure parts of the tool, in-process: masking, pacing, retries and progress (intrinsics: tests/unit).
 
 Retries and access errors use botocore's Stubber: moto never throttles nor denies, so only a stub can give
 the real API's TooManyRequestsException and AccessDeniedException here.
@@ -15,7 +15,6 @@ from botocore.stub import Stubber
 
 from cdk_alternate_contacts_cli.aws import ContactReader, OrgAccount, Reading, split_active
 from cdk_alternate_contacts_cli.compare import changed_fields
-from cdk_alternate_contacts_cli.intrinsics import NO_VALUE, Scope, Unresolved, resolve
 from cdk_alternate_contacts_cli.masking import initials, mask_email, mask_phone
 from cdk_alternate_contacts_cli.progress import Progress
 from cdk_alternate_contacts_cli.ratelimit import RateLimiter
@@ -71,31 +70,6 @@ def test_names_and_titles_become_initials() -> None:
     assert initials("Jane Doe") == "J. D."
     assert initials("Security Operations Center") == "S. O. C."
     assert initials("   ") == "***"
-
-
-def test_intrinsics_over_literals_and_known_pseudo_parameters_are_evaluated() -> None:
-    scope = Scope(account=OWN, partition="aws", mappings={"Teams": {"sec": {"Mail": "sec@example.com"}}})
-
-    assert resolve({"Fn::Join": ["-", ["a", {"Ref": "AWS::AccountId"}, 3]]}, scope) == f"a-{OWN}-3"
-    assert resolve({"Fn::Sub": ["${X}+${AWS::AccountId}${!Literal}", {"X": "x"}]}, scope) == f"x+{OWN}${{Literal}}"
-    assert resolve({"Fn::Select": [1, ["a", "b"]]}, scope) == "b"
-    assert resolve({"Fn::FindInMap": ["Teams", "sec", "Mail"]}, scope) == "sec@example.com"
-    assert resolve({"Ref": "AWS::NoValue"}, scope) is NO_VALUE
-
-
-def test_intrinsics_known_only_at_deploy_time_say_where_the_value_comes_from() -> None:
-    scope = Scope(
-        account=OWN,
-        parameters={
-            "Mail": {"Type": "AWS::SSM::Parameter::Value<String>", "Default": "/mail"},
-            "P": {"Type": "String"},
-        },
-    )
-
-    assert resolve({"Ref": "Mail"}, scope) == Unresolved("SSM parameter /mail (read at deploy time)")
-    assert resolve({"Fn::Join": ["", ["x", {"Ref": "P"}]]}, scope) == Unresolved("parameter P (given at deploy time)")
-    assert resolve({"Fn::Sub": "${Bucket.Arn}"}, scope) == Unresolved("Fn::Sub ${Bucket.Arn} (known after deploy)")
-    assert resolve({"Ref": "AWS::Region"}, scope) == Unresolved("Ref AWS::Region (the stack's region is not fixed)")
 
 
 def test_fields_compare_as_the_handler_compares_them_and_unknown_fields_are_skipped() -> None:

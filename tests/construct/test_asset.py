@@ -13,8 +13,11 @@ import tomllib
 import zipfile
 from pathlib import Path
 
-from construct_synth import REPO, CliSynth, WheelApp, asset_dir, modules_under
+from app_synth import function_asset
+from construct_synth import REPO, CliSynth, WheelApp, modules_under
 from packaging.requirements import Requirement
+
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 
 
 def crhelper_pin() -> str:
@@ -49,18 +52,17 @@ def byte_code_in(asset: Path) -> list[str]:
 
 def cli_asset(cli_synth: CliSynth) -> Path:
     """The provider function's asset folder in the CLI's cloud assembly."""
-    template = json.loads((cli_synth.outdir / "AlternateContactsExample.template.json").read_text())
-    return asset_dir(cli_synth.outdir, template)
+    return function_asset(cli_synth.outdir, "AlternateContactsExample")
 
 
 def test_cdk_cli_synthesizes_the_example_app_offline(cli_synth: CliSynth) -> None:
     # GIVEN `cdk synth` run with the pinned CLI and every network route closed (the fixture fails otherwise)
     # WHEN its cloud assembly is read
-    manifest = json.loads((cli_synth.outdir / "manifest.json").read_text())
+    stacks = CloudAssembly(cli_synth.outdir).stacks
     # THEN the example stack is in it, environment-agnostic, and cdk-nag (run by app.py) found nothing
-    stacks = {name: a for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"}
-    assert set(stacks) == {"AlternateContactsExample"}
-    assert stacks["AlternateContactsExample"]["environment"] == "aws://unknown-account/unknown-region"
+    assert [(stack.artifact_id, stack.account, stack.region) for stack in stacks] == [
+        ("AlternateContactsExample", None, None)
+    ]
     report = json.loads((cli_synth.outdir / "validation-report.json").read_text())
     assert report["pluginReports"] == []
 
@@ -115,8 +117,7 @@ def test_wheel_app_imports_both_packages_from_the_installed_wheel(wheel_app: Whe
 
 def test_wheel_app_asset_holds_the_installed_handler_and_crhelper(wheel_app: WheelApp) -> None:
     # GIVEN the asset the wheel-installed library built
-    template = json.loads((wheel_app.outdir / "FromWheel.template.json").read_text())
-    asset = asset_dir(wheel_app.outdir, template)
+    asset = function_asset(wheel_app.outdir, "FromWheel")
     # WHEN its contents are compared with the installation (which pip compiled to byte code)
     installed_handler = modules_under(wheel_app.site / "cdk_alternate_contacts_handler")
     # THEN the handler, crhelper and its metadata are there, and the byte code is not

@@ -5,12 +5,12 @@ from __future__ import annotations
 import ast
 from typing import Any
 
+from app_synth import function_asset
 from aws_cdk.assertions import Match
 from construct_synth import (
     CONTACT,
     MEMBER_BILLING_ACCOUNT,
     Synthesized,
-    asset_dir,
     only_resource,
 )
 
@@ -107,7 +107,7 @@ def test_provider_function_runs_python_3_14_on_arm64_with_the_bundled_handler(co
     properties = function["Properties"]
     # WHEN the handler path is resolved inside the asset, as the Lambda runtime would
     module_path, _, attribute = properties["Handler"].rpartition(".")
-    module_file = asset_dir(contacts_app.outdir, template) / (module_path.replace(".", "/") + ".py")
+    module_file = function_asset(contacts_app.outdir, "Contacts") / (module_path.replace(".", "/") + ".py")
     defined = {node.name for node in ast.parse(module_file.read_text()).body if isinstance(node, ast.FunctionDef)}
     # THEN the runtime, architecture and handler are the supported ones, and the handler exists
     assert properties["Runtime"] == "python3.14"

@@ -7,34 +7,13 @@ its contacts must be the only resource that waits for it.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from construct_synth import Synthesized, only_resource
 
+from cdk_alternate_contacts_cli.intrinsics import references
+
 STACK = "AlternateContactsExample"
-
-
-def references(value: Any) -> set[str]:
-    """The logical ids a property value refers to: Ref, Fn::GetAtt (both forms) and Fn::Sub's ``${X}``."""
-    found: set[str] = set()
-    if isinstance(value, dict):
-        for key, inner in value.items():
-            if key == "Ref" and isinstance(inner, str):
-                found.add(inner)
-            elif key == "Fn::GetAtt":
-                found.add(inner[0] if isinstance(inner, list) else str(inner).split(".", 1)[0])
-            elif key == "Fn::Sub":
-                text = inner if isinstance(inner, str) else inner[0]
-                found.update(name.split(".", 1)[0] for name in re.findall(r"\$\{([^!][^}]*)\}", text))
-                if isinstance(inner, list):
-                    found |= references(inner[1])
-            else:
-                found |= references(inner)
-    elif isinstance(value, list):
-        for item in value:
-            found |= references(item)
-    return found
 
 
 def depending_on(template: dict[str, Any], target: str) -> set[str]:

@@ -24,7 +24,8 @@ for _path in (REPO, Path(__file__).resolve().parent):
 
 from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
 
-from localdeploy.assembly import CloudAssembly, synth  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
+from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import Details, Slot, account_client, put_contacts, read_contacts  # noqa: E402
 from localdeploy.demo import UPDATE_CONTEXT  # noqa: E402

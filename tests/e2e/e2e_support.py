@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from localdeploy.assembly import CloudAssembly
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
 from localdeploy.contacts import Details
 from localdeploy.engine import OperationResult
@@ -56,11 +56,8 @@ def declared(assembly: CloudAssembly, artifact: str, construct_id: str) -> tuple
 def declared_contacts(assembly: CloudAssembly, artifact: str, construct_id: str) -> tuple[str, dict[str, Any]]:
     """The logical id and the properties of one AlternateContacts of a synthesized stack (or of its nested
     stack ``Members``), ServiceToken aside."""
-    templates = [assembly.template(artifact)]
-    for resource in templates[0]["Resources"].values():
-        if resource["Type"] == "AWS::CloudFormation::Stack":
-            url = resource["Properties"]["TemplateURL"]["Fn::Join"][1][-1]
-            templates.append(assembly.nested_template(artifact, url))
+    stack = assembly.stack(artifact)
+    templates = [stack.template(), *stack.nested_templates().values()]
     for template in templates:
         for logical_id, resource in template["Resources"].items():
             path = resource.get("Metadata", {}).get("aws:cdk:path", "").split("/")

@@ -19,7 +19,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from e2e_support import Assemblies
 
-from localdeploy.assembly import CloudAssembly
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
 from localdeploy.engine import Engine
 from localdeploy.quotas import DOCUMENTED_QUOTAS, AccountApiQuotas

@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 from e2e_support import STACK, Assemblies, assert_answered_exactly_once, declared, details_of, explain
 
-from localdeploy.assembly import CloudAssembly, synth
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
+from localdeploy.assembly import synth
 from localdeploy.cloud import LocalCloud
 from localdeploy.contacts import Details, Slot
 from localdeploy.engine import Engine

@@ -21,7 +21,7 @@ REPO = Path(__file__).resolve().parents[2]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from localdeploy.assembly import CloudAssembly  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
 from localdeploy.engine import Engine  # noqa: E402
 from localdeploy.organizations import ACCOUNT_TYPE, AccountVending  # noqa: E402
 from localdeploy.registry import StackRegistry  # noqa: E402

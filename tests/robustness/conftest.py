@@ -8,12 +8,11 @@ cloud assembly; jsii is only started when a test asks for it.
 
 from __future__ import annotations
 
-import json
 import runpy
 from pathlib import Path
 
 import pytest
-from app_synth import SynthesizedApp, function_asset, nested_templates
+from app_synth import SynthesizedApp, synthesized_app
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +24,4 @@ def example_synth() -> SynthesizedApp:
 
     namespace = runpy.run_path(str(construct_synth.REPO / "app.py"), run_name="__main__")
     # app.py has synthesized already (into a temporary folder of the CDK's); synth() returns that assembly.
-    outdir = Path(namespace["app"].synth().directory)
-    manifest = json.loads((outdir / "manifest.json").read_text())
-    (stack_name,) = [name for name, a in manifest["artifacts"].items() if a["type"] == "aws:cloudformation:stack"]
-    template = json.loads((outdir / f"{stack_name}.template.json").read_text())
-    return SynthesizedApp(
-        outdir, stack_name, template, function_asset(outdir, stack_name, template), nested_templates(outdir, template)
-    )
+    return synthesized_app(Path(namespace["app"].synth().directory))

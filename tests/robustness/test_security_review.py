@@ -27,8 +27,10 @@ from typing import Any
 
 import pytest
 from app_synth import SynthesizedApp
-from iam_eval import IdentityPolicy, resolve, role_statements
+from iam_eval import IdentityPolicy, role_statements
 from packaging.requirements import Requirement
+
+from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT = "123456789012"
@@ -112,15 +114,18 @@ def deployed(example_synth: SynthesizedApp) -> tuple[IdentityPolicy, str, str]:
     (log_id,) = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::Logs::LogGroup"]
     stack_uuid = "5b0a2f10-1111-4000-8000-000000000001"
     stack_arn = f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{example_synth.stack_name}/{stack_uuid}"
-    refs = {
-        "AWS::Partition": PARTITION,
-        "AWS::AccountId": ACCOUNT,
-        "AWS::Region": REGION,
-        "AWS::StackId": stack_arn,
-        "AWS::StackName": example_synth.stack_name,
-    }
     log_arn = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{LOG_GROUP}:*"
-    statements = resolve(role_statements(template, role_id), refs, {(log_id, "Arn"): log_arn})
+    attributes = {(log_id, "Arn"): log_arn}
+    deployment = Scope(
+        account=ACCOUNT,
+        partition=PARTITION,
+        region=REGION,
+        stack_id=stack_arn,
+        stack_name=example_synth.stack_name,
+        get_att=lambda logical_id, attribute: attributes[(logical_id, attribute)],
+        strict=True,
+    )
+    statements = resolve(role_statements(template, role_id), deployment)
     return IdentityPolicy(statements), stack_arn, log_arn
 
 

@@ -1,11 +1,15 @@
-"""The repository's app as synthesized for the robustness tests: its template and its Lambda asset."""
+"""The repository's app as synthesized for the robustness tests: its template and its Lambda asset.
+
+The cloud assembly is read with the project's one reader, :mod:`cdk_alternate_contacts_cli.cloud_assembly`.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 
 
 @dataclass(frozen=True)
@@ -16,6 +20,7 @@ class SynthesizedApp:
     stack_name: str
     template: dict[str, Any]
     asset: Path
+    #: The nested stacks' templates, by the path of logical ids from the stack down.
     nested: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @property
@@ -24,35 +29,16 @@ class SynthesizedApp:
         return [self.template, *self.nested.values()]
 
 
-def nested_templates(outdir: Path, template: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """The templates of the nested stacks a template declares (recursively), by file name.
-
-    The CDK writes each next to the parent's and names the file in the resource's ``aws:asset:path``
-    metadata; without it, the cloud assembly's ``*.nested.template.json`` files are all of them.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    names = [
-        r.get("Metadata", {}).get("aws:asset:path")
-        for r in template["Resources"].values()
-        if r["Type"] == "AWS::CloudFormation::Stack"
-    ]
-    if names and not all(names):
-        names = [path.name for path in outdir.glob("*.nested.template.json")]
-    for name in names:
-        child = json.loads((outdir / str(name)).read_text())
-        found[str(name)] = child
-        found.update(nested_templates(outdir, child))
-    return found
+def synthesized_app(outdir: Path) -> SynthesizedApp:
+    """The one stack of the cloud assembly in ``outdir``, its nested stacks and its provider's asset."""
+    (stack,) = CloudAssembly(outdir).stacks
+    return SynthesizedApp(
+        outdir, stack.stack_name, stack.template(), function_asset(outdir, stack.stack_name), stack.nested_templates()
+    )
 
 
-def function_asset(outdir: Path, stack_name: str, template: dict[str, Any]) -> Path:
-    """The folder the provider function's code is zipped from, found as the CLI finds it: by S3 key."""
-    (function,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
-    key = function["Properties"]["Code"]["S3Key"]
-    assets = json.loads((outdir / f"{stack_name}.assets.json").read_text())["files"]
-    (source,) = [
-        str(asset["source"]["path"])
-        for asset in assets.values()
-        if any(d["objectKey"] == key for d in asset["destinations"].values())
-    ]
-    return outdir / source
+def function_asset(outdir: Path, stack_name: str) -> Path:
+    """The folder the provider function's code is zipped from, found as localdeploy finds it: by S3 key."""
+    stack = CloudAssembly(outdir).stack(stack_name)
+    (function,) = [r for r in stack.template()["Resources"].values() if r["Type"] == "AWS::Lambda::Function"]
+    return stack.asset_dir(function["Properties"]["Code"]["S3Key"])

@@ -28,6 +28,8 @@ import aws_cdk as cdk  # noqa: E402 - after the jsii settings above
 from aws_cdk.assertions import Template  # noqa: E402
 
 from cdk_alternate_contacts import AlternateContactType  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
+from cdk_alternate_contacts_cli.intrinsics import Scope, resolve  # noqa: E402
 
 #: Closes every network route of a subprocess: a proxy on a closed local port, no instance metadata.
 OFFLINE_ENV = {
@@ -87,14 +89,25 @@ def run(command: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 
     return proc.stdout
 
 
+#: Every reference kept as a placeholder: ``{"Ref": X}`` (pseudo parameters too) as ``${X}``, an attribute as
+#: its ``Fn::GetAtt``.
+PLACEHOLDERS = Scope(
+    account="${AWS::AccountId}",
+    partition="${AWS::Partition}",
+    region="${AWS::Region}",
+    url_suffix="${AWS::URLSuffix}",
+    stack_name="${AWS::StackName}",
+    stack_id="${AWS::StackId}",
+    ref=lambda name: "${" + name + "}",
+    get_att=lambda logical_id, attribute: {"Fn::GetAtt": [logical_id, attribute]},
+    strict=True,
+)
+
+
 def render(value: Any) -> Any:
-    """Make a resolved CloudFormation value readable: ``Fn::Join`` joined, ``{"Ref": X}`` as ``${X}``."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return delimiter.join(str(render(part)) for part in parts)
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return "${" + value["Ref"] + "}"
-    return value
+    """Make a synthesized CloudFormation value readable: evaluated by the project's resolver, with every
+    reference kept as a placeholder (``Fn::Join`` joined, ``{"Ref": X}`` as ``${X}``)."""
+    return resolve(value, PLACEHOLDERS)
 
 
 def as_list(value: Any) -> list[Any]:
@@ -107,12 +120,6 @@ def only_resource(template: dict[str, Any], resource_type: str) -> tuple[str, di
     found = [(k, v) for k, v in template["Resources"].items() if v["Type"] == resource_type]
     assert len(found) == 1, f"expected one {resource_type}, found {[k for k, _ in found]}"
     return found[0]
-
-
-def asset_dir(outdir: Path, template: dict[str, Any]) -> Path:
-    """The folder of the provider function's asset in a cloud assembly."""
-    _, function = only_resource(template, "AWS::Lambda::Function")
-    return outdir / function["Metadata"]["aws:asset:path"]
 
 
 def validation_violations(outdir: Path) -> list[dict[str, Any]]:
@@ -134,7 +141,7 @@ class Synthesized:
         """The stack's template as written to the cloud assembly."""
         if self.error is not None:
             pytest.fail(f"synthesis failed: {self.error}", pytrace=False)
-        return json.loads((self.outdir / f"{stack_name}.template.json").read_text())
+        return CloudAssembly(self.outdir).template(stack_name)
 
     def template(self, stack_name: str) -> Template:
         """The stack's template, for aws_cdk.assertions."""

@@ -24,6 +24,8 @@ import aws_cdk as cdk
 from constructs import Construct
 
 from cdk_alternate_contacts import AccountContacts, ContactDetails
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly, read_json
+from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
 #: Figures measured during the session, printed at its end by tests/construct/organization/conftest.py.
 MEASURED: dict[str, str] = {}
@@ -178,16 +180,11 @@ class OrganizationTemplates:
 
 
 def organization_templates(outdir: Path, stack_name: str) -> OrganizationTemplates:
-    """The parent template of ``stack_name`` and every nested template it points to (asset metadata)."""
-    parent_file = outdir / f"{stack_name}.template.json"
-    parent = json.loads(parent_file.read_text())
-    nested, files = {}, {stack_name: parent_file}
-    for logical_id, resource in parent["Resources"].items():
-        if resource["Type"] == "AWS::CloudFormation::Stack":
-            path = outdir / resource["Metadata"]["aws:asset:path"]
-            nested[logical_id] = json.loads(path.read_text())
-            files[logical_id] = path
-    return OrganizationTemplates(parent, nested, files)
+    """The parent template of ``stack_name`` and every nested template below it, as the CLI finds them."""
+    stack = CloudAssembly(outdir).stack(stack_name)
+    paths = stack.nested_template_paths()
+    nested = {where: read_json(path, f"nested template {where}") for where, path in paths.items()}
+    return OrganizationTemplates(stack.template(), nested, {stack_name: stack.template_path, **paths})
 
 
 def role_policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
@@ -198,22 +195,6 @@ def role_policy_statements(template: dict[str, Any]) -> list[dict[str, Any]]:
         if resource["Type"] == "AWS::IAM::Policy" and {"Ref": role_id} in resource["Properties"]["Roles"]:
             statements += resource["Properties"]["PolicyDocument"]["Statement"]
     return statements
-
-
-def render(value: Any) -> Any:
-    """``Fn::Join`` joined and ``{"Ref": X}`` shown as ``${X}``, everywhere in ``value``."""
-    if isinstance(value, dict) and "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return delimiter.join(str(render(part)) for part in parts)
-    if isinstance(value, dict) and set(value) == {"Ref"}:
-        return "${" + value["Ref"] + "}"
-    if isinstance(value, list):
-        return [render(item) for item in value]
-    return value
-
-
-def as_list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else [value]
 
 
 def iam_pattern_matches(pattern: str, arn: str) -> bool:
@@ -235,25 +216,22 @@ PSEUDO_PARAMETERS = {
 
 def deployed(value: Any, stack_name: str, template: dict[str, Any]) -> Any:
     """``value`` as CloudFormation would hand it to IAM: references replaced by realistic longest values."""
-    if isinstance(value, list):
-        return [deployed(item, stack_name, template) for item in value]
-    if not isinstance(value, dict):
-        return value
-    if "Fn::Join" in value:
-        delimiter, parts = value["Fn::Join"]
-        return delimiter.join(str(deployed(part, stack_name, template)) for part in parts)
-    if set(value) == {"Ref"}:
-        name = value["Ref"]
-        if name == "AWS::StackName":
-            return stack_name
-        if name == "AWS::StackId":
-            return f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}"
-        return PSEUDO_PARAMETERS[name]
-    if set(value) == {"Fn::GetAtt"}:
-        logical_id, _ = value["Fn::GetAtt"]
-        assert template["Resources"][logical_id]["Type"] == "AWS::Logs::LogGroup", value
+
+    def log_group_arn(logical_id: str, attribute: str) -> str:
+        assert template["Resources"][logical_id]["Type"] == "AWS::Logs::LogGroup", (logical_id, attribute)
         return f"arn:aws-us-gov:logs:us-gov-west-1:123456789012:log-group:{stack_name}-{logical_id}-ABCDEFGHIJKL:*"
-    return {key: deployed(item, stack_name, template) for key, item in value.items()}
+
+    scope = Scope(
+        account=PSEUDO_PARAMETERS["AWS::AccountId"],
+        partition=PSEUDO_PARAMETERS["AWS::Partition"],
+        region=PSEUDO_PARAMETERS["AWS::Region"],
+        url_suffix=PSEUDO_PARAMETERS["AWS::URLSuffix"],
+        stack_name=stack_name,
+        stack_id=f"arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:stack/{stack_name}/{'0' * 36}",
+        get_att=log_group_arn,
+        strict=True,
+    )
+    return resolve(value, scope)
 
 
 def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:

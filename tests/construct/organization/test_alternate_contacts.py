@@ -6,8 +6,8 @@ import dataclasses
 from pathlib import Path
 
 import pytest
-from construct_synth import Synthesized, new_app
-from organization_synth import BILLING, OPERATIONS, SECURITY, as_list, render, role_policy_statements
+from construct_synth import Synthesized, as_list, new_app, render
+from organization_synth import BILLING, OPERATIONS, SECURITY, role_policy_statements
 
 # isort: split
 import aws_cdk as cdk

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from construct_synth import Synthesized
+from construct_synth import Synthesized, as_list, render
 from organization_synth import (
-    as_list,
     iam_pattern_matches,
     inline_policy_characters,
     organization_templates,
-    render,
     role_policy_statements,
 )
 

@@ -6,18 +6,16 @@ import itertools
 from collections import Counter
 from pathlib import Path
 
-from construct_synth import validation_violations
+from construct_synth import as_list, render, validation_violations
 from organization_synth import (
     MEASURED,
     THOUSAND,
     TimedSynthesis,
     acknowledgements,
-    as_list,
     cfn_lint,
     iam_pattern_matches,
     inline_policy_characters,
     organization_templates,
-    render,
     role_policy_statements,
 )
 
