@@ -22,8 +22,9 @@ if TYPE_CHECKING:
     from .contact import AlternateContact
     from .contacts import AlternateContacts
     from .contacts_file import load_contacts_model
+    from .coverage_model import Coverage, OnDrift
     from .details import AlternateContactValidationError, ContactDetails
-    from .model import AccountContacts, ContactsModel, ContactsModelError, Coverage, OnDrift, OrganizationalUnitContacts
+    from .model import AccountContacts, ContactsModel, ContactsModelError, OrganizationalUnitContacts
     from .organization import OrganizationContacts
     from .placement import nested_stack_index, nested_stacks_for
     from .provider import AlternateContactProvider
@@ -40,8 +41,8 @@ _LAZY = {
     "ContactDetails": ".details",
     "ContactsModel": ".model",
     "ContactsModelError": ".model",
-    "Coverage": ".model",
-    "OnDrift": ".model",
+    "Coverage": ".coverage_model",
+    "OnDrift": ".coverage_model",
     "OrganizationContacts": ".organization",
     "OrganizationStructure": ".structure",
     "OrganizationalUnitContacts": ".model",

@@ -39,21 +39,19 @@ from typing import Any
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
+from .coverage_model import ALL_ACCOUNTS, Coverage, coverage_problems
 from .details import ContactDetails
 from .model import (
-    ALL_ACCOUNTS,
     DETAIL_FIELDS,
     TYPE_NAMES,
     AccountContacts,
     ContactsModel,
     ContactsModelError,
     ContactTypeLike,
-    Coverage,
     OrganizationalUnitContacts,
     account_label,
     account_problems,
     contact_type_of,
-    coverage_problems,
     defaults_problems,
     duplicate_problems,
     duplicate_unit_problems,

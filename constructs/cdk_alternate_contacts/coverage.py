@@ -49,8 +49,9 @@ from cdk_alternate_contacts_handler.coverage_rules import RULES_FILE, canonical,
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .bundling import COVERAGE_HANDLER, coverage_code
+from .coverage_model import Coverage
 from .details import ContactDetails
-from .model import Coverage, OrganizationalUnitContacts, contact_type_of
+from .model import OrganizationalUnitContacts, contact_type_of
 from .provider import LOG_RETENTION, SERVICE_TIMEOUT, AlternateContactProvider
 
 #: Organizations delivers its events in us-east-1 only (shared/REFERENCE.md section 6).

@@ -17,12 +17,12 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .contacts import AlternateContacts
 from .contacts_file import load_contacts_model
+from .coverage_model import Coverage
 from .details import ContactDetails, is_unresolved
 from .model import (
     AccountContacts,
     ContactsModel,
     ContactTypeLike,
-    Coverage,
     OrganizationalUnitContacts,
     contact_type_of,
 )

@@ -19,11 +19,12 @@ from cdk_alternate_contacts import (
     AccountContacts,
     ContactDetails,
     ContactsModelError,
+    Coverage,
+    OnDrift,
     OrganizationalUnitContacts,
     OrganizationContacts,
     OrganizationStructure,
 )
-from cdk_alternate_contacts.model import Coverage, OnDrift
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.coverage_rules import RULES_FILE, parse
 
