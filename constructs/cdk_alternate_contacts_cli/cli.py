@@ -255,8 +255,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Read the organization's structure (Organizations ListRoots, ListOrganizationalUnitsForParent,\n"
             "ListAccountsForParent) and record it in the app's cdk.context.json, as CDK's context lookups do:\n"
             "OrganizationContacts applies [[organizational_units]] rules to listed accounts by the unit that\n"
-            "holds them, read from there at synth. Run it again when accounts move or join. Only ids are\n"
-            "recorded. Nothing is written to AWS."
+            "holds them, read from there at synth. Run it again when accounts move or join. Only ids and\n"
+            "the units' names are recorded. Nothing is written to AWS."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
