@@ -9,18 +9,22 @@ planned and drift-checked against the same accounts.
 
 from __future__ import annotations
 
+import json
 import random
 import tempfile
+import tomllib
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_support import CALLER, Cli, FrontedAccountApi, Synthesizer, offline_environment, put, rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from cdk_alternate_contacts.model import ContactsModelError
-from cdk_alternate_contacts.structure import OrganizationStructure
+from cdk_alternate_contacts.structure import CONTEXT_KEY, OrganizationStructure
 from cdk_alternate_contacts_cli.aws import OrgAccount
 from cdk_alternate_contacts_cli.importer import ImportCheckError, ImportedContacts, check, choose, render
 
@@ -358,3 +362,277 @@ def test_any_organization_is_reproduced_by_its_file_and_chosen_the_same_whatever
     assert choose(shuffled, live, org) == imported
     # AND every unit's rule is shared by at least 2 of its accounts
     assert all(unit.accounts >= 2 for unit in imported.units)
+
+
+@dataclass(frozen=True)
+class UnitsOrganization:
+    """The arranged organization: its id, root, units and member account ids by name."""
+
+    organization_id: str
+    root: str
+    units: dict[str, str]
+    members: dict[str, str]
+
+    def active(self) -> list[str]:
+        """The ACTIVE accounts' ids, the management account included."""
+        return sorted([CALLER, *(a for name, a in self.members.items() if name != "closed")])
+
+    def live(self) -> dict[tuple[str, str], dict[str, str]]:
+        """Every contact of the ACTIVE accounts, (account, type) -> details."""
+        contacts: dict[tuple[str, str], dict[str, str]] = {}
+        for account in self.active():
+            name = next((n for n, a in self.members.items() if a == account), "master")
+            contacts[(account, "BILLING")] = BILLING
+            contacts[(account, "OPERATIONS")] = {"pay-a": PAYMENTS_OPERATIONS, "pay-b": PAYMENTS_OPERATIONS}.get(
+                name, PAY_C_OPERATIONS if name == "pay-c" else OPERATIONS
+            )
+            if not name.startswith("sb-"):
+                contacts[(account, "SECURITY")] = SECURITY
+        return contacts
+
+
+def arrange_units(aws: Any) -> UnitsOrganization:
+    """An organization managed by the caller: workloads (two accounts) holding payments (three), sandbox (two
+    ACTIVE and a SUSPENDED one), and tools in the root. Every account has BILLING and the default OPERATIONS
+    and SECURITY contacts, except: pay-a and pay-b share PAYMENTS_OPERATIONS, pay-c has its own operations
+    address, and sandbox's accounts have no SECURITY contact."""
+    client = aws("organizations")
+    organization_id = client.create_organization(FeatureSet="ALL")["Organization"]["Id"]
+    root = client.list_roots()["Roots"][0]["Id"]
+
+    def unit(name: str, parent: str) -> str:
+        return str(client.create_organizational_unit(ParentId=parent, Name=name)["OrganizationalUnit"]["Id"])
+
+    units = {"workloads": unit("workloads", root)}
+    units["payments"] = unit("payments", units["workloads"])
+    units["sandbox"] = unit("sandbox", root)
+    placement = {
+        "tools": root,
+        "shared-1": units["workloads"],
+        "shared-2": units["workloads"],
+        "pay-a": units["payments"],
+        "pay-b": units["payments"],
+        "pay-c": units["payments"],
+        "sb-1": units["sandbox"],
+        "sb-2": units["sandbox"],
+        "closed": units["sandbox"],
+    }
+    members = {}
+    for name, parent in placement.items():
+        account = client.create_account(Email=f"{name}-root@example.net", AccountName=name)["CreateAccountStatus"]
+        members[name] = account["AccountId"]
+        if parent != root:
+            client.move_account(AccountId=members[name], SourceParentId=root, DestinationParentId=parent)
+    org = UnitsOrganization(organization_id, root, units, members)
+    put(aws, org.live())
+    # The closed account had another SECURITY contact: it is neither imported nor counted in sandbox.
+    put(aws, {(members["closed"], "SECURITY"): OTHER_OPERATIONS})
+    client.close_account(AccountId=members["closed"])
+    return org
+
+
+#: Every clear-text detail of the organization: none may reach the terminal.
+DETAILS = sorted(
+    {
+        value
+        for details in (SECURITY, OPERATIONS, BILLING, PAYMENTS_OPERATIONS, PAY_C_OPERATIONS)
+        for value in details.values()
+    }
+)
+
+
+def file_details(details: Mapping[str, str]) -> dict[str, str]:
+    """Details as the file writes them."""
+    names = {"EmailAddress": "email_address", "Name": "name", "PhoneNumber": "phone_number", "Title": "title"}
+    return {names[api]: value for api, value in details.items()}
+
+
+def table_after(lines: list[str], heading: str) -> list[list[str]]:
+    """The rows of the table whose header starts with ``heading``, cut at the header's columns."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(heading))
+    header = lines[start]
+    columns = [i for i, char in enumerate(header) if char != " " and (i == 0 or header[i - 2 : i] == "  ")]
+    found = []
+    for line in lines[start + 1 :]:
+        if not line.strip():
+            break
+        found.append([line[a:b].strip() for a, b in zip(columns, [*columns[1:], None], strict=True)])
+    return found
+
+
+def test_import_with_organizational_units_writes_the_units_rules_and_records_the_structure(
+    cli: Cli, aws: Any, tmp_path: Path
+) -> None:
+    # GIVEN the organization, and an app's context file that already holds a CDK lookup
+    org = arrange_units(aws)
+    members, units = org.members, org.units
+    out = tmp_path / "contacts.toml"
+    context_file = tmp_path / "cdk.context.json"
+    context_file.write_text(json.dumps({"availability-zones:account=111111111111:region=us-east-1": ["us-east-1a"]}))
+
+    # WHEN the user imports it with the organizational units
+    result = cli("import", "--out", out, "--organizational-units", "--context-file", context_file)
+
+    # THEN it exits 0 and the file holds the defaults, payments' operations (the fields that differ from the
+    # default) and sandbox's opt-out of security, parents first and siblings by id; workloads, whose accounts
+    # are split 2 to 2 between the default and payments' value, keeps the default (a tie)
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = tomllib.loads(out.read_text())
+    assert data["defaults"] == {
+        "billing": file_details(BILLING),
+        "operations": file_details(OPERATIONS),
+        "security": file_details(SECURITY),
+    }
+    payments_rule = {
+        "id": units["payments"],
+        "name": "payments",
+        "overrides": {"operations": {"email_address": "payments-ops@example.com", "name": "Payments on-call"}},
+    }
+    sandbox_rule = {"id": units["sandbox"], "name": "sandbox", "opt_out": ["security"]}
+    first_payments = units["workloads"] < units["sandbox"]
+    assert data["organizational_units"] == (
+        [payments_rule, sandbox_rule] if first_payments else [sandbox_rule, payments_rule]
+    )
+    # AND every ACTIVE account is listed by id with its name; only pay-c departs from what its units give it,
+    # with its own address (the other fields come from the default)
+    names = {account: name for name, account in members.items()} | {CALLER: "master"}
+    expected = [{"account_id": account, "name": names[account]} for account in org.active()]
+    for entry in expected:
+        if entry["name"] == "pay-c":
+            entry["overrides"] = {"operations": {"email_address": "pay-c-ops@example.com"}}
+    assert data["accounts"] == expected
+    # AND the file's comment says the units' rules apply by the recorded structure
+    assert "# An organizational unit's rule holds what most of its accounts share" in out.read_text()
+
+    # AND the structure was recorded as lookup records it, the other key kept, every account on its path
+    context = json.loads(context_file.read_text())
+    assert "availability-zones:account=111111111111:region=us-east-1" in context
+    recorded = OrganizationStructure.from_context(context[CONTEXT_KEY])
+    assert recorded.organization_id == org.organization_id
+    assert recorded.path_of(members["pay-c"]) == (units["workloads"], units["payments"])
+    assert recorded.path_of(members["closed"]) == (units["sandbox"],)
+    assert recorded.path_of(CALLER) == ()
+    assert recorded.unit_names == {units[name]: name for name in units}
+
+    # AND the summary lists each unit with a rule: id, name, types, the ACTIVE accounts it covers; no detail
+    lines = result.stdout.splitlines()
+    unit_rows = [
+        [units["payments"], "payments", "3", "OPERATIONS (email_address, name)", ""],
+        [units["sandbox"], "sandbox", "2", "", "SECURITY"],
+    ]
+    assert table_after(lines, "ORGANIZATIONAL UNIT") == (unit_rows if first_payments else unit_rows[::-1])
+    assert table_after(lines, "ACCOUNT ") == [[members["pay-c"], "pay-c", "OPERATIONS (email_address)", ""]]
+    assert "8 accounts need no override or opt-out: the defaults and the units' rules give them their contacts." in (
+        lines
+    )
+    assert (
+        f"Recorded the structure of {org.organization_id} (root {org.root}): 10 accounts in 3 organizational units, "
+        f"in {context_file} under {CONTEXT_KEY}."
+    ) in lines
+    assert "account under the unit the file assumes. Run the lookup again after accounts move." in lines
+    leaked = [detail for detail in DETAILS if detail in result.stdout + result.stderr]
+    assert leaked == []
+
+
+def test_a_file_imported_with_units_deployed_with_the_recorded_structure_changes_nothing(
+    cli: Cli, aws: Any, tmp_path: Path, synthesizer: Synthesizer
+) -> None:
+    # GIVEN the organization, imported with its units in an app's folder (cdk.context.json by default)
+    org = arrange_units(aws)
+    imported = cli("import", "--organizational-units", cwd=tmp_path)
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    assert tomllib.loads((tmp_path / "contacts.toml").read_text())["organizational_units"]
+
+    # WHEN the file is synthesized with OrganizationContacts.from_file, the app's context read from that folder
+    cdk_out = synthesizer.from_file(
+        tmp_path / "contacts.toml",
+        tmp_path / "cdk.out",
+        organization_id=org.organization_id,
+        management_account_id=CALLER,
+        context_file=tmp_path / "cdk.context.json",
+    )
+    plan = cli("plan", "--cdk-out", cdk_out, "--detailed-exitcode")
+
+    # THEN the plan finds nothing to change: every live contact declared, NO CHANGE, and none more
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    planned = rows(plan.stdout)
+    assert {(account, contact_type) for account, contact_type, _ in planned} == set(org.live())
+    assert {tuple(row) for row in planned.values()} == {("NO CHANGE",)}
+    # AND drift finds every contact in sync
+    drift = cli("drift", "--cdk-out", cdk_out)
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert {tuple(row) for row in rows(drift.stdout).values()} == {("IN SYNC",)}
+
+
+def test_without_the_flag_import_reads_no_structure_and_writes_no_context(cli: Cli, aws: Any, tmp_path: Path) -> None:
+    # GIVEN the organization with its units
+    arrange_units(aws)
+
+    # WHEN the user imports without --organizational-units
+    result = cli("import", cwd=tmp_path)
+
+    # THEN the file has no units' rules (sandbox's accounts opt out of security one by one), and no context
+    # file was written
+    assert result.returncode == 0, result.stdout + result.stderr
+    data = tomllib.loads((tmp_path / "contacts.toml").read_text())
+    assert "organizational_units" not in data
+    assert sum(1 for entry in data["accounts"] if entry.get("opt_out") == ["security"]) == 2
+    assert [path.name for path in tmp_path.iterdir()] == ["contacts.toml"]
+    assert "ORGANIZATIONAL UNIT" not in result.stdout
+    assert "Recorded the structure" not in result.stdout
+
+
+def test_a_context_file_that_is_not_json_or_given_without_the_flag_stops_the_import_before_any_aws_call(
+    tmp_path: Path,
+) -> None:
+    # GIVEN no credentials at all: any AWS call would fail with another message
+    cli = Cli(offline_environment())
+    context_file = tmp_path / "cdk.context.json"
+    context_file.write_text("{not json")
+
+    # WHEN the context file is not JSON THEN exit 3, naming it, and nothing is written
+    broken = cli(
+        "import", "--out", tmp_path / "contacts.toml", "--organizational-units", "--context-file", context_file
+    )
+    assert broken.returncode == 3
+    assert f"{context_file}: not valid JSON" in broken.stderr
+    # WHEN --context-file comes without --organizational-units THEN exit 3, saying to pass both
+    alone = cli("import", "--out", tmp_path / "contacts.toml", "--context-file", context_file)
+    assert alone.returncode == 3
+    assert "--context-file is where --organizational-units records the structure: pass both" in alone.stderr
+    # AND both times the files are as they were
+    assert [path.name for path in tmp_path.iterdir()] == ["cdk.context.json"]
+    assert context_file.read_text() == "{not json"
+
+
+def test_a_structure_that_cannot_be_read_stops_the_import_before_any_contact_is_read(
+    cli: Cli, aws: Any, endpoint: str, tmp_path: Path
+) -> None:
+    # GIVEN the organization, and Organizations denying ListOrganizationalUnitsForParent (the only call with a
+    # ParentId; moto never denies: a local front plays IAM's refusal)
+    arrange_units(aws)
+    organizations = FrontedAccountApi(
+        endpoint, answer=lambda body: (403, "AccessDeniedException") if "ParentId" in body else None
+    )
+    account = FrontedAccountApi(endpoint, answer=lambda body: None)
+    try:
+        # WHEN the user imports with the organizational units
+        result = cli(
+            "import",
+            "--organizational-units",
+            cwd=tmp_path,
+            env={
+                "AWS_ENDPOINT_URL_ORGANIZATIONS": organizations.endpoint,
+                "AWS_ENDPOINT_URL_ACCOUNT": account.endpoint,
+            },
+        )
+    finally:
+        organizations.stop()
+        account.stop()
+
+    # THEN it exits 3, says who may read the structure, read no contact and wrote nothing
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "Organizations ListOrganizationalUnitsForParent r-" in result.stderr
+    assert "AccessDenied; read the organization from its management account" in result.stderr
+    assert account.bodies == []
+    assert list(tmp_path.iterdir()) == []
