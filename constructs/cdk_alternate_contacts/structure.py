@@ -50,15 +50,20 @@ class OrganizationStructure:
         The parent (a unit's id or the root's) of every account and organizational unit.
     looked_up_at:
         When it was looked up (ISO 8601, UTC), for messages.
+    unit_names:
+        The organizational units' names, by id, as labels for people. Default: none known (a structure
+        recorded before names were kept); nothing is placed by name.
     """
 
     organization_id: str
     root_id: str
     parents: Mapping[str, str] = field(default_factory=dict)
     looked_up_at: str = ""
+    unit_names: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "parents", MappingProxyType(dict(self.parents)))
+        object.__setattr__(self, "unit_names", MappingProxyType(dict(self.unit_names)))
 
     def path_of(self, account_id: str) -> tuple[str, ...] | None:
         """The organizational units holding the account, from the root's child down; ``None`` if unknown."""
@@ -75,14 +80,31 @@ class OrganizationStructure:
         """Whether the organizational unit was in the organization when the structure was looked up."""
         return ORGANIZATIONAL_UNIT_ID.fullmatch(unit_id) is not None and unit_id in self.parents
 
+    def units_top_down(self) -> list[str]:
+        """Every organizational unit, each after its parent: depth first from the root, siblings by id."""
+        children: dict[str, list[str]] = {}
+        for child, parent in self.parents.items():
+            if ORGANIZATIONAL_UNIT_ID.fullmatch(child):
+                children.setdefault(parent, []).append(child)
+        ordered: list[str] = []
+        pending = sorted(children.get(self.root_id, []), reverse=True)
+        while pending:
+            unit = pending.pop()
+            ordered.append(unit)
+            pending += sorted(children.get(unit, []), reverse=True)
+        return ordered
+
     def to_context(self) -> dict[str, Any]:
-        """The JSON value kept under :data:`CONTEXT_KEY`."""
-        return {
+        """The JSON value kept under :data:`CONTEXT_KEY` (``unitNames`` only when names are known)."""
+        value: dict[str, Any] = {
             "organizationId": self.organization_id,
             "rootId": self.root_id,
             "lookedUpAt": self.looked_up_at,
             "parents": dict(sorted(self.parents.items())),
         }
+        if self.unit_names:
+            value["unitNames"] = dict(sorted(self.unit_names.items()))
+        return value
 
     @classmethod
     def from_context(cls, value: object) -> OrganizationStructure:
@@ -121,5 +143,13 @@ class OrganizationStructure:
                 parent, depth = parents[parent], depth + 1
                 if depth > MAX_DEPTH:
                     raise fail(f"parents.{child}: its chain of parents does not reach the root")
+        unit_names = value.get("unitNames", {})
+        if not isinstance(unit_names, Mapping):
+            raise fail("unitNames: must map organizational unit ids to their names")
+        for unit, name in unit_names.items():
+            if not isinstance(unit, str) or unit not in parents or not ORGANIZATIONAL_UNIT_ID.fullmatch(unit):
+                raise fail(f"unitNames: {str(unit)[:40]!r} is not one of the recorded organizational units")
+            if not isinstance(name, str):
+                raise fail(f"unitNames.{unit}: must be a string (got {type(name).__name__})")
         looked_up_at = value.get("lookedUpAt", "")
-        return cls(organization_id, root_id, parents, looked_up_at if isinstance(looked_up_at, str) else "")
+        return cls(organization_id, root_id, parents, looked_up_at if isinstance(looked_up_at, str) else "", unit_names)

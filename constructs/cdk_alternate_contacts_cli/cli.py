@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Any, Final, NoReturn
 from cdk_alternate_contacts_handler import spec
 
 if TYPE_CHECKING:
+    from cdk_alternate_contacts.structure import OrganizationStructure
+
     from .aws import Aws, ContactReader, OrgAccount, Organization, Reading
     from .progress import Progress
 
@@ -108,6 +110,15 @@ OrganizationContacts.from_file reads and that, deployed, changes nothing (`plan 
   overrides  an account with another value overrides only the fields that differ (all four when the type
              has no default)
   opt_out    an account without a contact of a type that has a default opts out of it
+
+With --organizational-units, values shared by an organizational unit's accounts become that unit's rule
+([[organizational_units]]), units taken top down (parents first, siblings by id): per type, when the most
+common value among the unit's accounts (at any depth; no contact counts as a value) is not the one they
+would inherit (the units above, then the default), is held by at least 2 of them and by more than the
+inherited one, the unit overrides it (the fields that differ from the default) or opts out of it. Ties keep
+the inherited value, then go to the value of the lowest account id. Accounts then override or opt out only
+where their live contact differs from what their units give them. The structure used is recorded in
+--context-file as `lookup` records it, so that the next synth places every account as the file assumes.
 
 Every ACTIVE account is listed by id, with its Organizations name as a label, the management account
 included: run it from the management account (its own contacts are read without AccountId). If any
@@ -255,8 +266,8 @@ def build_parser() -> argparse.ArgumentParser:
             "Read the organization's structure (Organizations ListRoots, ListOrganizationalUnitsForParent,\n"
             "ListAccountsForParent) and record it in the app's cdk.context.json, as CDK's context lookups do:\n"
             "OrganizationContacts applies [[organizational_units]] rules to listed accounts by the unit that\n"
-            "holds them, read from there at synth. Run it again when accounts move or join. Only ids are\n"
-            "recorded. Nothing is written to AWS."
+            "holds them, read from there at synth. Run it again when accounts move or join. Only ids and\n"
+            "the units' names are recorded. Nothing is written to AWS."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -294,6 +305,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="the file's format (default: from --out's suffix, else toml)",
     )
     file.add_argument("--force", action="store_true", help="replace FILE if it exists (default: refuse, exit 3)")
+    units = importing.add_argument_group("organizational units")
+    units.add_argument(
+        "--organizational-units",
+        action="store_true",
+        help="give values an organizational unit's accounts share to the unit's rule (default: only defaults "
+        "and accounts); reads the organization's structure (as `lookup` does) and records it in --context-file",
+    )
+    units.add_argument(
+        "--context-file",
+        type=Path,
+        metavar="FILE",
+        help="with --organizational-units: the app's context file the structure is recorded in (default: "
+        "cdk.context.json in the current folder; other keys are kept)",
+    )
     importing.set_defaults(run=run_import)
     return parser
 
@@ -517,13 +542,38 @@ def _import_target(args: argparse.Namespace) -> tuple[Path, str]:
     return out, suffix
 
 
+def _import_context_file(args: argparse.Namespace) -> Path | None:
+    """The context file ``import --organizational-units`` records the structure in, checked before any AWS
+    call (it must be absent or hold a JSON object); ``None`` without the flag.
+
+    Raises
+    ------
+    _CommandError
+        When ``--context-file`` is given without ``--organizational-units``.
+    AwsError
+        When the file exists but is not a JSON object (as ``lookup`` says it).
+    """
+    from .lookup import read_context  # noqa: PLC0415
+
+    if not args.organizational_units:
+        if args.context_file is not None:
+            raise _CommandError(
+                "--context-file is where --organizational-units records the structure: pass both, or neither"
+            )
+        return None
+    context_file: Path = args.context_file or Path("cdk.context.json")
+    read_context(context_file)
+    return context_file
+
+
 @_fatal
 def run_import(args: argparse.Namespace) -> int:
     """``import``: the organization's live contacts, written to a contacts file that, deployed, changes nothing."""
     from .aws import Aws, describe_organization, list_accounts, run_all, split_active  # noqa: PLC0415
 
-    # The file is checked before any AWS call: an existing file should not wait for a whole organization's reads.
+    # The files are checked before any AWS call: an existing file should not wait for a whole organization's reads.
     out, file_format = _import_target(args)
+    context_file = _import_context_file(args)
     try:
         from cdk_alternate_contacts.model import ContactsModelError  # noqa: PLC0415
 
@@ -540,6 +590,13 @@ def run_import(args: argparse.Namespace) -> int:
     organizations = aws.client("organizations", attempts=5)
     active, skipped = split_active(list_accounts(organizations))
     organization = describe_organization(organizations)
+    structure = None
+    if context_file is not None:
+        from .lookup import read_structure  # noqa: PLC0415
+
+        # Read before the contacts: a caller who may not read the structure learns it before a long read.
+        structure = read_structure(aws.client("organizations", attempts=8))
+        _refuse_unplaced(active, structure)
     reader = _reader(args, aws, caller.account)
     progress = _progress(args, len(active), verb="read", noun="accounts")
 
@@ -556,20 +613,27 @@ def run_import(args: argparse.Namespace) -> int:
     _refuse_partial(active, readings)
 
     live = {key: reading.contact for key, reading in readings.items()}
-    imported = importer.choose(active, live)
-    header = _file_header(out, organization, caller.account, active=len(active), skipped=len(skipped))
+    imported = importer.choose(active, live, structure)
+    header = _file_header(
+        out, organization, caller.account, active=len(active), skipped=len(skipped), context_file=context_file
+    )
     text = importer.render(imported, file_format, header)
     account_ids = [a.account_id for a in active]
+
+    def verify(path: Path) -> None:
+        importer.check(path, live, account_ids, source=str(out), structure=structure)
+
     try:
-        importer.write_private(
-            out, text, replace=args.force, verify=lambda path: importer.check(path, live, account_ids, source=str(out))
-        )
+        importer.write_private(out, text, replace=args.force, verify=verify)
     except importer.OutputExistsError:
         raise _CommandError(f"{out} appeared while the contacts were read: pass --force to replace it") from None
     except (ContactsModelError, importer.ImportCheckError) as error:
         raise _CommandError(f"nothing was written: {error}") from None
     except OSError as error:
         raise _CommandError(f"cannot write {out}: {error.strerror or error}") from None
+    recorded = None
+    if context_file is not None and structure is not None:
+        recorded = _record_structure(out, context_file, structure)
 
     report = ImportReport(
         organization=organization.organization_id,
@@ -579,10 +643,43 @@ def run_import(args: argparse.Namespace) -> int:
         skipped=skipped,
         path=str(out),
         file_format=file_format,
+        recorded=recorded,
     )
     sys.stdout.write(report.text() + "\n")
     sys.stdout.flush()
     return EXIT_OK
+
+
+def _refuse_unplaced(active: Sequence[OrgAccount], structure: OrganizationStructure) -> None:
+    """Stop, before reading any contact, when an ACTIVE account is not in the structure: it left or moved
+    between the two reads, and the file's units' rules could not be checked for it."""
+    unplaced = [a.account_id for a in active if structure.path_of(a.account_id) is None]
+    if unplaced:
+        raise _CommandError(
+            f"{_listed(unplaced)} listed as ACTIVE but not found under the organization's root when its structure "
+            "was read (an account that left or was moved meanwhile): run the import again; nothing was written"
+        )
+
+
+def _listed(account_ids: Sequence[str]) -> str:
+    shown = ", ".join(account_ids[:10]) + (f" and {len(account_ids) - 10} more" if len(account_ids) > 10 else "")
+    return f"account {shown} is" if len(account_ids) == 1 else f"accounts {shown} are"
+
+
+def _record_structure(out: Path, context_file: Path, structure: OrganizationStructure) -> str:
+    """Record the structure ``out`` assumes in the context file, as ``lookup`` does; what was recorded."""
+    from .aws import AwsError  # noqa: PLC0415
+    from .lookup import record, recorded  # noqa: PLC0415
+
+    try:
+        record(context_file, structure)
+    except (AwsError, OSError) as error:
+        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
+        raise _CommandError(
+            f"{out} was written, but the structure it assumes was not recorded in {context_file}: {reason}; "
+            f"run `{PROG} lookup --context-file {context_file}` before the next synth"
+        ) from None
+    return recorded(structure, context_file)
 
 
 def _refuse_partial(active: Sequence[OrgAccount], readings: Mapping[tuple[str, str], Reading]) -> None:
@@ -604,11 +701,13 @@ def _refuse_partial(active: Sequence[OrgAccount], readings: Mapping[tuple[str, s
     )
 
 
-def _file_header(out: Path, organization: Organization, caller: str, *, active: int, skipped: int) -> list[str]:
+def _file_header(
+    out: Path, organization: Organization, caller: str, *, active: int, skipped: int, context_file: Path | None
+) -> list[str]:
     """The TOML file's opening comment: what wrote it, when, from where, and what it holds."""
     when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
     organization_id, management_account_id = organization.organization_id, organization.management_account_id
-    return [
+    header = [
         f"Alternate contacts of AWS organization {organization_id} (management account {management_account_id}),",
         f"written by `{PROG} import` {_version()} on {when}, read as account {caller}:",
         f"{active} ACTIVE accounts; {skipped} not ACTIVE, left out.",
@@ -623,6 +722,13 @@ def _file_header(out: Path, organization: Organization, caller: str, *, active: 
         "Each type's default is its most common value; an account that differs overrides only the fields that",
         "differ (the others come from the default); an account without a contact of a type opts out of it.",
     ]
+    if context_file is not None:
+        header += [
+            "An organizational unit's rule holds what most of its accounts share beyond what they inherit. It",
+            f"applies by the structure recorded in {context_file.name}, as `{PROG} lookup` records it:",
+            "run that again after accounts move.",
+        ]
+    return header
 
 
 if __name__ == "__main__":

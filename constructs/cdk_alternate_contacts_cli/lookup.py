@@ -5,7 +5,9 @@ for the root and each unit): two paged calls per unit rather than one ListParent
 organization of 10,000 accounts in 50 units takes about 600 calls. It is written to the app's
 ``cdk.context.json`` under :data:`~cdk_alternate_contacts.structure.CONTEXT_KEY`, keeping every other key,
 atomically (a temporary file renamed over the old one), as the CDK CLI keeps its own lookups there.
-Every account is recorded, whatever its state: a listed account that is suspended is still placed.
+Every account is recorded, whatever its state: a listed account that is suspended is still placed. The
+units' names come with the same calls and are recorded as labels; ``import --organizational-units`` reads
+and records the structure with the same functions.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ def read_structure(client: Any) -> OrganizationStructure:
         doing = "Organizations ListRoots"
         root_id = client.list_roots()["Roots"][0]["Id"]
         parents: dict[str, str] = {}
+        names: dict[str, str] = {}
         pending = [root_id]
         while pending:
             parent = pending.pop()
@@ -46,6 +49,7 @@ def read_structure(client: Any) -> OrganizationStructure:
             for page in client.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
                 for unit in page.get("OrganizationalUnits", []):
                     parents[unit["Id"]] = parent
+                    names[unit["Id"]] = str(unit.get("Name", ""))
                     pending.append(unit["Id"])
             doing = f"Organizations ListAccountsForParent {parent}"
             for page in client.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
@@ -67,7 +71,28 @@ def read_structure(client: Any) -> OrganizationStructure:
     except BotoCoreError as error:
         raise explain_fatal(error, doing) from None
     looked_up_at = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return OrganizationStructure(organization_id, root_id, parents, looked_up_at)
+    return OrganizationStructure(organization_id, root_id, parents, looked_up_at, names)
+
+
+def read_context(path: Path) -> dict[str, Any]:
+    """The context file's keys (none when it does not exist yet), to be written back with the structure.
+
+    Raises
+    ------
+    AwsError
+        When the file exists but cannot be read or is not a JSON object (it is left as it is).
+    """
+    if not path.exists():
+        return {}
+    try:
+        loaded = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise AwsError(f"{path}: not valid JSON ({error}); fix or remove it, then run the command again") from None
+    except OSError as error:
+        raise AwsError(f"cannot read {path}: {error.strerror or error}") from None
+    if not isinstance(loaded, dict):
+        raise AwsError(f"{path}: must hold a JSON object, as CDK's context file does; it is left unchanged")
+    return loaded
 
 
 def record(path: Path, structure: OrganizationStructure) -> None:
@@ -78,15 +103,7 @@ def record(path: Path, structure: OrganizationStructure) -> None:
     AwsError
         When the file exists but is not a JSON object (it is left as it is).
     """
-    context: dict[str, Any] = {}
-    if path.exists():
-        try:
-            loaded = json.loads(path.read_text(encoding="utf-8"))
-        except (json.JSONDecodeError, UnicodeDecodeError) as error:
-            raise AwsError(f"{path}: not valid JSON ({error}); fix or remove it, then run the lookup again") from None
-        if not isinstance(loaded, dict):
-            raise AwsError(f"{path}: must hold a JSON object, as CDK's context file does; it is left unchanged")
-        context = loaded
+    context = read_context(path)
     context[CONTEXT_KEY] = structure.to_context()
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
@@ -100,12 +117,19 @@ def record(path: Path, structure: OrganizationStructure) -> None:
         raise
 
 
-def summary(structure: OrganizationStructure, path: Path) -> str:
-    """What was recorded, in a line a person reads (ids and counts only)."""
+def recorded(structure: OrganizationStructure, path: Path) -> str:
+    """What was recorded, in a sentence a person reads (ids and counts only)."""
     units = sum(1 for child in structure.parents if child.startswith("ou-"))
     accounts = len(structure.parents) - units
     return (
         f"Recorded the structure of {structure.organization_id} (root {structure.root_id}): {accounts} accounts in "
-        f"{units} organizational units, in {path} under {CONTEXT_KEY}.\n"
+        f"{units} organizational units, in {path} under {CONTEXT_KEY}."
+    )
+
+
+def summary(structure: OrganizationStructure, path: Path) -> str:
+    """What ``lookup`` says: what was recorded, and what to do next."""
+    return (
+        recorded(structure, path) + "\n"
         "Synthesize again to apply the organizational units' rules; run this again after accounts move."
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
@@ -424,6 +424,9 @@ class ImportReport:
         The accounts that are not ACTIVE, left out of the file.
     path, file_format:
         Where the file was written, and as what (``toml`` or ``json``).
+    recorded:
+        With ``--organizational-units``: what was recorded in the context file (lookup's own sentence).
+        Default: nothing was.
     """
 
     organization: str
@@ -433,6 +436,7 @@ class ImportReport:
     skipped: Sequence[OrgAccount]
     path: str
     file_format: str
+    recorded: str | None = None
 
     def text(self) -> str:
         """A heading, one row per type, the accounts that depart from the defaults, and what to do next."""
@@ -452,18 +456,29 @@ class ImportReport:
                 rows.append([choice.contact_type, masked, *map(str, counts)])
         lines.append(table(["TYPE", "DEFAULT (masked)", "ACCOUNTS WITH IT", "OVERRIDES", "OPT-OUTS"], rows))
         lines.append("")
+        units = self.recorded is not None
+        if units and self.imported.units:
+            listed_units = [
+                [
+                    unit.unit_id,
+                    unit.name,
+                    str(unit.accounts),
+                    _overridden(unit.overrides, unit.overridden_fields),
+                    ", ".join(unit.opt_out),
+                ]
+                for unit in self.imported.units
+            ]
+            lines.append(table(["ORGANIZATIONAL UNIT", "NAME", "ACCOUNTS", "OVERRIDES", "OPT-OUTS"], listed_units))
+            lines.append("")
+        elif units:
+            lines += ["No organizational unit got a rule: none shares a value beyond what it inherits.", ""]
         departing = [entry for entry in self.imported.accounts if entry.overrides or entry.opt_out]
         if departing:
             listed = [
                 [
                     entry.account.account_id,
                     entry.account.name,
-                    [
-                        f"{t} ({', '.join(entry.overridden_fields(t))})"
-                        if len(entry.overrides[t]) < len(spec.DETAIL_FIELDS)
-                        else f"{t} (every field)"
-                        for t in entry.overrides
-                    ],
+                    _overridden(entry.overrides, entry.overridden_fields),
                     ", ".join(entry.opt_out),
                 ]
                 for entry in departing[:MAX_DEPARTURES]
@@ -473,13 +488,19 @@ class ImportReport:
                 lines.append(f"and {len(departing) - MAX_DEPARTURES} more accounts with overrides or opt-outs")
             lines.append("")
         same = count - len(departing)
-        lines.append(f"{_count(same, 'account')} {'takes' if same == 1 else 'take'} every default as it is.")
+        if units:
+            lines.append(
+                f"{_count(same, 'account')} {'needs' if same == 1 else 'need'} no override or opt-out: the defaults "
+                "and the units' rules give them their contacts."
+            )
+        else:
+            lines.append(f"{_count(same, 'account')} {'takes' if same == 1 else 'take'} every default as it is.")
         for choice in self.imported.types:
             if choice.default is None and choice.lacking < count:
                 lines.append(
                     f"{choice.contact_type} has no default: {choice.lacking} of {count} accounts have none, more than "
                     f"the {choice.most_common} that share its most common value; the {count - choice.lacking} that "
-                    "have one override it."
+                    + ("have one get it from a unit's rule or override it." if units else "have one override it.")
                 )
             elif choice.default is None:
                 lines.append(f"{choice.contact_type}: no account has a contact of this type.")
@@ -499,7 +520,22 @@ class ImportReport:
             f'    organization_id="{self.organization}", management_account_id="{self.management_account}");',
             "`cdk synth` and `cdk-alternate-contacts plan --detailed-exitcode` then find nothing to change.",
         ]
+        if self.recorded is not None:
+            lines += [
+                "",
+                self.recorded,
+                "As `cdk-alternate-contacts lookup` records it: the next synth (in the app's folder) places every",
+                "account under the unit the file assumes. Run the lookup again after accounts move.",
+            ]
         return "\n".join(lines)
+
+
+def _overridden(overrides: Mapping[str, Mapping[str, str]], fields: Callable[[str], list[str]]) -> list[str]:
+    """One line per overridden type, naming its fields (never their values)."""
+    return [
+        f"{t} ({', '.join(fields(t))})" if len(overrides[t]) < len(spec.DETAIL_FIELDS) else f"{t} (every field)"
+        for t in overrides
+    ]
 
 
 def _group_errors(errors: Sequence[tuple[OrgAccount, str, Reading]]) -> dict[str, list[str]]:

@@ -106,15 +106,25 @@ class Synthesizer:
                 return line
             self.output.append(line)
 
-    def from_file(self, contacts: Path, out: Path, *, organization_id: str, management_account_id: str) -> Path:
+    def from_file(
+        self,
+        contacts: Path,
+        out: Path,
+        *,
+        organization_id: str,
+        management_account_id: str,
+        context_file: Path | None = None,
+    ) -> Path:
         """``out``: the cloud assembly of stack ``Imported``, ``OrganizationContacts.from_file(...)`` of
-        ``contacts``."""
+        ``contacts``; ``context_file`` (a cdk.context.json) is the app's context, as the CDK CLI gives it.
+        Default: none."""
         assert self.process.stdin is not None
         request = {
             "contacts": str(contacts),
             "out": str(out),
             "organization_id": organization_id,
             "management_account_id": management_account_id,
+            "context_file": None if context_file is None else str(context_file),
         }
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()

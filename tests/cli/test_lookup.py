@@ -47,6 +47,8 @@ def test_lookup_records_every_account_and_unit_and_keeps_the_other_context_keys(
     assert structure.path_of(accounts["tools"]) == (workloads,)
     assert structure.path_of(accounts["loose"]) == ()
     assert len([c for c in structure.parents if not c.startswith("ou-")]) == 4  # with the management account
+    # AND the units' names are recorded as labels
+    assert structure.unit_names == {workloads: "workloads", payments: "payments"}
 
     # WHEN an account moves and the user looks up again THEN the new unit is recorded
     organizations.move_account(AccountId=accounts["loose"], SourceParentId=root, DestinationParentId=payments)

@@ -204,6 +204,23 @@ def test_the_recorded_structure_round_trips_and_gives_paths_from_the_root_down()
     assert again.knows_unit(SANDBOX) and not again.knows_unit("ou-ab12-zzzzzzzz") and not again.knows_unit(A)
 
 
+def test_units_names_are_kept_under_an_optional_key_and_units_come_top_down() -> None:
+    # GIVEN the structure with its units' names
+    named = OrganizationStructure(
+        STRUCTURE.organization_id,
+        ROOT,
+        STRUCTURE.parents,
+        STRUCTURE.looked_up_at,
+        {WORKLOADS: "workloads", PAYMENTS: "payments", SANDBOX: "sandbox"},
+    )
+    # WHEN recorded and read back THEN the names survive; a structure without names writes no key for them
+    assert OrganizationStructure.from_context(named.to_context()) == named
+    assert named.to_context()["unitNames"] == {WORKLOADS: "workloads", PAYMENTS: "payments", SANDBOX: "sandbox"}
+    assert "unitNames" not in STRUCTURE.to_context()
+    # AND the units come parents first, siblings by id
+    assert named.units_top_down() == [WORKLOADS, PAYMENTS, SANDBOX]
+
+
 @pytest.mark.parametrize(
     ("change", "problem"),
     [
@@ -214,6 +231,9 @@ def test_the_recorded_structure_round_trips_and_gives_paths_from_the_root_down()
             {"parents": {WORKLOADS: PAYMENTS, PAYMENTS: WORKLOADS}},
             f"parents.{WORKLOADS}: its chain of parents does not reach the root",
         ),
+        ({"unitNames": ["payments"]}, "unitNames: must map organizational unit ids to their names"),
+        ({"unitNames": {"ou-ab12-zzzzzzzz": "gone"}}, "unitNames: 'ou-ab12-zzzzzzzz' is not one of the recorded"),
+        ({"unitNames": {PAYMENTS: 7}}, f"unitNames.{PAYMENTS}: must be a string (got int)"),
     ],
 )
 def test_a_malformed_structure_names_the_context_key_and_the_entry(change: dict[str, object], problem: str) -> None:

@@ -16,8 +16,10 @@ One process builds every app (jsii's start-up dominates synthesis):
 With ``--serve``, the process then stays up and synthesizes, for each JSON request read from stdin
 (``{"contacts": FILE, "out": DIR, "organization_id": ..., "management_account_id": ...}``), stack
 ``Imported`` holding ``OrganizationContacts.from_file(stack, "Organization", FILE, ...)``: a contacts file
-written during the session (by ``import``) is synthesized without paying for jsii's start-up again. It
-answers each request with a line ``@@done`` or ``@@failed``, and stops at the end of stdin.
+written during the session (by ``import``) is synthesized without paying for jsii's start-up again. A
+request's optional ``"context_file"`` (an app's cdk.context.json) is given to the app as its context, as the
+CDK CLI passes that file's keys to a synth. It answers each request with a line ``@@done`` or ``@@failed``,
+and stops at the end of stdin.
 """
 
 from __future__ import annotations
@@ -53,10 +55,11 @@ BILLING = ContactDetails(
 )
 
 
-def new_app(outdir: Path) -> cdk.App:
-    """An app writing to ``outdir`` with the metadata ``cdk synth`` records (construct paths, asset folders)."""
-    context = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
-    return cdk.App(outdir=str(outdir), context=context)
+def new_app(outdir: Path, context: dict[str, object] | None = None) -> cdk.App:
+    """An app writing to ``outdir`` with the metadata ``cdk synth`` records (construct paths, asset folders),
+    and ``context`` besides."""
+    metadata = {"aws:cdk:enable-path-metadata": True, "aws:cdk:enable-asset-metadata": True}
+    return cdk.App(outdir=str(outdir), context={**(context or {}), **metadata})
 
 
 def contact(
@@ -132,8 +135,11 @@ def vended(outdir: Path) -> None:
     app.synth()
 
 
-def imported(outdir: Path, contacts: str, organization_id: str, management_account_id: str) -> None:
-    app = new_app(outdir)
+def imported(
+    outdir: Path, contacts: str, organization_id: str, management_account_id: str, context_file: str | None = None
+) -> None:
+    context = json.loads(Path(context_file).read_text()) if context_file else None
+    app = new_app(outdir, context)
     stack = cdk.Stack(app, "Imported")
     OrganizationContacts.from_file(
         stack,
@@ -156,6 +162,7 @@ def serve() -> None:
                 request["contacts"],
                 request["organization_id"],
                 request["management_account_id"],
+                request.get("context_file"),
             )
         except Exception:  # the test reports it: the process must keep serving the session
             print(traceback.format_exc(), "@@failed", sep="\n", flush=True)
