@@ -10,6 +10,7 @@ rule at the first deploy after the refresh (``plan`` shows the change). This mod
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -110,6 +111,9 @@ class OrganizationStructure:
     def from_context(cls, value: object) -> OrganizationStructure:
         """Read the value kept under :data:`CONTEXT_KEY`, checking every entry.
 
+        The value is the JSON object cdk.context.json holds, or that object as a JSON string, as
+        ``cdk synth --context cdk-alternate-contacts:organization-structure='{...}'`` passes it.
+
         Raises
         ------
         StructureError
@@ -119,6 +123,11 @@ class OrganizationStructure:
         def fail(problem: str) -> StructureError:
             return StructureError(f"context {CONTEXT_KEY}: {problem}; run `{LOOKUP_COMMAND}` to record it again")
 
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError as error:
+                raise fail(f"not valid JSON ({error.msg} at character {error.pos})") from None
         if not isinstance(value, Mapping):
             raise fail(f"must be an object (got {type(value).__name__})")
         organization_id, root_id, parents = value.get("organizationId"), value.get("rootId"), value.get("parents")

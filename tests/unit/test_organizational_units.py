@@ -243,3 +243,11 @@ def test_a_malformed_structure_names_the_context_key_and_the_entry(change: dict[
     assert str(raised.value).startswith(f"context {CONTEXT_KEY}: ")
     assert problem in str(raised.value)
     assert str(raised.value).endswith("run `cdk-alternate-contacts lookup` to record it again")
+
+
+def test_the_structure_may_come_as_a_json_string_as_cdk_synth_context_passes_it() -> None:
+    import json  # noqa: PLC0415
+
+    assert OrganizationStructure.from_context(json.dumps(STRUCTURE.to_context())) == STRUCTURE
+    with pytest.raises(StructureError, match=r"not valid JSON"):
+        OrganizationStructure.from_context("{not json")
