@@ -21,7 +21,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from aws_cdk import (
-    Acknowledgment,
     Aws,
     CfnRule,
     CfnRuleAssertion,
@@ -31,7 +30,6 @@ from aws_cdk import (
     RemovalPolicy,
     Stack,
     Token,
-    Validations,
 )
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
@@ -52,6 +50,7 @@ from .bundling import COVERAGE_HANDLER, coverage_code
 from .coverage_model import Coverage
 from .details import ContactDetails
 from .model import OrganizationalUnitContacts, contact_type_of
+from .nag import acknowledge_wildcard
 from .provider import LOG_RETENTION, SERVICE_TIMEOUT, AlternateContactProvider
 
 #: Organizations delivers its events in us-east-1 only (shared/REFERENCE.md section 6).
@@ -165,8 +164,9 @@ class OrganizationCoverage(Construct):
                 resources=["*"],
             )
         )
-        self._acknowledge(
-            "Resource::*",
+        acknowledge_wildcard(
+            self.role,
+            "*",
             "Read-only Organizations calls that walk the organization (roots, units, their accounts, an account's "
             "parents): their resources are ids known only at run time, and ListRoots has no resource at all.",
         )
@@ -270,8 +270,9 @@ class OrganizationCoverage(Construct):
                 {"account:AccountResourceOrgPaths": [f"{organization}/r-*/*{unit}/*" for unit in coverage.scope]},
             )
         self.role.add_to_principal_policy(statement)
-        self._acknowledge(
-            f"Resource::arn:<AWS::Partition>:account::{management}:account/{organization}/*",
+        acknowledge_wildcard(
+            self.role,
+            members,
             "The coverage keeps every account of its scope, including accounts created after this deploy: their "
             "ids are unknown now. Limited to the organization, the contact types and (for units) their paths.",
         )
@@ -314,6 +315,3 @@ class OrganizationCoverage(Construct):
                 )
             ],
         )
-
-    def _acknowledge(self, finding: str, reason: str) -> None:
-        Validations.of(self.role).acknowledge(Acknowledgment(id=f"AwsSolutions-IAM5[{finding}]", reason=reason))

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from typing import cast
 
 import jsii
 from aws_cdk import (
-    Acknowledgment,
     Aspects,
     Aws,
     CfnResource,
@@ -18,7 +16,6 @@ from aws_cdk import (
     NestedStack,
     RemovalPolicy,
     Stack,
-    Validations,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -29,6 +26,7 @@ from cdk_alternate_contacts_handler import spec
 
 from .bundling import HANDLER, handler_code
 from .details import is_unresolved
+from .nag import acknowledge_wildcard
 
 #: Fixed id of the provider in its stack: how every contact finds the same one.
 PROVIDER_ID = "CdkAlternateContactsProvider"
@@ -80,31 +78,6 @@ SCOPE_REASON = (
     "the organization's member accounts, whose ARNs embed the management account and organization ids "
     "(exact once given), for the three contact types."
 )
-
-
-def render_like_cdk_nag(value: object) -> str:
-    """Flatten a resolved CloudFormation value into the text cdk-nag 3 puts in a finding's id.
-
-    A port of cdk-nag's ``flattenCfnReference``: ``Ref`` becomes ``<Id>``, ``Fn::GetAtt`` ``<Id.Attr>``,
-    ``Fn::Join`` is joined, ``Fn::Sub`` and ``Fn::ImportValue`` are flattened, ``${X}`` becomes ``<X>``. A
-    reference that only becomes an ``Fn::ImportValue`` at synth time (an automatic cross-stack reference)
-    renders differently there; pass such an account through a CfnParameter or ``Fn.import_value`` instead.
-    """
-    if isinstance(value, str):
-        return value.replace("${", "<").replace("}", ">")
-    if isinstance(value, dict):
-        if value.get("Fn::Join"):
-            delimiter, items = value["Fn::Join"]
-            return str(delimiter).join(render_like_cdk_nag(item) for item in items)
-        inner = value.get("Fn::Sub") or value.get("Fn::ImportValue")
-        if inner:
-            return render_like_cdk_nag(inner)
-        if value.get("Fn::GetAtt"):
-            resource, attribute = value["Fn::GetAtt"]
-            return f"<{render_like_cdk_nag(resource)}.{render_like_cdk_nag(attribute)}>"
-        if value.get("Ref"):
-            return f"<{render_like_cdk_nag(value['Ref'])}>"
-    return json.dumps(value, separators=(",", ":"))
 
 
 class AlternateContactProvider(Construct):
@@ -358,10 +331,7 @@ class AlternateContactProvider(Construct):
 
     def acknowledge_wildcard(self, resource: str, reason: str) -> None:
         """Acknowledge cdk-nag's AwsSolutions-IAM5 finding on the role for exactly ``resource``, with the reason."""
-        rendered = render_like_cdk_nag(Stack.of(self).resolve(resource))
-        Validations.of(self.role).acknowledge(
-            Acknowledgment(id=f"AwsSolutions-IAM5[Resource::{rendered}]", reason=reason)
-        )
+        acknowledge_wildcard(self.role, resource, reason)
 
     def write_scope(self) -> None:
         """Write the member accounts' ARNs into the statements; runs once, when the app is synthesized,

@@ -39,7 +39,7 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks
 
-import cdk_alternate_contacts.provider as provider_module
+import cdk_alternate_contacts.nag as nag_module
 from cdk_alternate_contacts import AlternateContact, AlternateContactProvider, AlternateContactType
 
 
@@ -97,7 +97,7 @@ def token_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
 
 
 class _DropAcknowledgements:
-    """Stands in for aws_cdk.Validations inside the provider module: every acknowledgement is dropped."""
+    """Stands in for aws_cdk.Validations inside the cdk-nag helper module: every acknowledgement is dropped."""
 
     @staticmethod
     def of(_scope: Any) -> _DropAcknowledgements:
@@ -114,7 +114,7 @@ def unacknowledged_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("unacknowledged-app")
     app = new_app(outdir)
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(provider_module, "Validations", _DropAcknowledgements)
+        patch.setattr(nag_module, "Validations", _DropAcknowledgements)
         member = cdk.Stack(app, "MemberWithoutAcknowledgement")
         AlternateContact(member, "MemberBilling", **CONTACT, account_id=MEMBER_BILLING_ACCOUNT)
     wildcard = cdk.Stack(app, "ExtraWildcard")
