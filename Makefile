@@ -8,7 +8,7 @@ export JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION := 1
 
 STAMP := .venv/.setup-complete
 
-.PHONY: setup demo test unit lint clean
+.PHONY: setup demo test unit test-fast lint clean
 
 setup: $(STAMP)
 
@@ -30,6 +30,9 @@ test: setup
 ## The fast tests: the handler (moto in-process, Stubber) and the local engine's IAM and queue, in seconds.
 unit: setup
 	python -m pytest tests/unit tests/engine -q
+
+## The same fast tests, by the name the development section uses.
+test-fast: unit
 
 lint: setup
 	ruff check .

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Test app for the end-to-end tests of a coverage: stack ``E2eCovered``, in versions chosen by context.
+
+The organizational unit's id and the organization's structure are moto's, made by the test before it
+synthesizes (``-c unit=ou-... -c cdk-alternate-contacts:organization-structure='{...}'``).
+
+version=listed (default)
+    Defaults for SECURITY and OPERATIONS; the unit's rule replaces OPERATIONS; account ``listed`` (context)
+    is in ``[[accounts]]`` with its own SECURITY; the coverage keeps every other ACTIVE account.
+version=unlisted
+    The same without the listed account: it passes to the coverage.
+version=report
+    The listed version with ``on_drift = "report"``.
+"""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+
+from cdk_alternate_contacts import (
+    AccountContacts,
+    ContactDetails,
+    Coverage,
+    OnDrift,
+    OrganizationalUnitContacts,
+    OrganizationContacts,
+)
+
+SECURITY = ContactDetails("soc@example.com", "Security Operations Center", "+1 206 555 0100", "Security team")
+OPERATIONS = ContactDetails("cloud-ops@example.com", "Platform on-call", "+1 206 555 0101", "Operations team")
+UNIT_OPERATIONS = ContactDetails("payments-ops@example.com", "Payments on-call", "+1 206 555 0130", "Payments ops")
+LISTED_SECURITY = ContactDetails("listed-soc@example.com", "Listed SOC", "+1 206 555 0131", "Security team")
+
+app = cdk.App()
+version = app.node.try_get_context("version") or "listed"
+unit = app.node.get_context("unit")
+listed = app.node.get_context("listed")
+stack = cdk.Stack(app, "E2eCovered")
+OrganizationContacts(
+    stack,
+    "Organization",
+    defaults={"security": SECURITY, "operations": OPERATIONS},
+    accounts=[] if version == "unlisted" else [AccountContacts(listed, overrides={"security": LISTED_SECURITY})],
+    organizational_units=[OrganizationalUnitContacts(unit, overrides={"operations": UNIT_OPERATIONS}, name="payments")],
+    coverage=Coverage(on_drift=OnDrift.REPORT if version == "report" else OnDrift.RESTORE),
+    max_concurrency=None,
+)
+app.synth()
