@@ -21,7 +21,8 @@ if TYPE_CHECKING:
     from cdk_alternate_contacts.structure import OrganizationStructure
 
     from .assembly import Declaration
-    from .aws import Aws, ContactReader, OrgAccount, Organization, Reading
+    from .aws import Aws, Caller, ContactReader, OrgAccount, Organization, Reading
+    from .cloud_assembly import StackArtifact
     from .coverage import CoverageFunction
     from .progress import Progress
 
@@ -279,7 +280,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE\n"
             "accounts are skipped) and report those without a contact of the given types. Run it from the\n"
-            "management account (its own contacts are read without AccountId) or a delegated administrator."
+            "management account (its own contacts are read without AccountId) or a delegated administrator.\n\n"
+            "With --cdk-out, every ACTIVE account is listed with the RULE that keeps it: listed (<stack>) when a\n"
+            "stack declares its contacts, coverage: <unit id | defaults> when a coverage keeps it (the deepest\n"
+            "unit with a rule on its path; the organization's structure is read for it: Organizations ListRoots,\n"
+            "ListOrganizationalUnitsForParent, ListAccountsForParent, DescribeOrganization), or not covered."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -293,6 +298,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=spec.CONTACT_TYPES,
         metavar="TYPE",
         help=f"contact types to require, of {', '.join(spec.CONTACT_TYPES)} (default: SECURITY)",
+    )
+    audit_app = audit.add_argument_group("app")
+    audit_app.add_argument(
+        "--cdk-out",
+        type=Path,
+        metavar="DIR",
+        help="a synthesized cloud assembly: show which rule keeps each ACTIVE account (default: none, no RULE)",
+    )
+    audit_app.add_argument(
+        "--stack",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="with --cdk-out: only these stacks (glob patterns; default: every stack)",
     )
     audit.set_defaults(run=run_audit)
 
@@ -527,15 +547,19 @@ def _covered(aws: Aws, coverages: Sequence[CoverageFunction]) -> tuple[list[Decl
 
 @_fatal
 def run_audit(args: argparse.Namespace) -> int:
-    """``audit``: the organization's ACTIVE accounts without a contact of the given types."""
+    """``audit``: the organization's ACTIVE accounts without a contact of the given types (and, with
+    ``--cdk-out``, the rule that keeps each)."""
     from .aws import Aws, list_accounts, run_all, split_active  # noqa: PLC0415
     from .report import AuditReport  # noqa: PLC0415
 
     wanted = set(args.types or [spec.AlternateContactType.SECURITY.value])
     types = [contact_type for contact_type in spec.CONTACT_TYPES if contact_type in wanted]
+    app = _audited_app(args)
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
-    active, skipped = split_active(list_accounts(aws.client("organizations", attempts=5)))
+    organizations = aws.client("organizations", attempts=8 if app is not None else 5)
+    active, skipped = split_active(list_accounts(organizations))
+    rules = None if app is None else _account_rules(app, active, caller, organizations)
     reader = _reader(args, aws, caller.account)
     progress = _progress(args, len(active), verb="checked", noun="accounts")
 
@@ -549,11 +573,52 @@ def run_audit(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     readings = {key: reading for pairs in results for key, reading in pairs}
-    report = AuditReport(caller=caller.account, types=types, checked=active, skipped=skipped, readings=readings)
+    report = AuditReport(
+        caller=caller.account, types=types, checked=active, skipped=skipped, readings=readings, rules=rules
+    )
     _emit(args, report.text, report.data)
     if report.errors():
         return EXIT_ERROR
     return EXIT_FINDINGS if report.missing() else EXIT_OK
+
+
+def _audited_app(args: argparse.Namespace) -> tuple[list[StackArtifact], list[CoverageFunction]] | None:
+    """With ``--cdk-out``: the selected stacks and their coverages, read before any AWS call."""
+    from .cloud_assembly import CloudAssembly  # noqa: PLC0415
+    from .coverage import read_coverages  # noqa: PLC0415
+
+    if args.cdk_out is None:
+        if args.stack:
+            raise _CommandError("--stack selects stacks of a cloud assembly: give it with --cdk-out DIR")
+        return None
+    stacks = CloudAssembly(args.cdk_out).select(args.stack)
+    return stacks, read_coverages(stacks)
+
+
+def _account_rules(
+    app: tuple[list[StackArtifact], list[CoverageFunction]],
+    active: Sequence[OrgAccount],
+    caller: Caller,
+    organizations: Any,
+) -> dict[str, str]:
+    """What keeps each ACTIVE account: the stacks that list it, the coverages that keep it."""
+    from .assembly import read_declarations  # noqa: PLC0415
+    from .coverage import account_rules  # noqa: PLC0415
+
+    stacks, coverages = app
+    listed_by: dict[str, set[str]] = {}
+    for declaration in read_declarations(stacks, caller_account=caller.account, partition=caller.partition).contacts:
+        if isinstance(declaration.account, str):
+            listed_by.setdefault(declaration.account, set()).add(declaration.stack)
+    for coverage in coverages:
+        for account_id in coverage.rules.listed:
+            listed_by.setdefault(account_id, set()).add(coverage.stack)
+    structure = None
+    if coverages:
+        from .lookup import read_structure  # noqa: PLC0415 - loads the construct library's structure module
+
+        structure = read_structure(organizations)
+    return account_rules(active, {a: sorted(s) for a, s in listed_by.items()}, coverages, structure)
 
 
 @_fatal

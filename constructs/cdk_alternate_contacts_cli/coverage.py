@@ -255,3 +255,38 @@ def covered_accounts(
 
 def _count(number: int, noun: str) -> str:
     return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+#: ``audit``'s RULE of an ACTIVE account that no stack lists and no coverage keeps.
+NOT_COVERED: Final = "not covered"
+
+
+def account_rules(
+    active: Sequence[OrgAccount],
+    listed_by: Mapping[str, Sequence[str]],
+    coverages: Sequence[CoverageFunction],
+    structure: OrganizationStructure | None,
+) -> dict[str, str]:
+    """``audit``'s RULE of each ACTIVE account: what keeps it, as the deploy and the coverages would.
+
+    ``listed (<stack>)`` when a stack declares its contacts (``listed_by``: account -> stacks, the
+    ``[[accounts]]`` of the coverages included); ``coverage: <unit id [name] | defaults>`` when a coverage
+    keeps it, with the coverage's stack when there are several; both, joined by ``; ``, when a coverage
+    keeps an account another stack lists (each overwrites the other); else :data:`NOT_COVERED`.
+    ``structure`` may be ``None`` only without coverages.
+    """
+    kept: list[CoveredAccounts] = []
+    if coverages:
+        if structure is None:
+            raise ValueError("the organization's structure is needed to place accounts under a coverage")
+        kept = [covered_accounts(coverage, active, structure) for coverage in coverages]
+    found = {}
+    for account in active:
+        account_id = account.account_id
+        parts = [f"listed ({', '.join(listed_by[account_id])})"] if listed_by.get(account_id) else []
+        for coverage in kept:
+            if account_id in coverage.covered:
+                rule = coverage.rule_label(coverage.covered[account_id][0])
+                parts.append(f"coverage: {rule}" + (f" ({coverage.coverage.stack})" if len(kept) > 1 else ""))
+        found[account_id] = "; ".join(parts) or NOT_COVERED
+    return found

@@ -343,13 +343,18 @@ def _slot_name(declaration: Declaration) -> str:
 
 @dataclass
 class AuditReport:
-    """The result of ``audit``: which ACTIVE accounts lack a contact of the checked types."""
+    """The result of ``audit``: which ACTIVE accounts lack a contact of the checked types.
+
+    ``rules`` (with ``--cdk-out``): what keeps each ACTIVE account (:func:`.coverage.account_rules`); the
+    report then lists every ACTIVE account with its RULE, not only those missing a contact.
+    """
 
     caller: str
     types: Sequence[str]
     checked: Sequence[OrgAccount]
     skipped: Sequence[OrgAccount]
     readings: Mapping[tuple[str, str], Reading]
+    rules: Mapping[str, str] | None = None
 
     def missing(self) -> list[tuple[OrgAccount, list[str]]]:
         """Each account missing at least one checked type, with those types."""
@@ -378,7 +383,14 @@ class AuditReport:
         types = ", ".join(self.types)
         lines = [f"Audit of {types} contacts in {len(self.checked)} ACTIVE accounts, read as account {self.caller}", ""]
         missing = self.missing()
-        if missing:
+        if self.rules is not None and self.checked:
+            lacking = {a.account_id: types for a, types in missing}
+            rows = [
+                [a.account_id, a.name, self.rules[a.account_id], ", ".join(lacking.get(a.account_id, []))]
+                for a in self.checked
+            ]
+            lines += [table(["ACCOUNT", "NAME", "RULE", "MISSING"], rows), ""]
+        elif missing:
             lines.append(
                 table(["ACCOUNT", "NAME", "MISSING"], [[a.account_id, a.name, ", ".join(t)] for a, t in missing])
             )
@@ -415,14 +427,22 @@ class AuditReport:
         return f"{missing} of {_count(len(self.checked), 'ACTIVE account')} {verb} {lacking}."
 
     def data(self) -> dict[str, Any]:
-        """The audit as JSON-ready data."""
-        return {
+        """The audit as JSON-ready data; with rules, ``Accounts`` lists every ACTIVE account and its ``Rule``."""
+        rules = self.rules
+        missing = self.missing()
+        found: dict[str, Any] = {
             "Command": "audit",
             "CallerAccount": self.caller,
             "AlternateContactTypes": list(self.types),
             "AccountsChecked": len(self.checked),
             "Missing": [
-                {spec.ACCOUNT_ID: a.account_id, "Name": a.name, "MissingTypes": types} for a, types in self.missing()
+                {
+                    spec.ACCOUNT_ID: a.account_id,
+                    "Name": a.name,
+                    **({"Rule": rules[a.account_id]} if rules is not None else {}),
+                    "MissingTypes": types,
+                }
+                for a, types in missing
             ],
             "Skipped": [{spec.ACCOUNT_ID: a.account_id, "Name": a.name, "State": a.state} for a in self.skipped],
             "Errors": [
@@ -436,6 +456,18 @@ class AuditReport:
                 for a, t, r in self.errors()
             ],
         }
+        if rules is not None:
+            lacking = {a.account_id: types for a, types in missing}
+            found["Accounts"] = [
+                {
+                    spec.ACCOUNT_ID: a.account_id,
+                    "Name": a.name,
+                    "Rule": rules[a.account_id],
+                    "MissingTypes": lacking.get(a.account_id, []),
+                }
+                for a in self.checked
+            ]
+        return found
 
 
 @dataclass

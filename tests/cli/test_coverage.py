@@ -327,6 +327,59 @@ def test_show_details_shows_the_rules_contact_in_clear(org: Organization, run: C
     )
 
 
+def test_audit_with_the_cloud_assembly_names_the_rule_that_keeps_each_active_account(
+    org: Organization, run: Cli
+) -> None:
+    # GIVEN the mixed contacts
+    org.set_contacts(MIXED)
+    a = org.accounts
+
+    # WHEN the user audits with the app's coverage of every account
+    result = run("audit", "--cdk-out", org.assembly, "--stack", "CoverAll", "--format", "json")
+
+    # THEN every ACTIVE account has its rule: listed, the payments unit's, or the defaults
+    assert result.returncode == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert {entry["AccountId"]: entry["Rule"] for entry in report["Accounts"]} == {
+        CALLER: "coverage: defaults",
+        a["loose"]: "coverage: defaults",
+        a["listed"]: "listed (CoverAll)",
+        a["prod"]: "coverage: defaults",
+        a["dev"]: "coverage: defaults",
+        a["pay"]: f"coverage: {org.payments} [payments]",
+    }
+    # AND the audit itself is unchanged: the accounts missing SECURITY, the suspended one skipped
+    assert sorted(entry["AccountId"] for entry in report["Missing"]) == sorted([a["loose"], a["listed"], a["pay"]])
+    assert {entry["AccountId"]: entry["Rule"] for entry in report["Missing"]}[a["listed"]] == "listed (CoverAll)"
+    assert [entry["AccountId"] for entry in report["Skipped"]] == [a["closed"]]
+
+    # WHEN the user audits every stack, as a table
+    table = run("audit", "--cdk-out", org.assembly)
+
+    # THEN the RULE column says what keeps each account, both coverages where they overlap, or not covered
+    assert table.returncode == 1
+    lines = table.stdout.splitlines()
+    assert lines[2].split() == ["ACCOUNT", "NAME", "RULE", "MISSING"]
+    by_account = {line.split()[0]: line for line in lines[3:9]}
+    assert by_account[a["loose"]].split()[1:] == ["loose", "coverage:", "defaults", "(CoverAll)", "SECURITY"]
+    assert "coverage: defaults (CoverAll); coverage: defaults (CoverUnits)" in by_account[a["prod"]]
+    assert f"coverage: {org.payments} [payments] (CoverAll); coverage: defaults (CoverUnits)" in by_account[a["pay"]]
+
+    # WHEN the user audits the unit's coverage only THEN accounts outside it are not covered
+    units = run("audit", "--cdk-out", org.assembly, "--stack", "CoverUnits", "--format", "json")
+    rules = {entry["AccountId"]: entry["Rule"] for entry in json.loads(units.stdout)["Accounts"]}
+    assert (rules[CALLER], rules[a["loose"]], rules[a["listed"]], rules[a["dev"]]) == (
+        "not covered",
+        "not covered",
+        "not covered",
+        "coverage: defaults",
+    )
+    # AND --stack means nothing without a cloud assembly: an error, before any AWS call
+    alone = run("audit", "--stack", "CoverAll")
+    assert (alone.returncode, alone.stdout) == (3, "")
+    assert "--stack selects stacks of a cloud assembly: give it with --cdk-out DIR" in alone.stderr
+
+
 def _coverage_rules_file(assembly: Path, stack: str) -> Path:
     """The rules file in the code asset of ``stack``'s coverage function."""
     template = json.loads((assembly / f"{stack}.template.json").read_text())
