@@ -61,9 +61,11 @@ DESCRIPTION: Final = """\
 Read-only checks of AWS account alternate contacts (BILLING, OPERATIONS, SECURITY) declared with the
 cdk-alternate-contacts constructs. Nothing is ever written to AWS.
 
-  plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
+  plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone, and what
+          its coverages would write to the accounts they keep
   drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
-  audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
+  audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any); with
+          --cdk-out, which rule of the app keeps each
   lookup  record which organizational unit holds each account (cdk.context.json), for units' rules
   import  write the organization's live contacts to a contacts file for OrganizationContacts.from_file
           that, deployed, changes nothing
