@@ -60,8 +60,7 @@ class Organization:
     assembly: Path
 
     def client(self, service: str) -> Any:
-        session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
-        return session.client(service, endpoint_url=self.endpoint)
+        return _client(self.endpoint, service)
 
     def set_contacts(self, contacts: Mapping[tuple[str, str], Mapping[str, str]]) -> None:
         """Exactly these contacts in the organization's accounts (by account name), every other one deleted."""
@@ -79,6 +78,11 @@ class Organization:
     @property
     def payments_rule(self) -> str:
         return f"CoverAll/Organization coverage: {self.payments} [payments]"
+
+
+def _client(endpoint: str, service: str) -> Any:
+    session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name="us-east-1")
+    return session.client(service, endpoint_url=endpoint)
 
 
 #: The contacts of the module's docstring: some as the rules say, one different, the rest absent.
@@ -102,8 +106,7 @@ AS_THE_RULES_SAY = {
 def org(moto: MotoServer, synthesizer: Synthesizer, tmp_path_factory: pytest.TempPathFactory) -> Organization:
     """The organization of the module's docstring, and the ``coverage`` app synthesized with its ids."""
     moto.reset()
-    organization = Organization(moto.endpoint, {}, "", "", Path())
-    client = organization.client("organizations")
+    client = _client(moto.endpoint, "organizations")
     described = client.create_organization(FeatureSet="ALL")["Organization"]
     root = client.list_roots()["Roots"][0]["Id"]
 
