@@ -18,6 +18,7 @@ from aws_cdk import AssetHashType, BundlingOptions, DockerImage, ILocalBundling
 from aws_cdk import aws_lambda as lambda_
 
 import cdk_alternate_contacts_handler
+from cdk_alternate_contacts_handler.coverage_rules import FUNCTION_HANDLER
 
 #: The Lambda handler, as the runtime imports it from the asset's root.
 HANDLER = "cdk_alternate_contacts_handler.index.handler"
@@ -70,7 +71,7 @@ def handler_code() -> lambda_.Code:
 
 
 #: The coverage function's handler, in the same package.
-COVERAGE_HANDLER = "cdk_alternate_contacts_handler.coverage_index.handler"
+COVERAGE_HANDLER = FUNCTION_HANDLER
 
 
 @jsii.implements(ILocalBundling)

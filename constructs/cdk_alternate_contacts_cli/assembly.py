@@ -1,6 +1,7 @@
 """The contacts a synthesized CDK app declares, read from its cloud assembly without loading aws_cdk.
 
-The assembly's stacks, templates and nested stacks' templates are read with :mod:`.cloud_assembly`.
+The assembly's stacks, templates and nested stacks' templates are read with :mod:`.cloud_assembly`. What a
+coverage would write is a :class:`Declaration` too (made by :mod:`.coverage`), marked :class:`CoveredBy`.
 
 Contacts are found by the shared spec's resource types: ``Custom::AlternateContact`` (one contact) and
 ``Custom::AlternateContacts`` (several types of one account). Their values are evaluated with
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.coverage_rules import OnDriftValue
 
 from .cloud_assembly import MAX_NESTING, NESTED_STACK_TYPE, StackArtifact, read_json
 from .intrinsics import NO_VALUE, Scope, Unresolved, condition, resolve, stringify
@@ -56,6 +58,34 @@ def deploy_time_entry(key: str, value: Unresolved) -> str:
 
 
 @dataclass(frozen=True)
+class CoveredBy:
+    """The coverage, and its rule, that gives a covered account a contact (no CloudFormation resource does).
+
+    Attributes
+    ----------
+    coverage:
+        The construct path of the ``OrganizationContacts`` whose coverage it is (``Org/Organization``).
+    rule:
+        The rule the account is counted under, as the coverage function reports it: the id of the deepest
+        organizational unit on its path that has a rule, else ``defaults``.
+    unit_name:
+        The unit's label in the rules, when it has one.
+    on_drift:
+        ``restore`` (a differing contact is written back) or ``report`` (it is only counted).
+    """
+
+    coverage: str
+    rule: str
+    unit_name: str | None
+    on_drift: OnDriftValue
+
+    @property
+    def label(self) -> str:
+        """``ou-ab12-34cd56ef [payments]``, or ``defaults``."""
+        return f"{self.rule} [{self.unit_name}]" if self.unit_name else self.rule
+
+
+@dataclass(frozen=True)
 class Declaration:
     """One declared contact: an account, a type and its details, as a deploy would put them.
 
@@ -77,7 +107,11 @@ class Declaration:
     invalid:
         One message per field the Account API would reject (the shared spec's words, no contact details).
     location:
-        Where its resource is found in the deployed stack; ``None`` when not read from a cloud assembly.
+        Where its resource is found in the deployed stack; ``None`` when not read from a cloud assembly, or
+        for a coverage's contact.
+    covered_by:
+        For a contact a coverage would write to a covered account (no resource declares it): the coverage
+        and its rule; ``None`` for a contact declared by a resource.
     """
 
     stack: str
@@ -88,6 +122,7 @@ class Declaration:
     unresolved: tuple[str, ...] = ()
     invalid: tuple[str, ...] = ()
     location: ResourceLocation | None = None
+    covered_by: CoveredBy | None = None
 
     def known_as(self, *, account: str | None = None, contact_type: str | None = None) -> Declaration:
         """This declaration with an account or a type that only the deploy knew, now known (from the deployed
@@ -192,7 +227,7 @@ def _walk(
         pending = resource.get("Condition")
         created = condition(str(pending), scope) if pending else True
         if created is False:
-            where = _declared_by(resource, (*trail, logical_id))
+            where = construct_path(resource, (*trail, logical_id))
             found.notes.append(f"{where} is not created: its condition {pending} is false")
             continue
         if kind in CONTACT_RESOURCE_TYPES:
@@ -201,7 +236,7 @@ def _walk(
                 _contacts(resource, scope, stack=stack, trail=(*trail, logical_id), condition=undecided)
             )
         else:
-            where = _declared_by(resource, (*trail, logical_id))
+            where = construct_path(resource, (*trail, logical_id))
             path = stack.nested_template_path(resource)
             if path is None or depth >= MAX_NESTING:
                 why = "its template is not in the cloud assembly" if path is None else "nested too deeply"
@@ -225,8 +260,9 @@ def _passed_parameter(name: str, value: Any, scope: Scope) -> Any:
     return resolved
 
 
-def _declared_by(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
-    """The construct path without the CustomResource's inner ``Resource/Default``; else stack/logical ids."""
+def construct_path(resource: Mapping[str, Any], trail: tuple[str, ...]) -> str:
+    """The construct path of a resource (its ``aws:cdk:path``) without the inner ``Resource/Default`` of a
+    CustomResource or the ``Resource`` of an L2 construct; else the stack's name and the logical ids."""
     path = (resource.get("Metadata") or {}).get("aws:cdk:path")
     if not isinstance(path, str) or not path:
         return "/".join(trail)
@@ -248,7 +284,7 @@ def _contacts(
 
     ``condition`` is the resource's Condition when only the deploy decides it (``None``: it is created).
     """
-    declared_by = _declared_by(resource, trail)
+    declared_by = construct_path(resource, trail)
     properties = resource.get("Properties") or {}
     location = ResourceLocation(
         stack_name=stack.stack_name,

@@ -20,7 +20,10 @@ from cdk_alternate_contacts_handler import spec
 if TYPE_CHECKING:
     from cdk_alternate_contacts.structure import OrganizationStructure
 
-    from .aws import Aws, ContactReader, OrgAccount, Organization, Reading
+    from .assembly import Declaration
+    from .aws import Aws, Caller, ContactReader, OrgAccount, Organization, Reading
+    from .cloud_assembly import StackArtifact
+    from .coverage import CoverageFunction
     from .progress import Progress
 
 PROG: Final = "cdk-alternate-contacts"
@@ -38,12 +41,14 @@ EXIT_CODES: Final = f"""\
 exit codes:
   {EXIT_OK}  success: plan finished; drift found every contact in sync; audit found no account missing a contact;
      lookup recorded the structure; import wrote the file
-  {EXIT_FINDINGS}  drift found a live contact that differs from its declaration or is missing;
-     audit found an ACTIVE account missing a contact
+  {EXIT_FINDINGS}  drift found a live contact that differs from its declaration (or its coverage's rules) or is
+     missing; audit found an ACTIVE account missing a contact
   {EXIT_CHANGES}  plan --detailed-exitcode: a deploy would create or update a contact, or create the resource
-     of a contact whose account only the deploy knows (its stack or resource is not deployed yet)
-  {EXIT_ERROR}  error: bad arguments, no cloud assembly, no or rejected credentials, access denied, a contact
-     or a deployed stack that could not be read, or a declared value the API would reject (the rest is
+     of a contact whose account only the deploy knows (its stack or resource is not deployed yet), or a
+     coverage would write a contact (one it only reports is not a change)
+  {EXIT_ERROR}  error: bad arguments, no cloud assembly, a coverage whose rules file is missing or unreadable,
+     no or rejected credentials, access denied, a contact or a deployed stack that could not be read, or a
+     declared value the API would reject (the rest is
      still reported); an error outranks findings and changes; import: an account whose contacts could not be
      read, or an existing FILE without --force (nothing is written)
   {EXIT_UNCHECKED}  drift found nothing drifted or missing but could not check every contact: a value only the
@@ -56,9 +61,11 @@ DESCRIPTION: Final = """\
 Read-only checks of AWS account alternate contacts (BILLING, OPERATIONS, SECURITY) declared with the
 cdk-alternate-contacts constructs. Nothing is ever written to AWS.
 
-  plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone
+  plan    what a deploy of the synthesized app (cdk.out) would create, update or leave alone, and what
+          its coverages would write to the accounts they keep
   drift   after a deploy: do the live contacts still match the app? (exit 1 when not)
-  audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any)
+  audit   which ACTIVE accounts of the organization have no contact of a type (exit 1 when any); with
+          --cdk-out, which rule of the app keeps each
   lookup  record which organizational unit holds each account (cdk.context.json), for units' rules
   import  write the organization's live contacts to a contacts file for OrganizationContacts.from_file
           that, deployed, changes nothing
@@ -74,6 +81,45 @@ Reading another account's contacts needs the organization's management account o
 administrator for account.amazonaws.com, with trusted access enabled. Reads are paced below the Account
 API's quota (GetAlternateContact: 10 a second, bursts of 15) and retried with backoff when throttled.
 """
+
+
+def _coverage_cost(command: str) -> str:
+    """What a coverage costs ``command`` (``plan``): its reads, at the Account API's quota."""
+    return (
+        f"a {command} of 10,000 covered accounts reads 30,000 contacts: about 50 minutes at the "
+        "GetAlternateContact quota"
+    )
+
+
+COVERAGE_PLAN: Final = f"""\
+A coverage (OrganizationContacts with coverage=Coverage(...)) keeps every ACTIVE account in its scope that its
+[[accounts]] does not list. After the declared contacts, plan shows what each coverage would write to each
+covered account today, decided as its function decides, with the rules bundled in it: CREATE (no live
+contact), UPDATE (the live one differs: the rules' one is written back), NO CHANGE, or DRIFT (reported) when
+its on_drift is report (never written, so not a change). DECLARED BY names the coverage and the account's
+rule: the deepest organizational unit with a rule on its path, or defaults. Suspended accounts and accounts
+outside its units are not covered. It reads the organization (Organizations ListAccounts, DescribeOrganization,
+ListRoots, ListOrganizationalUnitsForParent, ListAccountsForParent) and each covered account's contacts of
+the types the rules give:
+{_coverage_cost("plan")}.
+--no-coverage leaves the coverages out."""
+
+COVERAGE_DRIFT: Final = f"""\
+The accounts a coverage keeps are compared with its rules too (DRIFTED, MISSING, IN SYNC; DRIFTED (reported)
+under a coverage whose on_drift is report), counted like the declared contacts. This reads the organization
+and each covered account's contacts:
+{_coverage_cost("drift check")}.
+--no-coverage leaves them out."""
+
+
+def _no_coverage_option(parser: argparse.ArgumentParser, command: str) -> None:
+    parser.add_argument(
+        "--no-coverage",
+        dest="coverage",
+        action="store_false",
+        help="leave out the accounts the app's coverages keep and the Organizations reads they need "
+        f"({_coverage_cost(command)})",
+    )
 
 
 class _Parser(argparse.ArgumentParser):
@@ -204,7 +250,8 @@ def build_parser() -> argparse.ArgumentParser:
             "CREATE (no live contact), UPDATE (names the fields that differ), NO CHANGE, or UNKNOWN when a\n"
             "declared value is only known during the deploy. An account only the deploy knows is read from the\n"
             "deployed stack (the resource's physical id); while the stack or the resource is not deployed, the\n"
-            "contact is NEW: a deploy creates it. Contact details are masked unless --show-details."
+            "contact is NEW: a deploy creates it. Contact details are masked unless --show-details.\n\n"
+            f"{COVERAGE_PLAN}"
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -213,8 +260,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--detailed-exitcode",
         action="store_true",
         help=f"exit {EXIT_CHANGES} when a deploy would create or update a contact, NEW ones included (as "
-        "`terraform plan` does)",
+        "`terraform plan` does), or a coverage would write one",
     )
+    _no_coverage_option(plan, "plan")
     plan.set_defaults(run=run_plan)
 
     drift = commands.add_parser(
@@ -227,11 +275,13 @@ def build_parser() -> argparse.ArgumentParser:
             "missing. An account only the deploy knows is read from the deployed stack (the resource's physical\n"
             "id). A contact that cannot be checked is UNKNOWN (a value the deployed stack does not tell) or NOT\n"
             f"DEPLOYED, never IN SYNC: exit {EXIT_UNCHECKED} when nothing else is wrong. Contact details are masked\n"
-            "unless --show-details."
+            "unless --show-details.\n\n"
+            f"{COVERAGE_DRIFT}"
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _no_coverage_option(drift, "drift check")
     drift.set_defaults(run=run_drift, detailed_exitcode=False)
 
     audit = commands.add_parser(
@@ -241,7 +291,11 @@ def build_parser() -> argparse.ArgumentParser:
         description=(
             "List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE\n"
             "accounts are skipped) and report those without a contact of the given types. Run it from the\n"
-            "management account (its own contacts are read without AccountId) or a delegated administrator."
+            "management account (its own contacts are read without AccountId) or a delegated administrator.\n\n"
+            "With --cdk-out, every ACTIVE account is listed with the RULE that keeps it: listed (<stack>) when a\n"
+            "stack declares its contacts, coverage: <unit id | defaults> when a coverage keeps it (the deepest\n"
+            "unit with a rule on its path; the organization's structure is read for it: Organizations ListRoots,\n"
+            "ListOrganizationalUnitsForParent, ListAccountsForParent, DescribeOrganization), or not covered."
         ),
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -255,6 +309,21 @@ def build_parser() -> argparse.ArgumentParser:
         choices=spec.CONTACT_TYPES,
         metavar="TYPE",
         help=f"contact types to require, of {', '.join(spec.CONTACT_TYPES)} (default: SECURITY)",
+    )
+    audit_app = audit.add_argument_group("app")
+    audit_app.add_argument(
+        "--cdk-out",
+        type=Path,
+        metavar="DIR",
+        help="a synthesized cloud assembly: show which rule keeps each ACTIVE account (default: none, no RULE)",
+    )
+    audit_app.add_argument(
+        "--stack",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="with --cdk-out: only these stacks (glob patterns; default: every stack)",
     )
     audit.set_defaults(run=run_audit)
 
@@ -414,12 +483,14 @@ def _compare(args: argparse.Namespace, command: str) -> int:
     from .aws import Aws, StackReader, run_all  # noqa: PLC0415
     from .cloud_assembly import CloudAssembly  # noqa: PLC0415
     from .compare import DRIFT_WORDS, PLAN_WORDS, UNCHECKED, Outcome, compare, duplicates, slot  # noqa: PLC0415
+    from .coverage import read_coverages  # noqa: PLC0415
     from .deployed import resolve_deployed  # noqa: PLC0415
     from .report import ContactReport  # noqa: PLC0415
 
     # The assembly is checked before any AWS call: a missing cdk.out should not wait for credentials.
     assembly = CloudAssembly(args.cdk_out)
     stacks = assembly.select(args.stack)
+    coverages = read_coverages(stacks)
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
     declared = read_declarations(stacks, caller_account=caller.account, partition=caller.partition)
@@ -428,6 +499,15 @@ def _compare(args: argparse.Namespace, command: str) -> int:
         declared.contacts, StackReader(aws).resources, caller_account=caller.account, region=aws.region
     )
     contacts = [declaration for declaration, _ in resolved]
+    resolutions = [resolution for _, resolution in resolved]
+    notes = list(declared.notes)
+    if coverages and not args.coverage:
+        notes += [f"{c.declared_by} coverage: its accounts are left out (--no-coverage)" for c in coverages]
+    elif coverages:
+        covered, coverage_notes = _covered(aws, coverages)
+        contacts += covered
+        resolutions += [None] * len(covered)
+        notes += coverage_notes
 
     slots = sorted({key for key in map(slot, contacts) if key is not None})
     readings = {}
@@ -446,8 +526,8 @@ def _compare(args: argparse.Namespace, command: str) -> int:
         assembly=str(args.cdk_out),
         stacks=[stack.name for stack in stacks],
         caller=caller.account,
-        comparisons=compare(contacts, readings, [resolution for _, resolution in resolved]),
-        notes=[*declared.notes, *duplicates(contacts)],
+        comparisons=compare(contacts, readings, resolutions),
+        notes=[*notes, *duplicates(contacts)],
         reveal=args.show_details,
     )
     _emit(args, report.text, report.data)
@@ -457,24 +537,54 @@ def _compare(args: argparse.Namespace, command: str) -> int:
         return EXIT_ERROR
     pending = counts[Outcome.ABSENT] + counts[Outcome.DIFFERENT]
     if command == "drift":
-        if pending:
+        # A contact a coverage only reports has drifted all the same.
+        if pending or counts[Outcome.REPORTED]:
             return EXIT_FINDINGS
         return EXIT_UNCHECKED if any(counts[outcome] for outcome in UNCHECKED) else EXIT_OK
-    # A resource not deployed yet is created by the deploy, whatever its account turns out to be.
+    # A resource not deployed yet is created by the deploy, whatever its account turns out to be. A contact a
+    # coverage only reports is never written: not a change.
     return EXIT_CHANGES if (pending or counts[Outcome.NEW]) and args.detailed_exitcode else EXIT_OK
+
+
+def _organization(aws: Aws) -> tuple[list[OrgAccount], list[OrgAccount], OrganizationStructure]:
+    """The organization's ACTIVE accounts, the others, and where each sits: what a coverage needs."""
+    from .aws import list_accounts, split_active  # noqa: PLC0415
+    from .lookup import read_structure  # noqa: PLC0415 - loads the construct library's structure module
+
+    organizations = aws.client("organizations", attempts=8)
+    active, inactive = split_active(list_accounts(organizations))
+    return active, inactive, read_structure(organizations)
+
+
+def _covered(aws: Aws, coverages: Sequence[CoverageFunction]) -> tuple[list[Declaration], list[str]]:
+    """What each coverage would write to the accounts it keeps, and a note per coverage of whom it keeps."""
+    from .coverage import covered_accounts  # noqa: PLC0415
+
+    active, inactive, structure = _organization(aws)
+    declarations: list[Declaration] = []
+    notes = []
+    for coverage in coverages:
+        kept = covered_accounts(coverage, active, structure)
+        declarations += kept.declarations()
+        notes.append(kept.note(active=len(active), inactive=len(inactive)))
+    return declarations, notes
 
 
 @_fatal
 def run_audit(args: argparse.Namespace) -> int:
-    """``audit``: the organization's ACTIVE accounts without a contact of the given types."""
+    """``audit``: the organization's ACTIVE accounts without a contact of the given types (and, with
+    ``--cdk-out``, the rule that keeps each)."""
     from .aws import Aws, list_accounts, run_all, split_active  # noqa: PLC0415
     from .report import AuditReport  # noqa: PLC0415
 
     wanted = set(args.types or [spec.AlternateContactType.SECURITY.value])
     types = [contact_type for contact_type in spec.CONTACT_TYPES if contact_type in wanted]
+    app = _audited_app(args)
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
-    active, skipped = split_active(list_accounts(aws.client("organizations", attempts=5)))
+    organizations = aws.client("organizations", attempts=8 if app is not None else 5)
+    active, skipped = split_active(list_accounts(organizations))
+    rules = None if app is None else _account_rules(app, active, caller, organizations)
     reader = _reader(args, aws, caller.account)
     progress = _progress(args, len(active), verb="checked", noun="accounts")
 
@@ -488,11 +598,52 @@ def run_audit(args: argparse.Namespace) -> int:
     finally:
         progress.close()
     readings = {key: reading for pairs in results for key, reading in pairs}
-    report = AuditReport(caller=caller.account, types=types, checked=active, skipped=skipped, readings=readings)
+    report = AuditReport(
+        caller=caller.account, types=types, checked=active, skipped=skipped, readings=readings, rules=rules
+    )
     _emit(args, report.text, report.data)
     if report.errors():
         return EXIT_ERROR
     return EXIT_FINDINGS if report.missing() else EXIT_OK
+
+
+def _audited_app(args: argparse.Namespace) -> tuple[list[StackArtifact], list[CoverageFunction]] | None:
+    """With ``--cdk-out``: the selected stacks and their coverages, read before any AWS call."""
+    from .cloud_assembly import CloudAssembly  # noqa: PLC0415
+    from .coverage import read_coverages  # noqa: PLC0415
+
+    if args.cdk_out is None:
+        if args.stack:
+            raise _CommandError("--stack selects stacks of a cloud assembly: give it with --cdk-out DIR")
+        return None
+    stacks = CloudAssembly(args.cdk_out).select(args.stack)
+    return stacks, read_coverages(stacks)
+
+
+def _account_rules(
+    app: tuple[list[StackArtifact], list[CoverageFunction]],
+    active: Sequence[OrgAccount],
+    caller: Caller,
+    organizations: Any,
+) -> dict[str, str]:
+    """What keeps each ACTIVE account: the stacks that list it, the coverages that keep it."""
+    from .assembly import read_declarations  # noqa: PLC0415
+    from .coverage import account_rules  # noqa: PLC0415
+
+    stacks, coverages = app
+    listed_by: dict[str, set[str]] = {}
+    for declaration in read_declarations(stacks, caller_account=caller.account, partition=caller.partition).contacts:
+        if isinstance(declaration.account, str):
+            listed_by.setdefault(declaration.account, set()).add(declaration.stack)
+    for coverage in coverages:
+        for account_id in coverage.rules.listed:
+            listed_by.setdefault(account_id, set()).add(coverage.stack)
+    structure = None
+    if coverages:
+        from .lookup import read_structure  # noqa: PLC0415 - loads the construct library's structure module
+
+        structure = read_structure(organizations)
+    return account_rules(active, {a: sorted(s) for a, s in listed_by.items()}, coverages, structure)
 
 
 @_fatal

@@ -1,4 +1,8 @@
-"""Declared contacts against live ones: the decisions behind ``plan`` and ``drift``, free of I/O."""
+"""Declared contacts against live ones: the decisions behind ``plan`` and ``drift``, free of I/O.
+
+A contact a coverage would write (:attr:`.assembly.Declaration.covered_by`) is decided by the coverage
+function's own :func:`~cdk_alternate_contacts_handler.coverage.decide`: ``plan`` shows what it would do.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from enum import Enum
 from typing import Final
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.coverage import Decision, decide
 
 from .assembly import Declaration
 from .aws import Reading
@@ -26,6 +31,8 @@ class Outcome(Enum):
     NEW = "new"  #: the account is only known at deploy time and its resource is not deployed yet: a deploy creates it
     INVALID = "invalid"  #: a declared value breaks the API's rules: the deploy would fail
     ERROR = "error"  #: the live contact could not be read
+    #: a covered account's contact differs from the rules and its coverage only reports drift: never written
+    REPORTED = "reported"
 
 
 #: The words ``plan`` uses, as a deploy would act.
@@ -37,6 +44,7 @@ PLAN_WORDS: Final[Mapping[Outcome, str]] = {
     Outcome.NEW: "NEW",
     Outcome.INVALID: "INVALID",
     Outcome.ERROR: "ERROR",
+    Outcome.REPORTED: "DRIFT (reported)",
 }
 
 #: The words ``drift`` uses, as the state of a deployed contact.
@@ -48,10 +56,22 @@ DRIFT_WORDS: Final[Mapping[Outcome, str]] = {
     Outcome.NEW: "NOT DEPLOYED",
     Outcome.INVALID: "INVALID",
     Outcome.ERROR: "ERROR",
+    Outcome.REPORTED: "DRIFTED (reported)",
 }
 
 #: Outcomes of contacts that were not checked against a live contact: drift cannot call them in sync.
 UNCHECKED: Final = frozenset({Outcome.UNKNOWN, Outcome.NEW})
+
+#: What each decision of a coverage is, as an outcome: ``plan`` counts those the function writes as changes.
+COVERAGE_OUTCOMES: Final[Mapping[Decision, Outcome]] = {
+    Decision.CREATE: Outcome.ABSENT,
+    Decision.RESTORE: Outcome.DIFFERENT,
+    Decision.REPORT: Outcome.REPORTED,
+    Decision.IN_SYNC: Outcome.SAME,
+}
+
+#: Contacts a note names one by one; the rest are counted.
+MAX_SHOWN: Final = 10
 
 _TYPE_ORDER: Final = {contact_type: index for index, contact_type in enumerate(spec.CONTACT_TYPES)}
 
@@ -106,6 +126,8 @@ def compare(
     ``resolutions`` (one per declaration, from :func:`.deployed.resolve_deployed`) tells, for an account only
     the deploy knows, that its resource is not deployed yet (NEW: a deploy creates it, unless the resource
     has a condition, which keeps it UNKNOWN), or that the deployed stack could not be read (ERROR).
+    A coverage's contact gets the outcome of the function's own decision (:data:`COVERAGE_OUTCOMES`).
+    Declared contacts come first, then the coverages' ones.
     """
     found = []
     for index, declaration in enumerate(declarations):
@@ -125,6 +147,11 @@ def compare(
             found.append(Comparison(declaration, Outcome.UNKNOWN, resolution=resolution))
         elif readings[key].failed:
             found.append(Comparison(declaration, Outcome.ERROR, reading=readings[key], resolution=resolution))
+        elif (covered_by := declaration.covered_by) is not None:
+            live = readings[key].contact
+            outcome = COVERAGE_OUTCOMES[decide(declaration.details, live, on_drift=covered_by.on_drift)]
+            changed = changed_fields(declaration.details, live) if live is not None else ()
+            found.append(Comparison(declaration, outcome, changed, live, readings[key]))
         elif (live := readings[key].contact) is None:
             found.append(Comparison(declaration, Outcome.ABSENT, reading=readings[key], resolution=resolution))
         else:
@@ -134,22 +161,48 @@ def compare(
     return sorted(found, key=_order)
 
 
-def _order(comparison: Comparison) -> tuple[int, str, int, str]:
+def _order(comparison: Comparison) -> tuple[bool, int, str, int, str]:
     declaration = comparison.declaration
     account = declaration.account if isinstance(declaration.account, str) else ""
     contact_type = declaration.contact_type if isinstance(declaration.contact_type, str) else ""
-    return (0 if account else 1, account, _TYPE_ORDER.get(contact_type, len(_TYPE_ORDER)), declaration.declared_by)
+    return (
+        declaration.covered_by is not None,
+        0 if account else 1,
+        account,
+        _TYPE_ORDER.get(contact_type, len(_TYPE_ORDER)),
+        declaration.declared_by,
+    )
 
 
 def duplicates(declarations: Sequence[Declaration]) -> list[str]:
-    """Notes for contacts declared more than once (in several stacks): each deploy overwrites the other."""
-    by_slot: dict[tuple[str, str], list[str]] = defaultdict(list)
+    """Notes for contacts declared more than once (in several stacks, or also kept by a coverage that does not
+    list the account): each deploy, or each coverage run, overwrites the other.
+
+    Contacts a coverage keeps are grouped by who else writes them, one note per group: two coverages of the
+    same accounts would otherwise make a note per contact.
+    """
+    by_slot: dict[tuple[str, str], set[str]] = defaultdict(set)
     for declaration in declarations:
         key = slot(declaration)
         if key is not None:
-            by_slot[key].append(declaration.declared_by)
-    return [
-        f"{account}/{contact_type} is declared by {' and '.join(sorted(paths))}: each deploy overwrites the other"
-        for (account, contact_type), paths in sorted(by_slot.items())
-        if len(paths) > 1
-    ]
+            covered_by = declaration.covered_by
+            by_slot[key].add(declaration.declared_by if covered_by is None else f"{covered_by.coverage} coverage")
+    notes = []
+    by_writers: dict[tuple[str, ...], list[str]] = defaultdict(list)
+    for (account, contact_type), writers in sorted(by_slot.items()):
+        if len(writers) < 2:
+            continue
+        if not any(writer.endswith(" coverage") for writer in writers):
+            notes.append(
+                f"{account}/{contact_type} is declared by {' and '.join(sorted(writers))}: "
+                "each deploy overwrites the other"
+            )
+        else:
+            by_writers[tuple(sorted(writers))].append(f"{account}/{contact_type}")
+    for group, slots in by_writers.items():
+        shown = ", ".join(slots[:MAX_SHOWN]) + (f" and {len(slots) - MAX_SHOWN} more" if len(slots) > MAX_SHOWN else "")
+        notes.append(
+            f"{shown} {'is' if len(slots) == 1 else 'are'} written by {' and '.join(group)}: each overwrites "
+            "the other (list the account in the coverage's [[accounts]], or narrow its units)"
+        )
+    return notes

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from cdk_alternate_contacts_handler import spec
 
-from .assembly import Declaration
+from .assembly import CoveredBy, Declaration
 from .aws import OrgAccount, Reading
 from .compare import UNCHECKED, Comparison, Outcome
 from .deployed import Found, Resolution
@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 
 #: Shown in the ACCOUNT or TYPE column when only the deploy knows the value.
 DEPLOY_TIME: Final = "(deploy time)"
+
+#: The CHANGES line of a covered contact that differs under a coverage whose on_drift is report.
+REPORTED_PLAN: Final = "not written: the coverage's on_drift is report"
+REPORTED_DRIFT: Final = "reported only, never restored (on_drift report)"
 
 #: Lists of skipped accounts longer than this are only counted.
 MAX_LISTED: Final = 10
@@ -64,7 +68,8 @@ class ContactReport:
     assembly, stacks, caller:
         What was read, and as whom.
     comparisons:
-        One per declared contact, ordered by account and type.
+        One per declared contact, ordered by account and type; then one per contact a coverage would write
+        to a covered account (the rows whose DECLARED BY names the coverage and its rule).
     notes:
         Things the user should know that are not rows (a nested stack out of reach, an access hint).
     reveal:
@@ -104,8 +109,10 @@ class ContactReport:
         # Values known only at deploy time are listed whatever the outcome: they may change it.
         if outcome is Outcome.ABSENT:
             return ["no live contact", *declaration.unresolved]
-        if outcome is Outcome.DIFFERENT and comparison.live is not None:
-            lines = [self._difference(key, declaration.details, comparison.live) for key in comparison.changed]
+        if outcome in (Outcome.DIFFERENT, Outcome.REPORTED) and comparison.live is not None:
+            lines = [self._difference(key, declaration, comparison.live) for key in comparison.changed]
+            if outcome is Outcome.REPORTED:
+                lines.append(REPORTED_PLAN if self.command == "plan" else REPORTED_DRIFT)
             return [*lines, *declaration.unresolved]
         if outcome in (Outcome.UNKNOWN, Outcome.NEW):
             return list(declaration.unresolved)
@@ -124,12 +131,13 @@ class ContactReport:
         condition = location.condition if location is not None else None
         return [deployed_line(resolution, command=self.command, condition=condition)]
 
-    def _difference(self, key: str, declared: Mapping[str, str], live: Mapping[str, str]) -> str:
+    def _difference(self, key: str, declaration: Declaration, live: Mapping[str, str]) -> str:
         was = show(key, live.get(key, ""), reveal=self.reveal)
-        wanted = show(key, declared.get(key, ""), reveal=self.reveal)
+        wanted = show(key, declaration.details.get(key, ""), reveal=self.reveal)
         hidden = "" if was != wanted else " (differs in masked characters; --show-details shows them)"
         if self.command == "drift":
-            return f"{key}: live {was}, declared {wanted}{hidden}"
+            source = "declared" if declaration.covered_by is None else "rules"
+            return f"{key}: live {was}, {source} {wanted}{hidden}"
         return f"{key}: {was} -> {wanted}{hidden}"
 
     def text(self) -> str:
@@ -182,6 +190,13 @@ class ContactReport:
                 if self.command == "plan"
                 else f"{counts[Outcome.UNKNOWN]} not checked (known only at deploy time)"
             )
+        if counts[Outcome.REPORTED]:
+            reported = counts[Outcome.REPORTED]
+            parts.append(
+                f"{reported} drifted, left as {'it is' if reported == 1 else 'they are'} (on_drift report)"
+                if self.command == "plan"
+                else f"{reported} drifted, reported only (on_drift report)"
+            )
         if counts[Outcome.INVALID]:
             parts.append(f"{counts[Outcome.INVALID]} invalid")
         if counts[Outcome.ERROR]:
@@ -222,6 +237,7 @@ class ContactReport:
                     "Live": show_details(comparison.live, reveal=self.reveal) if comparison.live is not None else None,
                     "Unresolved": list(declaration.unresolved),
                     "DeployedResource": _deployed_data(comparison.resolution),
+                    "Coverage": _coverage_data(declaration.covered_by),
                     "Invalid": list(declaration.invalid),
                     "Error": (
                         {"Code": reading.code, "Message": reading.message}
@@ -297,6 +313,18 @@ def _deployed_data(resolution: Resolution | None) -> dict[str, Any] | None:
     }
 
 
+def _coverage_data(covered_by: CoveredBy | None) -> dict[str, Any] | None:
+    """For a contact a coverage would write: which coverage and rule; ``None`` for one a resource declares."""
+    if covered_by is None:
+        return None
+    return {
+        "DeclaredBy": covered_by.coverage,
+        "Rule": covered_by.rule,
+        "UnitName": covered_by.unit_name,
+        "OnDrift": covered_by.on_drift,
+    }
+
+
 def _known_details(details: Mapping[str, str], *, reveal: bool) -> dict[str, str]:
     return {key: show(key, details[key], reveal=reveal) for key in spec.DETAIL_FIELDS if key in details}
 
@@ -315,13 +343,18 @@ def _slot_name(declaration: Declaration) -> str:
 
 @dataclass
 class AuditReport:
-    """The result of ``audit``: which ACTIVE accounts lack a contact of the checked types."""
+    """The result of ``audit``: which ACTIVE accounts lack a contact of the checked types.
+
+    ``rules`` (with ``--cdk-out``): what keeps each ACTIVE account (:func:`.coverage.account_rules`); the
+    report then lists every ACTIVE account with its RULE, not only those missing a contact.
+    """
 
     caller: str
     types: Sequence[str]
     checked: Sequence[OrgAccount]
     skipped: Sequence[OrgAccount]
     readings: Mapping[tuple[str, str], Reading]
+    rules: Mapping[str, str] | None = None
 
     def missing(self) -> list[tuple[OrgAccount, list[str]]]:
         """Each account missing at least one checked type, with those types."""
@@ -350,7 +383,14 @@ class AuditReport:
         types = ", ".join(self.types)
         lines = [f"Audit of {types} contacts in {len(self.checked)} ACTIVE accounts, read as account {self.caller}", ""]
         missing = self.missing()
-        if missing:
+        if self.rules is not None and self.checked:
+            lacking = {a.account_id: types for a, types in missing}
+            rows = [
+                [a.account_id, a.name, self.rules[a.account_id], ", ".join(lacking.get(a.account_id, []))]
+                for a in self.checked
+            ]
+            lines += [table(["ACCOUNT", "NAME", "RULE", "MISSING"], rows), ""]
+        elif missing:
             lines.append(
                 table(["ACCOUNT", "NAME", "MISSING"], [[a.account_id, a.name, ", ".join(t)] for a, t in missing])
             )
@@ -387,14 +427,22 @@ class AuditReport:
         return f"{missing} of {_count(len(self.checked), 'ACTIVE account')} {verb} {lacking}."
 
     def data(self) -> dict[str, Any]:
-        """The audit as JSON-ready data."""
-        return {
+        """The audit as JSON-ready data; with rules, ``Accounts`` lists every ACTIVE account and its ``Rule``."""
+        rules = self.rules
+        missing = self.missing()
+        found: dict[str, Any] = {
             "Command": "audit",
             "CallerAccount": self.caller,
             "AlternateContactTypes": list(self.types),
             "AccountsChecked": len(self.checked),
             "Missing": [
-                {spec.ACCOUNT_ID: a.account_id, "Name": a.name, "MissingTypes": types} for a, types in self.missing()
+                {
+                    spec.ACCOUNT_ID: a.account_id,
+                    "Name": a.name,
+                    **({"Rule": rules[a.account_id]} if rules is not None else {}),
+                    "MissingTypes": types,
+                }
+                for a, types in missing
             ],
             "Skipped": [{spec.ACCOUNT_ID: a.account_id, "Name": a.name, "State": a.state} for a in self.skipped],
             "Errors": [
@@ -408,6 +456,18 @@ class AuditReport:
                 for a, t, r in self.errors()
             ],
         }
+        if rules is not None:
+            lacking = {a.account_id: types for a, types in missing}
+            found["Accounts"] = [
+                {
+                    spec.ACCOUNT_ID: a.account_id,
+                    "Name": a.name,
+                    "Rule": rules[a.account_id],
+                    "MissingTypes": lacking.get(a.account_id, []),
+                }
+                for a in self.checked
+            ]
+        return found
 
 
 @dataclass

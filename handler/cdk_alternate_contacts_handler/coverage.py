@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import Enum
 from functools import partial
 from typing import Any, Final
 
@@ -32,7 +33,7 @@ from .account_api import (
     read_contact,
 )
 from .coverage_events import account_of, is_event
-from .coverage_rules import ALL, CoverageRules
+from .coverage_rules import ALL, CoverageRules, OnDriftValue
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,42 @@ def path_of(organizations: Any, child_id: str, *, deadline: Deadline, policy: Re
     raise ContactError(f"ListParents {child_id}: no root found above it")
 
 
+class Decision(Enum):
+    """What the coverage does with one contact of a covered account, compared with what its rules give."""
+
+    IN_SYNC = "in sync"  #: the live contact holds the rules' details: nothing is written
+    CREATE = "create"  #: the account has no contact of that type: the rules' one is written
+    RESTORE = "restore"  #: the live contact differs and on_drift is restore: the rules' one is written back
+    REPORT = "report"  #: the live contact differs and on_drift is report: counted as drifted, never written
+
+    @property
+    def writes(self) -> bool:
+        """Whether the coverage puts the contact."""
+        return self in (Decision.CREATE, Decision.RESTORE)
+
+
+#: How each decision is counted in the account's report: a contact put back counts as drifted, as one reported.
+_TYPE_OUTCOMES: Final = {
+    Decision.IN_SYNC: IN_SYNC,
+    Decision.CREATE: WRITTEN,
+    Decision.RESTORE: DRIFTED,
+    Decision.REPORT: DRIFTED,
+}
+
+
+def decide(details: Mapping[str, str], live: Mapping[str, str] | None, *, on_drift: OnDriftValue) -> Decision:
+    """The one decision per contact, made by :func:`apply_account` and predicted by ``cdk-alternate-contacts plan``.
+
+    ``live`` is ``None`` when the account has no contact of that type; an absent contact is written whatever
+    ``on_drift`` says (there is nothing to overwrite).
+    """
+    if live is None:
+        return Decision.CREATE
+    if spec.same_contact(details, live):
+        return Decision.IN_SYNC
+    return Decision.REPORT if on_drift == "report" else Decision.RESTORE
+
+
 def apply_account(
     clients: Clients,
     rules: CoverageRules,
@@ -148,14 +185,10 @@ def apply_account(
         for contact_type, details in rules.desired(path).items():
             target = Target(account_id, contact_type.value, own)
             live = read_contact(clients.account, target, deadline=deadline, policy=policy)
-            if live is not None and spec.same_contact(details, live):
-                report.types[contact_type.value] = IN_SYNC
-                continue
-            if live is not None and rules.on_drift == "report":
-                report.types[contact_type.value] = DRIFTED
-                continue
-            put_contact(clients.account, target, details, deadline=deadline, policy=policy)
-            report.types[contact_type.value] = WRITTEN if live is None else DRIFTED
+            decision = decide(details, live, on_drift=rules.on_drift)
+            if decision.writes:
+                put_contact(clients.account, target, details, deadline=deadline, policy=policy)
+            report.types[contact_type.value] = _TYPE_OUTCOMES[decision]
         statuses = set(report.types.values())
         if statuses & {WRITTEN, DRIFTED}:
             report.outcome = DRIFTED if DRIFTED in statuses else WRITTEN

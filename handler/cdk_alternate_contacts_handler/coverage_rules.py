@@ -21,6 +21,10 @@ from .spec import AlternateContactType
 #: The file's name in the function's package.
 RULES_FILE: Final = "coverage-rules.json"
 
+#: The coverage function's handler, as the Lambda runtime imports it (the function that reads the file): how
+#: the command-line tool tells a coverage function in a template.
+FUNCTION_HANDLER: Final = "cdk_alternate_contacts_handler.coverage_index.handler"
+
 #: The document's format; a function refuses a document of another version.
 VERSION: Final = 1
 

@@ -56,6 +56,14 @@ BILLING = {
     "Title": "Accounts payable",
 }
 
+#: The OPERATIONS contact of unit ``payments`` in the ``coverage`` app's stack ``CoverAll``.
+PAYMENTS_OPERATIONS = {
+    "EmailAddress": "pay-ops@example.com",
+    "Name": "Payments on-call",
+    "PhoneNumber": "+1 206 555 0103",
+    "Title": "Pager",
+}
+
 #: What a deploy of stack ``Contacts`` of the ``basic`` app puts: (account, type) -> details.
 CONTACTS_STACK = {
     (CALLER, "SECURITY"): SECURITY,
@@ -65,7 +73,9 @@ CONTACTS_STACK = {
 }
 
 #: Every clear-text detail the apps declare: none may appear in masked output.
-CLEAR_DETAILS = sorted({value for details in (SECURITY, OPERATIONS, BILLING) for value in details.values()})
+CLEAR_DETAILS = sorted(
+    {value for details in (SECURITY, OPERATIONS, BILLING, PAYMENTS_OPERATIONS) for value in details.values()}
+)
 
 
 class Synthesizer:
@@ -118,7 +128,6 @@ class Synthesizer:
         """``out``: the cloud assembly of stack ``Imported``, ``OrganizationContacts.from_file(...)`` of
         ``contacts``; ``context_file`` (a cdk.context.json) is the app's context, as the CDK CLI gives it.
         Default: none."""
-        assert self.process.stdin is not None
         request = {
             "contacts": str(contacts),
             "out": str(out),
@@ -126,11 +135,21 @@ class Synthesizer:
             "management_account_id": management_account_id,
             "context_file": None if context_file is None else str(context_file),
         }
+        return self._request(request, out, "the imported file")
+
+    def coverage(self, out: Path, **organization: Any) -> Path:
+        """``out``: the cloud assembly of the ``coverage`` app (stacks ``CoverAll`` and ``CoverUnits``) for an
+        organization made during the session: its ``structure`` (as ``lookup`` records it),
+        ``management_account_id``, units ``workloads`` and ``payments`` and ``listed`` account."""
+        return self._request({"app": "coverage", "out": str(out), **organization}, out, "the coverage app")
+
+    def _request(self, request: Mapping[str, Any], out: Path, what: str) -> Path:
+        assert self.process.stdin is not None
         self.process.stdin.write(json.dumps(request) + "\n")
         self.process.stdin.flush()
         start = len(self.output)
         if self.wait_for("@@done", "@@failed", timeout_s=120) == "@@failed":
-            raise AssertionError("synthesis of the imported file failed:\n" + "\n".join(self.output[start:]))
+            raise AssertionError(f"synthesis of {what} failed:\n" + "\n".join(self.output[start:]))
         return out
 
     def stop(self) -> None:

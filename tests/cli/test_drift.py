@@ -52,6 +52,7 @@ def test_drift_counts_a_contact_deleted_by_hand_as_missing(cli: Cli, aws: Any, a
         "NOT DEPLOYED": 0,
         "INVALID": 0,
         "ERROR": 0,
+        "DRIFTED (reported)": 0,
     }
     missing = [c for c in report["Contacts"] if c["Status"] == "MISSING"]
     assert [(c["AccountId"], c["AlternateContactType"], c["Live"]) for c in missing] == [(MEMBER, "BILLING", None)]

@@ -160,6 +160,18 @@ def test_drift_is_put_back_with_restore_and_only_reported_with_report(org: Organ
         assert org.contact(account, "OPERATIONS") == expected_live
 
 
+def test_each_contact_decision_is_the_one_plan_predicts() -> None:
+    # GIVEN the rules' details, and a live contact that is absent, the same (but for white space), or different
+    spaced = {**PAY_OPS, "EmailAddress": f" {PAY_OPS['EmailAddress']} "}
+    other = {**PAY_OPS, "Name": "Someone by hand"}
+    # THEN an absent contact is written whatever on_drift says; a different one is put back or only reported
+    for on_drift, different in (("restore", coverage.Decision.RESTORE), ("report", coverage.Decision.REPORT)):
+        assert coverage.decide(PAY_OPS, None, on_drift=on_drift) is coverage.Decision.CREATE
+        assert coverage.decide(PAY_OPS, spaced, on_drift=on_drift) is coverage.Decision.IN_SYNC
+        assert coverage.decide(PAY_OPS, other, on_drift=on_drift) is different
+    assert [d for d in coverage.Decision if d.writes] == [coverage.Decision.CREATE, coverage.Decision.RESTORE]
+
+
 def test_listed_and_inactive_accounts_are_skipped_and_left_as_they_are(org: Organization, fake_time: FakeTime) -> None:
     listed, closed = org.new_account("listed", org.payments), org.new_account("closed", org.payments)
     org.organizations.close_account(AccountId=closed)

@@ -18,8 +18,9 @@ With ``--serve``, the process then stays up and synthesizes, for each JSON reque
 ``Imported`` holding ``OrganizationContacts.from_file(stack, "Organization", FILE, ...)``: a contacts file
 written during the session (by ``import``) is synthesized without paying for jsii's start-up again. A
 request's optional ``"context_file"`` (an app's cdk.context.json) is given to the app as its context, as the
-CDK CLI passes that file's keys to a synth. It answers each request with a line ``@@done`` or ``@@failed``,
-and stops at the end of stdin.
+CDK CLI passes that file's keys to a synth. A request with ``"app": "coverage"`` synthesizes the ``coverage``
+app instead (:func:`coverage`), for an organization the tests made in moto_server (its ids are known only
+then). It answers each request with a line ``@@done`` or ``@@failed``, and stops at the end of stdin.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ from aws_cdk import aws_organizations as organizations
 from aws_cdk import aws_ssm as ssm
 
 from cdk_alternate_contacts import (
+    AccountContacts,
     AlternateContact,
     AlternateContacts,
     AlternateContactType,
     ContactDetails,
+    Coverage,
+    OnDrift,
+    OrganizationalUnitContacts,
     OrganizationContacts,
+    OrganizationStructure,
 )
 
 SECURITY = ContactDetails(
@@ -52,6 +58,10 @@ BILLING = ContactDetails(
     name="Finance Department",
     phone_number="+1 206 555 0102",
     title="Accounts payable",
+)
+
+PAYMENTS_OPERATIONS = ContactDetails(
+    email_address="pay-ops@example.com", name="Payments on-call", phone_number="+1 206 555 0103", title="Pager"
 )
 
 
@@ -151,19 +161,74 @@ def imported(
     app.synth()
 
 
+def coverage(
+    outdir: Path,
+    *,
+    structure: dict[str, object],
+    management_account_id: str,
+    workloads: str,
+    payments: str,
+    listed: str,
+) -> None:
+    """Two stacks with a coverage of the organization whose structure (``lookup``'s context value) is given:
+
+    - ``CoverAll``: every ACTIVE account (on_drift restore) gets SECURITY and OPERATIONS by default; unit
+      ``payments`` (in ``workloads``) gets its own OPERATIONS contact; account ``listed`` is listed in
+      ``[[accounts]]`` (its resource, in a nested stack, owns it);
+    - ``CoverUnits``: the accounts under unit ``workloads`` get SECURITY, with on_drift report.
+    """
+    app = new_app(outdir)
+    known = OrganizationStructure.from_context(structure)
+    everything = cdk.Stack(app, "CoverAll")
+    OrganizationContacts(
+        everything,
+        "Organization",
+        defaults={"security": SECURITY, "operations": OPERATIONS},
+        accounts=[AccountContacts(listed, name="listed")],
+        organizational_units=[
+            OrganizationalUnitContacts(payments, name="payments", overrides={"operations": PAYMENTS_OPERATIONS})
+        ],
+        organization_structure=known,
+        coverage=Coverage("all"),
+        organization_id=known.organization_id,
+        management_account_id=management_account_id,
+    )
+    units = cdk.Stack(app, "CoverUnits")
+    OrganizationContacts(
+        units,
+        "Workloads",
+        defaults={"security": SECURITY},
+        accounts=[],
+        coverage=Coverage([workloads], on_drift=OnDrift.REPORT),
+        organization_id=known.organization_id,
+        management_account_id=management_account_id,
+    )
+    app.synth()
+
+
 def serve() -> None:
-    """Synthesize an ``imported`` app for each request on stdin, until its end."""
+    """Synthesize an ``imported`` (or ``coverage``) app for each request on stdin, until its end."""
     print("@@ready", flush=True)
     for line in sys.stdin:
         request = json.loads(line)
         try:
-            imported(
-                Path(request["out"]),
-                request["contacts"],
-                request["organization_id"],
-                request["management_account_id"],
-                request.get("context_file"),
-            )
+            if request.get("app") == "coverage":
+                coverage(
+                    Path(request["out"]),
+                    structure=request["structure"],
+                    management_account_id=request["management_account_id"],
+                    workloads=request["workloads"],
+                    payments=request["payments"],
+                    listed=request["listed"],
+                )
+            else:
+                imported(
+                    Path(request["out"]),
+                    request["contacts"],
+                    request["organization_id"],
+                    request["management_account_id"],
+                    request.get("context_file"),
+                )
         except Exception:  # the test reports it: the process must keep serving the session
             print(traceback.format_exc(), "@@failed", sep="\n", flush=True)
         else:
