@@ -45,6 +45,22 @@ def handler(event, context):
     return {"batchItemFailures": failures}
 """
 
+#: Puts an event of its own for each record, and tries a metric it has no permission for.
+FORWARDER = """
+import json
+import boto3
+from botocore.exceptions import ClientError
+
+def handler(event, context):
+    events = boto3.client("events")
+    for record in event["Records"]:
+        events.put_events(Entries=[{"Source": "coverage.worker", "DetailType": "Forwarded", "Detail": record["body"]}])
+    try:
+        boto3.client("cloudwatch").put_metric_data(Namespace="Coverage", MetricData=[{"MetricName": "m", "Value": 1}])
+    except ClientError as error:
+        print("METRIC " + error.response["Error"]["Code"])
+"""
+
 ORGANIZATIONS = {"source": ["aws.organizations"], "detail": {"eventName": ["CreateAccountResult", "MoveAccount"]}}
 
 
@@ -60,7 +76,8 @@ def deploy(cloud: LocalCloud, tmp_path: Path) -> Iterator[Any]:
     cloud.reset()
 
     def run(name: str, template: dict[str, Any], *, region: str = "us-east-1") -> OperationResult:
-        assembly = write_assembly(tmp_path / f"assembly-{name}", {name: template}, {"worker": WORKER})
+        code = {"worker": WORKER, "forwarder": FORWARDER}
+        assembly = write_assembly(tmp_path / f"assembly-{name}", {name: template}, code)
         engine = cloud.engine(tmp_path / f"state-{region}", settings=EngineSettings(region=region))
         result = engine.deploy(assembly, name)
         assert result.status == "CREATE_COMPLETE", (result.problems, [e.reason for e in result.events if e.reason])
@@ -452,3 +469,29 @@ def test_a_poller_whose_role_lost_receive_message_stops_with_a_problem(
     with pytest.raises(TimeoutError, match="1 message"):
         cloud.settle(3)
     assert any(d.authorization.action == "sqs:ReceiveMessage" and not d.allowed for d in cloud.iam.decisions)  # type: ignore[union-attr]
+
+
+def test_a_functions_own_calls_are_judged_and_its_put_events_reaches_the_local_bus(
+    cloud: LocalCloud, deploy: Any
+) -> None:
+    # GIVEN a mapped function allowed to put events on the default bus (and nothing on CloudWatch), and a rule
+    # on its events that forwards them to a queue
+    template = worker_stack({})
+    bus = "arn:aws:events:us-east-1:123456789012:event-bus/default"
+    put = {"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}
+    template["Resources"]["WorkerPolicy"] = policy([consume("Queue"), put])
+    template["Resources"]["Worker"] = {**function(FORWARDER, timeout=2), "DependsOn": ["WorkerPolicy"]}
+    forwarded = rules_stack({"Forwarded": True})
+    forwarded["Resources"]["ForwardedRule"]["Properties"]["EventPattern"] = {"source": ["coverage.worker"]}
+    template["Resources"].update(forwarded["Resources"])
+    template["Outputs"].update(forwarded["Outputs"])
+    result = deploy("Forwarding", template)
+    # WHEN a message reaches the function
+    cloud.events.client("sqs", "us-east-1").send_message(QueueUrl=result.outputs["Queue"], MessageBody='{"n": 1}')
+    cloud.settle(30)
+    # THEN its PutEvents, allowed by IAM, went through the local bus and its rule to the queue
+    (message,) = drain(cloud, result.outputs["ForwardedQueue"])
+    event = json.loads(message["Body"])
+    assert (event["source"], event["detail"]) == ("coverage.worker", {"n": 1})
+    # AND its PutMetricData was denied as CloudWatch denies it
+    assert "METRIC AccessDenied" in cloud.log_text()
