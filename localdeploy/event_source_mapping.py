@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 
 from . import native
 from .event_pattern import EventPatternError, parse
-from .iam import PolicyRegistry
+from .iam import PolicyRegistry, UnsupportedPolicyError
 from .lambda_permission import function_arn, unqualified
 from .lambda_service import FunctionService
 from .native import Created, ResourceError
@@ -216,7 +216,10 @@ class EventSourceMappingEmulator:
     def _check_role(self, role_arn: str, queue_arn: str) -> None:
         if self.policies is None:
             return
-        policy = self.policies.policy(role_arn) if role_arn else None
+        try:
+            policy = self.policies.policy(role_arn) if role_arn else None
+        except UnsupportedPolicyError as error:
+            raise ResourceError(f"localdeploy cannot judge the execution role's permissions: {error}") from None
         for action in REQUIRED_ACTIONS:
             if policy is None or not policy.allowed(f"sqs:{action}", queue_arn):
                 raise _invalid(f"The provided execution role does not have permissions to call {action} on SQS")

@@ -24,19 +24,16 @@ STS, SQS, EventBridge, SSM, CloudWatch and Organizations) is in :mod:`.iam_reque
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
-from xml.sax.saxutils import escape
 
-from . import iam_requests
-from .iam_requests import Authorization, Organization, RequestMapper, json_body
+from . import aws_managed_policies, iam_requests
+from .iam_requests import Authorization, Organization, RequestMapper, denial, json_body, signer
 from .net import LOCALHOST, QuietHandler, ServerThread, forward
 
 __all__ = [
@@ -233,7 +230,8 @@ class PolicyRegistry:
     The engine publishes a stack's policy-bearing resources on every change (:meth:`publish`); a role's
     policy is its inline ``Policies`` plus every ``AWS::IAM::Policy`` or ``AWS::IAM::ManagedPolicy`` of any
     stack that names the role in ``Roles``. A role's ``ManagedPolicyArns`` name policies outside the
-    template, which this model does not know: such a role raises :class:`UnsupportedPolicyError` when
+    template: the AWS managed policies of :mod:`.aws_managed_policies` (AWSLambdaBasicExecutionRole...) add
+    their published statements; any other makes the role raise :class:`UnsupportedPolicyError` when
     evaluated, instead of being given or refused what AWS would decide.
     """
 
@@ -247,7 +245,7 @@ class PolicyRegistry:
         self._clock = clock
         self._lock = threading.Lock()
         self._stacks: dict[str, _Published] = {}
-        self._managed_arns: dict[str, bool] = {}
+        self._managed_arns: dict[str, list[str]] = {}
 
     def publish(self, stack_id: str, resources: Iterable[PolicyResource]) -> None:
         """Replace what is known of ``stack_id``'s roles and policies with ``resources``."""
@@ -263,7 +261,8 @@ class PolicyRegistry:
                     for s in _documents(policy)
                 ]
                 view.roles[resource.physical_id] = statements
-                self._managed_arns[resource.physical_id] = bool(resource.properties.get("ManagedPolicyArns"))
+                arns = resource.properties.get("ManagedPolicyArns") or []
+                self._managed_arns[resource.physical_id] = [str(a) for a in _as_list(arns)]
             elif resource.resource_type in (POLICY, MANAGED_POLICY):
                 names = frozenset(str(name) for name in _as_list(resource.properties.get("Roles") or []))
                 view.attached.append((names, _documents(resource.properties)))
@@ -307,9 +306,14 @@ class PolicyRegistry:
         inline = next((view.roles[name] for view in stacks if name in view.roles), None)
         if inline is None:
             return None
-        if self._managed_arns.get(name):
-            raise UnsupportedPolicyError(f"role {name} has ManagedPolicyArns, whose statements are not in the template")
         statements = list(inline)
+        for arn in self._managed_arns.get(name, []):
+            published = aws_managed_policies.statements_of(arn)
+            if published is None:
+                raise UnsupportedPolicyError(
+                    f"role {name} has ManagedPolicyArns ({arn}) whose statements are not known"
+                )
+            statements.extend(published)
         for view in stacks:
             for names, attached in view.attached:
                 if name in names:
@@ -320,39 +324,6 @@ class PolicyRegistry:
 def access_key_for(role_arn: str) -> str:
     """The access key id a function running as ``role_arn`` signs with (an STS session key's shape)."""
     return "ASIA" + hashlib.sha256(role_arn.encode()).hexdigest()[:16].upper()
-
-
-_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-
-
-def signer(headers: Mapping[str, str]) -> tuple[str, str] | None:
-    """The access key id and service of a SigV4-signed request (``None`` when it is not signed)."""
-    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-    found = _CREDENTIAL.search(authorization)
-    return (found.group(1), found.group(3)) if found else None
-
-
-def denial(service: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    """The service's own AccessDenied answer, in its protocol (status, headers, body)."""
-    request_id = str(uuid.uuid4())
-    if service == "account":
-        # restJson: botocore reads the error code from this header.
-        headers = {"x-amzn-ErrorType": "AccessDeniedException", "x-amzn-RequestId": request_id}
-        return 403, {"Content-Type": "application/json", **headers}, json.dumps({"message": message}).encode()
-    if service in ("cloudformation", "sts"):
-        body = (
-            f'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
-            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        )
-        return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body.encode()
-    # json 1.1 (SSM, Organizations, ...): the error code travels in __type.
-    payload = {"__type": "AccessDeniedException", "message": message}
-    return (
-        400,
-        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
-        json.dumps(payload).encode(),
-    )
 
 
 @dataclass(frozen=True)
@@ -452,7 +423,7 @@ class IamFront:
         session = f"arn:aws:sts::{self.mapper.account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/function"
         if service in iam_requests.SERVICES:
             message = iam_requests.denied_message(service, session, authorization.action, str(refused))
-            return service, iam_requests.denial(service, message) or denial(service, message)
+            return service, denial(service, message)
         message = (
             f"User: {session} is not authorized to perform: {authorization.action} on resource: "
             f"{authorization.resource} because no identity-based policy allows the {authorization.action} action"

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+from xml.sax.saxutils import escape
 
 #: Services whose calls this module maps (SigV4 signing names).
 SERVICES = frozenset({"sqs", "events", "ssm", "monitoring", "organizations"})
@@ -309,6 +310,44 @@ def _form(body: bytes) -> dict[str, str]:
     return {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
 
 
+_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
+
+
+def signer(headers: Mapping[str, str]) -> tuple[str, str] | None:
+    """The access key id and service of a SigV4-signed request (``None`` when it is not signed)."""
+    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+    found = _CREDENTIAL.search(authorization)
+    return (found.group(1), found.group(3)) if found else None
+
+
+def denial(service: str, message: str) -> tuple[int, dict[str, str], bytes]:
+    """The service's own AccessDenied answer, in its protocol (status, headers, body)."""
+    request_id = str(uuid.uuid4())
+    if service == "account":
+        # restJson: botocore reads the error code from this header.
+        headers = {"x-amzn-ErrorType": "AccessDeniedException", "x-amzn-RequestId": request_id}
+        return 403, {"Content-Type": "application/json", **headers}, json.dumps({"message": message}).encode()
+    if service in ("cloudformation", "sts"):
+        body = (
+            f'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
+            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        )
+        return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body.encode()
+    if service in ("sqs", "monitoring"):
+        # JSON compatible with the old query protocol: botocore takes the code from x-amzn-query-error.
+        payload = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}
+        headers = {"x-amzn-RequestId": request_id, "x-amzn-query-error": "AccessDenied;Sender"}
+        return 403, {"Content-Type": "application/x-amz-json-1.0", **headers}, json.dumps(payload).encode()
+    # json 1.1 (SSM, Organizations, EventBridge...): the error code travels in __type.
+    payload = {"__type": "AccessDeniedException", "message": message}
+    return (
+        400,
+        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
+        json.dumps(payload).encode(),
+    )
+
+
 def denied_message(service: str, session_arn: str, action: str, resource: str) -> str:
     """The message the service's AccessDenied carries."""
     if service == "organizations":
@@ -319,17 +358,3 @@ def denied_message(service: str, session_arn: str, action: str, resource: str) -
         f"User: {session_arn} is not authorized to perform: {shown}{where} "
         f"because no identity-based policy allows the {shown} action"
     )
-
-
-def denial(service: str, message: str) -> tuple[int, dict[str, str], bytes] | None:
-    """The AccessDenied answer of a query-compatible JSON service (SQS, CloudWatch); ``None`` for the others
-    (they answer the usual JSON AccessDeniedException)."""
-    if service not in ("sqs", "monitoring"):
-        return None
-    payload = {"__type": "com.amazon.coral.service#AccessDeniedException", "message": message}
-    headers = {
-        "Content-Type": "application/x-amz-json-1.0",
-        "x-amzn-RequestId": str(uuid.uuid4()),
-        "x-amzn-query-error": "AccessDenied;Sender",
-    }
-    return 403, headers, json.dumps(payload).encode()

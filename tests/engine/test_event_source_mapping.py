@@ -122,3 +122,20 @@ def test_a_visibility_timeout_shorter_than_the_functions_timeout_fails_the_mappi
 )
 def test_settings_lambda_refuses_fail_the_mapping(kinds: Kinds, mapping: dict[str, Any], message: str) -> None:
     assert message in failure(kinds, template(mapping=mapping))
+
+
+def test_a_role_with_awss_sqs_execution_policy_may_consume_any_queue_and_an_unknown_managed_policy_is_refused(
+    kinds: Kinds,
+) -> None:
+    # GIVEN a role that consumes through the AWS managed policy made for it, and no statement of its own
+    document = template(statements=[{"Effect": "Allow", "Action": "logs:PutLogEvents", "Resource": "*"}])
+    managed = "arn:aws:iam::aws:policy/service-role/AWSLambdaSQSQueueExecutionRole"
+    document["Resources"]["WorkerRole"]["Properties"]["ManagedPolicyArns"] = [managed]
+    # WHEN the mapping is created  THEN the policy's published statements let it pass
+    assert kinds.deploy("Coverage", document, {"worker": CODE}).status == "CREATE_COMPLETE"
+    # AND a managed policy whose statements localdeploy does not know fails the mapping instead of being guessed
+    other = template(statements=[consume("Queue")])
+    other["Resources"]["WorkerRole"]["Properties"]["ManagedPolicyArns"] = ["arn:aws:iam::aws:policy/PowerUserAccess"]
+    result = kinds.deploy("Other", other, {"worker": CODE})
+    assert result.status == "ROLLBACK_COMPLETE"
+    assert any("cannot judge the execution role's permissions" in e.reason for e in result.events)
