@@ -46,7 +46,12 @@ REGION = "us-east-1"
 
 
 class LocalCloud:
-    """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1.
+    """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1, with
+    EventBridge's delivery and Lambda's SQS pollers (:attr:`events`, :mod:`.cloud_events`).
+
+    Event helpers, all asynchronous as on AWS (wait with :meth:`settle`): :meth:`put_events`, :meth:`emit`,
+    :meth:`fire_schedule`, :meth:`create_account`, :meth:`move_account`, :meth:`invite_account`,
+    :meth:`create_managed_account`, :meth:`update_managed_account`.
 
     Parameters
     ----------

@@ -1,7 +1,9 @@
 """Resources that are recorded, not emulated (roles, policies, log groups, the function itself):
 the physical ids and attributes CloudFormation would report for them; and the one interface of the resource
 types that ARE emulated, against a moto backend (:class:`ResourceEmulator`, one module per type:
-:mod:`.organizations`).
+:mod:`.organizations`, and the event side's listed in :mod:`.kinds`). An emulator may say which property
+changes replace its resource (``replaces(old, new)``, the schema's create-only properties); the engine then
+creates the new one and deletes the old one in cleanup, as CloudFormation does.
 
 Generated names follow CloudFormation's pattern ``<stack>-<logical id>-<12 characters>``. The suffix is
 derived from the stack and logical id instead of being random, so the same stack gets the same function
