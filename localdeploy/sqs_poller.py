@@ -264,7 +264,9 @@ class SqsPollers:
                 continue  # the queue is gone: nothing will be processed
             left = sum(int(v) for v in attributes.values())
             if left:
-                found.append(f"{left} message(s) in {mapping.queue_arn}")
+                problem = mapping.last_processing_result
+                detail = f" (last processing result: {problem})" if problem.startswith("PROBLEM") else ""
+                found.append(f"{left} message(s) in {mapping.queue_arn}{detail}")
         return found
 
     # -- polling ---------------------------------------------------------------------------------------

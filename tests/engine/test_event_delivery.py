@@ -235,6 +235,22 @@ def test_a_function_error_returns_the_whole_batch_and_without_partial_responses_
     assert "RuntimeError: explode" in mapping.batches[0].detail
 
 
+def test_a_batch_that_runs_past_the_functions_timeout_is_stopped_and_comes_back(cloud: LocalCloud, deploy: Any) -> None:
+    # GIVEN a function of a one-second timeout mapped to a queue whose messages may be received once
+    template = worker_stack({}, visibility=2, max_receive=1)
+    template["Resources"]["Worker"]["Properties"]["Timeout"] = 1
+    result = deploy("Slow", template)
+    # WHEN a message takes it longer than that
+    cloud.events.client("sqs", "us-east-1").send_message(QueueUrl=result.outputs["Queue"], MessageBody="slow")
+    cloud.settle(30)
+    # THEN the runtime stopped it at its timeout, nothing was deleted, and the message went to the dead-letter queue
+    (mapping,) = cloud.events.pollers.mappings()
+    assert [(b.outcome, b.detail) for b in mapping.batches] == [
+        ("failed", "Sandbox.Timedout: Task timed out after 1.00 seconds")
+    ]
+    assert [m["Body"] for m in drain(cloud, result.outputs["DeadLetters"])] == ["slow"]
+
+
 def test_a_batch_beyond_the_functions_reserved_concurrency_is_throttled_and_comes_back(
     cloud: LocalCloud, deploy: Any
 ) -> None:
