@@ -511,3 +511,48 @@ def test_a_functions_own_calls_are_judged_and_its_put_events_reaches_the_local_b
     assert (event["source"], event["detail"]) == ("coverage.worker", {"n": 1})
     # AND its PutMetricData was denied as CloudWatch denies it
     assert "METRIC AccessDenied" in cloud.log_text()
+
+
+def test_a_rule_in_us_east_1_forwards_organizations_events_to_another_regions_bus_with_its_role(
+    cloud: LocalCloud, deploy: Any
+) -> None:
+    # GIVEN a stack in eu-west-1 with a rule on Organizations' events, and in us-east-1 a rule that forwards them
+    # to eu-west-1's default bus with a role allowed to put events there (the SRA sample's arrangement)
+    ireland = deploy("Ireland", rules_stack({"Accounts": True}), region="eu-west-1")
+    bus = "arn:aws:events:eu-west-1:123456789012:event-bus/default"
+    events_role = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                ],
+            },
+            "Policies": [
+                {
+                    "PolicyName": "forward",
+                    "PolicyDocument": {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "events:PutEvents", "Resource": bus}],
+                    },
+                }
+            ],
+        },
+    }
+    forward = {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventPattern": ORGANIZATIONS,
+            "Targets": [{"Id": "Ireland", "Arn": bus, "RoleArn": {"Fn::GetAtt": ["ForwardRole", "Arn"]}}],
+        },
+    }
+    deploy("Forwarder", {"Resources": {"ForwardRole": events_role, "Forward": forward}})
+    # WHEN an account is created
+    account = cloud.create_account("sandbox", "aws-sandbox@example.com")
+    cloud.settle(20)
+    # THEN eu-west-1's rule got the event, unchanged (its region still us-east-1, where Organizations sent it)
+    (message,) = drain(cloud, ireland.outputs["AccountsQueue"], region="eu-west-1")
+    event = json.loads(message["Body"])
+    assert event["region"] == "us-east-1"
+    assert event["detail"]["serviceEventDetails"]["createAccountStatus"]["accountId"] == account
