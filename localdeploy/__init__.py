@@ -11,6 +11,8 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``moto``           the moto_server process (the Account API and SSM)
 ``quotas``         the Account API's request quotas, enforced in front of moto_server (HTTP 429)
 ``iam``            the one IAM evaluator, the role policies in force at each step, the AccessDenied front
+``iam_requests``   what IAM is asked for each call (action, resource ARN, keys) and each service's AccessDenied
+``aws_managed_policies`` the published statements of the AWS managed policies a Lambda role commonly carries
 ``contacts``       reading, saving and masking alternate contacts in the emulator
 ``responses``      the HTTPS listener for CloudFormation's pre-signed ResponseURLs
 ``runtime_api``    the Lambda Runtime API of one execution environment
@@ -24,6 +26,20 @@ Run ``python -m localdeploy --help``. Modules, one job each:
                    shared resolver, ``cdk_alternate_contacts_cli.intrinsics``)
 ``native``         synthetic ids and attributes of resource types that are recorded, not emulated
 ``organizations``  AWS::Organizations::Account, vended in moto's Organizations as CloudFormation does it
+``kinds``          the event side's resource kinds, built together for one region:
+``sqs_queue``      AWS::SQS::Queue in moto's SQS
+``sqs_queue_policy`` AWS::SQS::QueuePolicy (the queues' resource policy)
+``events_rule``    AWS::Events::Rule and its targets in moto's EventBridge
+``lambda_permission`` AWS::Lambda::Permission: the functions' resource-based policies
+``event_source_mapping`` AWS::Lambda::EventSourceMapping from SQS, checked as Lambda checks it
+``resource_policy`` resource-based policies evaluated for a service principal (events.amazonaws.com)
+``event_pattern``  EventBridge's event patterns, checked and matched
+``schedule_expression`` EventBridge's rate() and cron() expressions, checked
+``target_input``   a target's Input, InputPath or InputTransformer applied to an event
+``sqs_poller``     Lambda's SQS pollers: batches, synchronous invocations, partial batch responses, throttling
+``event_bus``      EventBridge's delivery: rules matched per region and bus, targets, FailedInvocations, DLQs
+``account_events`` the events of accounts joining or moving (Organizations, Control Tower), as AWS documents them
+``cloud_events``   the buses, pollers and permissions of a cloud, the helpers that cause account events, settle
 ``state``          persisted stack state in ``.local/``
 ``engine``         the CloudFormation engine: deploy, update, cleanup, rollback and destroy
 ``cloud``          all of the above started together, stopped together

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -18,12 +18,15 @@ import boto3
 
 from .assembly import REPO
 from .cfn_api import CloudFormationApi
+from .cloud_events import CloudEvents
 from .custom_resources import CustomResourceClient
 from .engine import Engine, EngineSettings
 from .functions import HostSettings
 from .iam import IamFront, Organization, PolicyRegistry, RequestMapper
+from .kinds import event_kinds
 from .lambda_service import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
 from .moto import DEPLOYING_ACCOUNT, MotoServer
+from .native import ResourceEmulator
 from .organizations import ACCOUNT_TYPE, AccountVending
 from .quotas import AccountApiQuotas, Quota
 from .registry import StackRegistry
@@ -43,7 +46,12 @@ REGION = "us-east-1"
 
 
 class LocalCloud:
-    """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1.
+    """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1, with
+    EventBridge's delivery and Lambda's SQS pollers (:attr:`events`, :mod:`.cloud_events`).
+
+    Event helpers, all asynchronous as on AWS (wait with :meth:`settle`): :meth:`put_events`, :meth:`emit`,
+    :meth:`fire_schedule`, :meth:`create_account`, :meth:`move_account`, :meth:`invite_account`,
+    :meth:`create_managed_account`, :meth:`update_managed_account`.
 
     Parameters
     ----------
@@ -117,6 +125,8 @@ class LocalCloud:
         self.responses: ResponseListener
         self.cfn_api: CloudFormationApi
         self.functions: FunctionService
+        #: EventBridge's buses, Lambda's SQS pollers and the functions' permissions (:mod:`.cloud_events`).
+        self.events: CloudEvents
 
     def __enter__(self) -> LocalCloud:
         return self.start()
@@ -174,6 +184,10 @@ class LocalCloud:
                 account_concurrency=self.account_concurrency,
             )
             self._stack.callback(self.functions.stop)
+            self.events = CloudEvents(self)
+            self._stack.callback(self.events.stop)
+            if self.iam is not None:
+                self.iam.intercept = self.events.intercept
             # moto loads its SSM backend on first use (about 1.5 s): let that overlap whatever comes next
             # (synthesis, usually); the first SSM lookup waits for it.
             self._bootstrap = threading.Thread(target=self._bootstrap_in_background, name="bootstrap", daemon=True)
@@ -213,6 +227,7 @@ class LocalCloud:
     def reset(self) -> None:
         """Empty every account in moto (and bootstrap again): a clean slate between tests."""
         self.wait_bootstrapped()
+        self.events.reset()
         self.moto.reset()
         self.policies.clear()
         self.emails_elsewhere.clear()
@@ -255,6 +270,19 @@ class LocalCloud:
         )
         # The organization is made in the background at start: it must exist before the first account.
         self.wait_bootstrapped()
+        region = settings.region
+        emulators: dict[str, ResourceEmulator] = {
+            ACCOUNT_TYPE: vending,
+            **event_kinds(
+                lambda service: self.events.client(service, region),
+                self.functions,
+                self.events.pollers,
+                self.events.permissions,
+                self.policies if self.enforce_iam else None,
+                region=region,
+                account_id=settings.account_id,
+            ),
+        }
         return Engine(
             functions=self.functions,
             requests=CustomResourceClient(
@@ -265,8 +293,55 @@ class LocalCloud:
             ssm_lookup=self.ssm_lookup,
             settings=settings,
             policies=self.policies if self.enforce_iam else None,
-            emulators={ACCOUNT_TYPE: vending},
+            emulators=emulators,
         )
+
+    # -- events (see :mod:`.cloud_events`) -------------------------------------------------------------------
+
+    def put_events(self, entries: Iterable[Mapping[str, Any]], *, region: str = REGION) -> dict[str, Any]:
+        """PutEvents on ``region``'s default bus, answered as EventBridge answers; delivered asynchronously."""
+        return self.events.put_events(entries, region=region)
+
+    def emit(self, event: Mapping[str, Any]) -> str:
+        """Send an AWS service's event (an EventBridge envelope; its ``region`` picks the bus); returns its id."""
+        return self.events.bus.emit(event)
+
+    def fire_schedule(self, rule: str, *, region: str = REGION) -> str | None:
+        """Deliver now the "Scheduled Event" of the scheduled rule ``rule`` (name or ARN) to its targets;
+        ``None`` when the rule is DISABLED."""
+        return self.events.bus.fire_schedule(rule, region=region)
+
+    def create_account(self, name: str, email: str, *, parent_id: str | None = None) -> str:
+        """A new member account (moto's CreateAccount), with Organizations' CreateAccountResult event in
+        us-east-1 (and MoveAccount's, moved to ``parent_id``); returns its id."""
+        return self.events.create_account(name, email, parent_id=parent_id)
+
+    def move_account(self, account_id: str, destination_parent_id: str) -> None:
+        """MoveAccount, with its "AWS API Call via CloudTrail" event in us-east-1."""
+        self.events.move_account(account_id, destination_parent_id)
+
+    def invite_account(self, name: str, email: str) -> str:
+        """An account that joins by invitation, with its AcceptHandshake event in us-east-1; returns its id."""
+        return self.events.invite_account(name, email)
+
+    def create_managed_account(self, name: str, email: str, unit_id: str, *, home_region: str = REGION) -> str:
+        """Control Tower's Account Factory: the Organizations events in us-east-1, then CreateManagedAccount in
+        ``home_region``; returns the account's id."""
+        return self.events.create_managed_account(name, email, unit_id, home_region=home_region)
+
+    def update_managed_account(self, account_id: str, *, home_region: str = REGION) -> None:
+        """Control Tower's UpdateManagedAccount event for ``account_id``, in ``home_region``."""
+        self.events.update_managed_account(account_id, home_region=home_region)
+
+    def settle(self, timeout_s: float = 60.0) -> None:
+        """Wait until every event is delivered, every mapped queue drained and every invocation ended.
+
+        Raises
+        ------
+        TimeoutError
+            Naming what is still pending.
+        """
+        self.events.settle(timeout_s)
 
     def log_text(self) -> str:
         """Every function log stream written so far, concatenated (the local CloudWatch Logs)."""

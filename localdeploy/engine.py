@@ -33,11 +33,14 @@ As in CloudFormation:
 - deleting a nested stack resource (destroy, removal, rollback of its creation) deletes all its resources.
 
 ``DeletionPolicy`` / ``UpdateReplacePolicy`` ``Retain`` mean the handler is never called for that delete.
-A resource type with an emulator (:class:`~.native.ResourceEmulator`: ``AWS::Organizations::Account``) is
-created, updated in place, rolled back and deleted for real in moto by it, its attributes kept for
-``Fn::GetAtt``. Other resource types (role, policy, log group, the function) are recorded with synthetic
-physical ids and no calls, except that an AWS::Lambda::Function is deployed to the local Lambda service and
-an AWS::Lambda::EventInvokeConfig configures its asynchronous queue.
+A resource type with an emulator (:class:`~.native.ResourceEmulator`: ``AWS::Organizations::Account``,
+``AWS::SQS::Queue``, ``AWS::SQS::QueuePolicy``, ``AWS::Events::Rule``, ``AWS::Lambda::Permission``,
+``AWS::Lambda::EventSourceMapping``) is created, updated, rolled back and deleted for real in moto (or the
+local Lambda service) by it, its attributes kept for ``Fn::GetAtt``; a change of one of its create-only
+properties replaces it (created anew, the old one deleted in cleanup), others update it in place. Other
+resource types (role, policy, log group, the function) are recorded with synthetic physical ids and no
+calls, except that an AWS::Lambda::Function is deployed to the local Lambda service and an
+AWS::Lambda::EventInvokeConfig configures its asynchronous queue.
 
 IAM: every change of a role or policy resource is published to the :class:`~.iam.PolicyRegistry` as it
 happens, so the functions' calls are judged by the policy CloudFormation has at that step: a policy updated
@@ -614,6 +617,14 @@ class Engine:
             return self._create(op, fresh)
         if previous.resource_type != resource_type:
             return self._create(op, fresh, replacing=previous)
+        emulator = self.emulators.get(resource_type)
+        if (
+            emulator is not None
+            and previous.properties != fresh.properties
+            and native.requires_replacement(emulator, previous.properties, fresh.properties)
+        ):
+            # A create-only property changed: a new resource now, the old one deleted in cleanup.
+            return self._create(op, fresh, replacing=previous)
         if previous.properties == fresh.properties:
             with op.lock:
                 # Policies and dependencies may change without any call (CloudFormation updates metadata only).
@@ -666,7 +677,7 @@ class Engine:
         emulator = self.emulators.get(fresh.resource_type)
         if emulator is not None:
             try:
-                created = emulator.create(fresh.logical_id, fresh.properties)
+                created = emulator.create(fresh.logical_id, fresh.properties, stack_name=op.stack.stack_name)
             except ResourceError as error:
                 fresh.physical_id = error.physical_id  # what the rollback's Delete then removes
                 raise

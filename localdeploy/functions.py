@@ -116,6 +116,8 @@ class Attempt:
     outcome: Outcome | None = None
     error_type: str = ""
     error_message: str = ""
+    #: What the handler returned (JSON bytes), for a successful attempt.
+    response: bytes = b""
 
     @property
     def duration_ms(self) -> float:
@@ -125,7 +127,9 @@ class Attempt:
 
 @dataclass
 class Invocation:
-    """An asynchronous (``Event``) invocation, which Lambda retries twice after a function error.
+    """An asynchronous (``Event``) invocation, which Lambda retries twice after a function error; or, with
+    ``synchronous``, a ``RequestResponse`` one (an event source mapping's), run once and never retried by
+    Lambda itself (the caller decides what a failure means).
 
     Attributes
     ----------
@@ -139,6 +143,8 @@ class Invocation:
         When Lambda queued it (its age counts from here).
     attempts:
         Every delivery so far.
+    synchronous:
+        A ``RequestResponse`` invocation: one attempt, no maximum age.
     """
 
     request_id: str
@@ -146,6 +152,7 @@ class Invocation:
     payload: bytes
     attempts: list[Attempt] = field(default_factory=list)
     queued_at: float = field(default_factory=time.time)
+    synchronous: bool = False
     _settled: threading.Event = field(default_factory=threading.Event, repr=False)
     _watchers: list[threading.Event] = field(default_factory=list, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)

@@ -17,24 +17,44 @@ access key of its SigV4 signature (each function's role gets its own key), maps 
 action, resource ARN and condition keys the real service authorizes, and answers a call the role's policy
 does not allow with that service's own AccessDenied error, in the service's protocol, so boto3 raises the
 same ``ClientError`` it raises on AWS. Calls signed with any other key (the tests' and the demo's own
-clients) pass unevaluated.
+clients) pass unevaluated. What each call asks IAM (:class:`RequestMapper`: the Account API, CloudFormation,
+STS, SQS, EventBridge, SSM, CloudWatch and Organizations) is in :mod:`.iam_requests`.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
-from xml.sax.saxutils import escape
+from urllib.parse import urlsplit
 
+from . import aws_managed_policies, iam_requests
+from .iam_requests import Authorization, Organization, RequestMapper, denial, json_body, signer
 from .net import LOCALHOST, QuietHandler, ServerThread, forward
+
+__all__ = [
+    "POLICY_TYPES",
+    "Authorization",
+    "Context",
+    "Decision",
+    "IamFront",
+    "IdentityPolicy",
+    "Organization",
+    "PolicyRegistry",
+    "PolicyResource",
+    "RequestMapper",
+    "Statement",
+    "UnsupportedPolicyError",
+    "access_key_for",
+    "condition_holds",
+    "denial",
+    "glob_match",
+    "signer",
+]
 
 #: A request's context keys: each a list of values (IAM's multivalued keys), absent when not sent.
 Context = Mapping[str, list[str]]
@@ -210,7 +230,8 @@ class PolicyRegistry:
     The engine publishes a stack's policy-bearing resources on every change (:meth:`publish`); a role's
     policy is its inline ``Policies`` plus every ``AWS::IAM::Policy`` or ``AWS::IAM::ManagedPolicy`` of any
     stack that names the role in ``Roles``. A role's ``ManagedPolicyArns`` name policies outside the
-    template, which this model does not know: such a role raises :class:`UnsupportedPolicyError` when
+    template: the AWS managed policies of :mod:`.aws_managed_policies` (AWSLambdaBasicExecutionRole...) add
+    their published statements; any other makes the role raise :class:`UnsupportedPolicyError` when
     evaluated, instead of being given or refused what AWS would decide.
     """
 
@@ -224,7 +245,7 @@ class PolicyRegistry:
         self._clock = clock
         self._lock = threading.Lock()
         self._stacks: dict[str, _Published] = {}
-        self._managed_arns: dict[str, bool] = {}
+        self._managed_arns: dict[str, list[str]] = {}
 
     def publish(self, stack_id: str, resources: Iterable[PolicyResource]) -> None:
         """Replace what is known of ``stack_id``'s roles and policies with ``resources``."""
@@ -240,7 +261,8 @@ class PolicyRegistry:
                     for s in _documents(policy)
                 ]
                 view.roles[resource.physical_id] = statements
-                self._managed_arns[resource.physical_id] = bool(resource.properties.get("ManagedPolicyArns"))
+                arns = resource.properties.get("ManagedPolicyArns") or []
+                self._managed_arns[resource.physical_id] = [str(a) for a in _as_list(arns)]
             elif resource.resource_type in (POLICY, MANAGED_POLICY):
                 names = frozenset(str(name) for name in _as_list(resource.properties.get("Roles") or []))
                 view.attached.append((names, _documents(resource.properties)))
@@ -284,9 +306,14 @@ class PolicyRegistry:
         inline = next((view.roles[name] for view in stacks if name in view.roles), None)
         if inline is None:
             return None
-        if self._managed_arns.get(name):
-            raise UnsupportedPolicyError(f"role {name} has ManagedPolicyArns, whose statements are not in the template")
         statements = list(inline)
+        for arn in self._managed_arns.get(name, []):
+            published = aws_managed_policies.statements_of(arn)
+            if published is None:
+                raise UnsupportedPolicyError(
+                    f"role {name} has ManagedPolicyArns ({arn}) whose statements are not known"
+                )
+            statements.extend(published)
         for view in stacks:
             for names, attached in view.attached:
                 if name in names:
@@ -297,153 +324,6 @@ class PolicyRegistry:
 def access_key_for(role_arn: str) -> str:
     """The access key id a function running as ``role_arn`` signs with (an STS session key's shape)."""
     return "ASIA" + hashlib.sha256(role_arn.encode()).hexdigest()[:16].upper()
-
-
-# -- what each call asks IAM ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Authorization:
-    """What IAM is asked for one API call: the action, the resource ARN and the request's condition keys."""
-
-    action: str
-    resource: str
-    context: Mapping[str, list[str]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Organization:
-    """The organization the deploying account manages (for member-account ARNs)."""
-
-    organization_id: str
-    management_account_id: str
-
-
-class RequestMapper:
-    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for.
-
-    Parameters
-    ----------
-    region, account_id:
-        Where the calls are made, and the calling account.
-    organization:
-        Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs
-        of the Account API and of Organizations embed its id and its management account.
-    stack_arn:
-        Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
-    """
-
-    def __init__(
-        self,
-        *,
-        region: str,
-        account_id: str,
-        organization: Callable[[], Organization | None],
-        stack_arn: Callable[[str], str | None],
-    ) -> None:
-        self.region = region
-        self.account_id = account_id
-        self._organization = organization
-        self._stack_arn = stack_arn
-
-    def map(self, service: str, path: str, headers: Mapping[str, str], body: bytes) -> Authorization | None:
-        """The authorization of one call, or ``None`` for one IAM does not authorize (sts:GetCallerIdentity)."""
-        if service == "account":
-            return self._account(path, body)
-        if service in ("cloudformation", "sts"):
-            return self._query(service, body)
-        target = {k.lower(): v for k, v in headers.items()}.get("x-amz-target", "")
-        operation = target.rsplit(".", 1)[-1] or "Unknown"
-        document = _json(body)
-        resource = "*"
-        if service == "ssm" and document.get("Name"):
-            name = str(document["Name"])
-            resource = f"arn:aws:ssm:{self.region}:{self.account_id}:parameter/{name.removeprefix('/')}"
-        elif service == "organizations" and operation == "DescribeAccount" and document.get("AccountId"):
-            resource = self._member_arn("organizations", str(document["AccountId"]))
-        return Authorization(f"{service}:{operation}", resource)
-
-    def _account(self, path: str, body: bytes) -> Authorization:
-        operation = urlsplit(path).path.strip("/")
-        action = f"account:{operation[:1].upper()}{operation[1:]}"
-        document = _json(body)
-        context: dict[str, list[str]] = {}
-        contact_type = document.get("AlternateContactType")
-        if isinstance(contact_type, str):
-            context["account:AlternateContactTypes"] = [contact_type]
-        account = document.get("AccountId")
-        if not account:
-            return Authorization(action, f"arn:aws:account::{self.account_id}:account", context)
-        return Authorization(action, self._member_arn("account", str(account)), context)
-
-    def _member_arn(self, service: str, account: str) -> str:
-        """A member account's ARN in ``service`` (account, organizations): under its management account and
-        organization, as both services authorize them."""
-        organization = self._organization()
-        management = organization.management_account_id if organization else self.account_id
-        organization_id = organization.organization_id if organization else "o-none"
-        return f"arn:aws:{service}::{management}:account/{organization_id}/{account}"
-
-    def _query(self, service: str, body: bytes) -> Authorization | None:
-        form = _form(body)
-        action = form.get("Action", "")
-        if service == "sts":
-            # No permission is needed for GetCallerIdentity (STS documentation).
-            return None if action == "GetCallerIdentity" else Authorization(f"sts:{action}", "*")
-        stack = form.get("StackName", "")
-        if not stack:
-            return Authorization(f"cloudformation:{action}", "*")
-        arn = self._stack_arn(stack)
-        if arn is None:
-            # IAM authorizes a stack named by name against the stack/<name>/* form.
-            name = stack.split(":stack/", 1)[-1].split("/", 1)[0]
-            arn = f"arn:aws:cloudformation:{self.region}:{self.account_id}:stack/{name}/*"
-        return Authorization(f"cloudformation:{action}", arn)
-
-
-def _json(body: bytes) -> dict[str, Any]:
-    try:
-        document = json.loads(body or b"{}")
-    except ValueError:
-        return {}
-    return document if isinstance(document, dict) else {}
-
-
-def _form(body: bytes) -> dict[str, str]:
-    return {key: values[0] for key, values in parse_qs(body.decode("utf-8", "replace")).items()}
-
-
-_CREDENTIAL = re.compile(r"Credential=([A-Z0-9]+)/\d{8}/([a-z0-9-]+)/([a-z0-9-]+)/aws4_request")
-
-
-def signer(headers: Mapping[str, str]) -> tuple[str, str] | None:
-    """The access key id and service of a SigV4-signed request (``None`` when it is not signed)."""
-    authorization = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-    found = _CREDENTIAL.search(authorization)
-    return (found.group(1), found.group(3)) if found else None
-
-
-def denial(service: str, message: str) -> tuple[int, dict[str, str], bytes]:
-    """The service's own AccessDenied answer, in its protocol (status, headers, body)."""
-    request_id = str(uuid.uuid4())
-    if service == "account":
-        # restJson: botocore reads the error code from this header.
-        headers = {"x-amzn-ErrorType": "AccessDeniedException", "x-amzn-RequestId": request_id}
-        return 403, {"Content-Type": "application/json", **headers}, json.dumps({"message": message}).encode()
-    if service in ("cloudformation", "sts"):
-        body = (
-            f'<ErrorResponse xmlns="http://cloudformation.amazonaws.com/doc/2010-05-15/"><Error><Type>Sender</Type>'
-            f"<Code>AccessDenied</Code><Message>{escape(message)}</Message></Error>"
-            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
-        )
-        return 403, {"Content-Type": "text/xml", "x-amzn-RequestId": request_id}, body.encode()
-    # json 1.1 (SSM, Organizations, ...): the error code travels in __type.
-    payload = {"__type": "AccessDeniedException", "message": message}
-    return (
-        400,
-        {"Content-Type": "application/x-amz-json-1.1", "x-amzn-RequestId": request_id},
-        json.dumps(payload).encode(),
-    )
 
 
 @dataclass(frozen=True)
@@ -478,6 +358,11 @@ class IamFront:
         self._roles: dict[str, str] = {}
         #: Every call of a function judged, in order: tests assert what was denied and when.
         self.decisions: list[Decision] = []
+        #: Answers an allowed call itself instead of forwarding it (service, headers, body -> answer, or
+        #: ``None`` to forward): EventBridge's PutEvents goes to the local buses, which deliver as AWS does.
+        self.intercept: Callable[[str, Mapping[str, str], bytes], tuple[int, dict[str, str], bytes] | None] | None = (
+            None
+        )
         self._server = ServerThread(_IamHandler, name="iam-front", context=self)
 
     @property
@@ -522,14 +407,23 @@ class IamFront:
         if authorization is None:
             return service, None
         policy = self.policies.policy(role_arn)
-        allowed = policy is not None and policy.allowed(
-            authorization.action, authorization.resource, authorization.context
+        refused = next(
+            (
+                resource
+                for resource in (authorization.resource, *authorization.more_resources)
+                if policy is None or not policy.allowed(authorization.action, resource, authorization.context)
+            ),
+            None,
         )
+        allowed = refused is None
         with self._lock:
             self.decisions.append(Decision(role_arn, authorization, allowed))
         if allowed:
             return service, self._service_rule(service, body)
         session = f"arn:aws:sts::{self.mapper.account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/function"
+        if service in iam_requests.SERVICES:
+            message = iam_requests.denied_message(service, session, authorization.action, str(refused))
+            return service, denial(service, message)
         message = (
             f"User: {session} is not authorized to perform: {authorization.action} on resource: "
             f"{authorization.resource} because no identity-based policy allows the {authorization.action} action"
@@ -542,7 +436,7 @@ class IamFront:
         The Account API refuses a caller's own account id in AccountId (the management account must leave
         it out for its own contacts: shared/REFERENCE.md section 1).
         """
-        if service == "account" and str(_json(body).get("AccountId", "")) == self.mapper.account_id:
+        if service == "account" and str(json_body(body).get("AccountId", "")) == self.mapper.account_id:
             return denial(
                 "account",
                 "The management account can't specify its own AccountId; it must call the operation in standalone "
@@ -561,6 +455,12 @@ class _IamHandler(QuietHandler):
             status, refusal_headers, payload = refusal
             content_type = refusal_headers.pop("Content-Type")
             self.send_body(status, payload, content_type, refusal_headers)
+            return
+        answer = front.intercept(service, headers, body) if front.intercept is not None else None
+        if answer is not None:
+            status, answer_headers, payload = answer
+            content_type = answer_headers.pop("Content-Type")
+            self.send_body(status, payload, content_type, answer_headers)
             return
         upstream = front.upstreams.get(service) or front.upstreams["*"]
         self.send_forwarded(*forward(upstream, self.command, self.path, headers, body))

@@ -114,6 +114,11 @@ class FunctionPool:
             invocation.settle()
         _in_parallel([sandbox.stop for sandbox in sandboxes])
 
+    def in_flight(self) -> int:
+        """Invocations running or waiting for an environment now (what counts against reserved concurrency)."""
+        with self._cond:
+            return len(self._assigned) + len(self._queue)
+
     @property
     def sandboxes(self) -> list[Sandbox]:
         """The environments alive now."""
@@ -168,7 +173,10 @@ class FunctionPool:
                 if self._closed or not sandbox.alive:
                     return None
                 invocation = self._queue.popleft()
-                if time.time() - invocation.queued_at <= self.async_config.maximum_event_age_s:
+                if (
+                    invocation.synchronous
+                    or time.time() - invocation.queued_at <= self.async_config.maximum_event_age_s
+                ):
                     break
                 # Lambda discards an event that outlived its maximum age without running it.
                 self.expired.append(invocation)
@@ -223,7 +231,7 @@ class FunctionPool:
     def _after_attempt(self, invocation: Invocation, attempt: Attempt) -> None:
         retries_used = len(invocation.attempts) - 1
         retries = min(len(self.retry_delays), self.async_config.maximum_retry_attempts)
-        if attempt.outcome == "success" or retries_used >= retries:
+        if attempt.outcome == "success" or retries_used >= retries or invocation.synchronous:
             invocation.settle()
             return
         with self._cond:
@@ -385,6 +393,23 @@ class FunctionService:
         if pool is None:
             raise FunctionNotFoundError(f"Function not found: {arn}")
         invocation = Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=payload)
+        pool.submit(invocation)
+        return invocation
+
+    def invoke(self, arn: str, payload: bytes) -> Invocation:
+        """Invoke ``arn`` synchronously (``InvocationType=RequestResponse``), as an event source mapping does:
+        one attempt, no retry by Lambda; wait on the returned invocation, then read its last attempt.
+
+        Raises
+        ------
+        FunctionNotFoundError
+            When no function with that ARN is deployed.
+        """
+        with self._lock:
+            pool = self._by_arn.get(arn)
+        if pool is None:
+            raise FunctionNotFoundError(f"Function not found: {arn}")
+        invocation = Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=payload, synchronous=True)
         pool.submit(invocation)
         return invocation
 

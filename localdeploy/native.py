@@ -1,7 +1,9 @@
 """Resources that are recorded, not emulated (roles, policies, log groups, the function itself):
 the physical ids and attributes CloudFormation would report for them; and the one interface of the resource
 types that ARE emulated, against a moto backend (:class:`ResourceEmulator`, one module per type:
-:mod:`.organizations`).
+:mod:`.organizations`, and the event side's listed in :mod:`.kinds`). An emulator may say which property
+changes replace its resource (``replaces(old, new)``, the schema's create-only properties); the engine then
+creates the new one and deletes the old one in cleanup, as CloudFormation does.
 
 Generated names follow CloudFormation's pattern ``<stack>-<logical id>-<12 characters>``. The suffix is
 derived from the stack and logical id instead of being random, so the same stack gets the same function
@@ -11,6 +13,7 @@ name on every run and its warm execution environments can be reused.
 from __future__ import annotations
 
 import hashlib
+import secrets
 import string
 import uuid
 from collections.abc import Mapping
@@ -37,6 +40,17 @@ def generated_name(stack_name: str, logical_id: str, max_length: int = 64) -> st
     stack_part = stack_name[: max(room // 2, room - len(logical_id))]
     logical_part = logical_id[: room - len(stack_part)]
     return f"{stack_part}-{logical_part}-{suffix}"
+
+
+def unique_name(stack_name: str, logical_id: str, max_length: int = 64, *, suffix: str = "") -> str:
+    """A name as CloudFormation generates one for a resource it may replace (a queue, a rule, a statement id):
+    ``<stack>-<logical id>-<12 random characters>``, cut as :func:`generated_name` cuts it, then ``suffix``
+    (``.fifo``). Random, unlike :func:`generated_name`: a replacement must not take its predecessor's name."""
+    random_part = "".join(secrets.choice(_ALPHABET) for _ in range(12))
+    room = max_length - len(random_part) - 2 - len(suffix)
+    stack_part = stack_name[: max(room // 2, room - len(logical_id))]
+    logical_part = logical_id[: room - len(stack_part)]
+    return f"{stack_part}-{logical_part}-{random_part}{suffix}"
 
 
 #: CloudFormation's limit on a stack name.
@@ -111,6 +125,16 @@ def handler_reason(message: str, error_code: str) -> str:
     return f'Resource handler returned message: "{message}" (RequestToken: {token}, HandlerErrorCode: {error_code})'
 
 
+def service_reason(message: str, service: str, error_code: str, *, status: int = 400) -> str:
+    """A failure reason as CloudFormation shows a service error met by a registry type's handler, e.g.
+    ``Resource handler returned message: "Invalid request provided: ... (Service: Lambda, Status Code: 400,
+    Request ID: <uuid>)" (RequestToken: <uuid>, HandlerErrorCode: InvalidRequest)`` (mongodb/docs-worker-pool
+    #878; aws/aws-cdk #32753 for EventBridge's)."""
+    return handler_reason(
+        f"{message} (Service: {service}, Status Code: {status}, Request ID: {uuid.uuid4()})", error_code
+    )
+
+
 @dataclass(frozen=True)
 class Created:
     """What an emulated create leaves: the physical id (the ``Ref`` value) and the ``Fn::GetAtt`` values."""
@@ -127,8 +151,9 @@ class ResourceEmulator(Protocol):
     #: The CloudFormation type it emulates (``AWS::Organizations::Account``).
     resource_type: str
 
-    def create(self, logical_id: str, properties: Mapping[str, Any]) -> Created:
-        """Create the resource from its resolved properties."""
+    def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
+        """Create the resource from its resolved properties (``stack_name``: for the names CloudFormation
+        generates, ``<stack>-<logical id>-<suffix>``)."""
         ...
 
     def update(self, physical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
@@ -138,3 +163,15 @@ class ResourceEmulator(Protocol):
     def delete(self, physical_id: str, properties: Mapping[str, Any]) -> None:
         """Delete the resource; one that is already gone counts as deleted, as in CloudFormation."""
         ...
+
+
+def requires_replacement(emulator: ResourceEmulator, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether a change of properties replaces the resource (the schema's ``createOnlyProperties``) rather than
+    updating it in place: asked of an emulator that has a ``replaces(old, new)`` method; in place otherwise."""
+    replaces = getattr(emulator, "replaces", None)
+    return bool(replaces(old, new)) if callable(replaces) else False
+
+
+def create_only_changed(keys: tuple[str, ...], old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+    """Whether any of the create-only ``keys`` differs between ``old`` and ``new`` (absent and unset are one)."""
+    return any(old.get(key) != new.get(key) for key in keys)

@@ -164,7 +164,7 @@ class AccountVending:
 
     # -- create -------------------------------------------------------------------------------------------
 
-    def create(self, logical_id: str, properties: Mapping[str, Any]) -> Created:
+    def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """ListAccounts, CreateAccount (waited out), MoveAccount; returns the id and attributes."""
         invalid = schema_errors(logical_id, properties)
         if invalid is not None:

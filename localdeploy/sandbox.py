@@ -244,8 +244,8 @@ class Sandbox:
             self.owner.give_back(invocation)
 
     def invocation_response(self, request_id: str, body: bytes) -> bool:
-        """The handler returned normally."""
-        return self._complete(request_id, "success", "", "")
+        """The handler returned normally; its answer is kept (a synchronous caller reads it)."""
+        return self._complete(request_id, "success", "", "", body)
 
     def invocation_error(self, request_id: str, error_type: str, body: bytes) -> bool:
         """The handler raised; the error document names the exception."""
@@ -270,7 +270,7 @@ class Sandbox:
 
     # -- endings ---------------------------------------------------------------------------------------
 
-    def _complete(self, request_id: str, outcome: Outcome, error_type: str, message: str) -> bool:
+    def _complete(self, request_id: str, outcome: Outcome, error_type: str, message: str, body: bytes = b"") -> bool:
         with self._lock:
             current = self._current
             if current is None or current[0].request_id != request_id:
@@ -278,6 +278,7 @@ class Sandbox:
             self._current = None
         invocation, attempt, timer = current
         timer.cancel()
+        attempt.response = body
         self._end(invocation, attempt, outcome, error_type, message)
         return True
 
