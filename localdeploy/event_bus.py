@@ -368,7 +368,8 @@ class EventBus:
             raise DeliveryError(
                 "AWS.SimpleQueueService.NonExistentQueue", "The specified queue does not exist."
             ) from None
-        context = {"aws:SourceArn": [rule_arn], "aws:SourceAccount": [self.account_id]}
+        # EventBridge calls SQS over TLS: a policy that denies insecure transport (CDK's enforceSSL) lets it in.
+        context = {"aws:SourceArn": [rule_arn], "aws:SourceAccount": [self.account_id], "aws:SecureTransport": ["true"]}
         if not allows(policy, EVENTS_PRINCIPAL, "sqs:SendMessage", queue_arn, context):
             raise DeliveryError(
                 "AccessDenied", "Access to the resource is denied: the queue policy does not allow events.amazonaws.com"

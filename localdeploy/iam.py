@@ -86,6 +86,8 @@ _MATCHERS: dict[str, Callable[[str, list[str]], bool]] = {
     "StringNotLike": lambda value, expected: not any(glob_match(p, value) for p in expected),
     "ArnEquals": lambda value, expected: any(glob_match(p, value) for p in expected),
     "ArnLike": lambda value, expected: any(glob_match(p, value) for p in expected),
+    # "true"/"false", compared without case (aws:SecureTransport, aws:MultiFactorAuthPresent).
+    "Bool": lambda value, expected: value.lower() in [e.lower() for e in expected],
 }
 
 _NEGATED = frozenset({"StringNotEquals", "StringNotLike"})

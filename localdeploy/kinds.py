@@ -9,6 +9,7 @@ kind                                  module                     where it lives
 ``AWS::Events::Rule``                 :mod:`.events_rule`        moto's EventBridge (delivered by :mod:`.event_bus`)
 ``AWS::Lambda::Permission``           :mod:`.lambda_permission`  :class:`~.lambda_permission.FunctionPolicies`
 ``AWS::Lambda::EventSourceMapping``   :mod:`.event_source_mapping`  :class:`~.sqs_poller.SqsPollers`
+``AWS::SSM::Parameter``               :mod:`.ssm_parameter`      moto's SSM (String and StringList)
 ====================================  =========================  ============================================
 """
 
@@ -26,6 +27,7 @@ from .native import ResourceEmulator
 from .sqs_poller import SqsPollers
 from .sqs_queue import QUEUE_TYPE, QueueEmulator
 from .sqs_queue_policy import QUEUE_POLICY_TYPE, QueuePolicyEmulator
+from .ssm_parameter import PARAMETER_TYPE, ParameterEmulator
 
 
 def event_kinds(
@@ -56,6 +58,7 @@ def event_kinds(
     return {
         QUEUE_TYPE: QueueEmulator(sqs, region=region, account_id=account_id),
         QUEUE_POLICY_TYPE: QueuePolicyEmulator(sqs),
+        PARAMETER_TYPE: ParameterEmulator(client("ssm")),
         RULE_TYPE: RuleEmulator(client("events"), region=region, account_id=account_id),
         PERMISSION_TYPE: PermissionEmulator(
             permissions, lambda arn: functions.config(arn) is not None, region=region, account_id=account_id

@@ -26,7 +26,8 @@ from .account_api import ContactError, Deadline, RetryPolicy, call_with_retry, e
 
 logger = logging.getLogger(__name__)
 
-_QUEUE_URL: Final = re.compile(r"^https://[A-Za-z0-9.-]+(:\d+)?/\d{12}/[A-Za-z0-9_-]{1,80}$", re.ASCII)
+#: An SQS queue URL (http only from a local emulator: AWS's are https).
+_QUEUE_URL: Final = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d+)?/\d{12}/[A-Za-z0-9_-]{1,80}$", re.ASCII)
 
 
 def _queue_url(properties: Mapping[str, Any]) -> str:

@@ -1,0 +1,171 @@
+"""A coverage end to end on the local engine: deployed, fed by the organization's events and the schedule,
+through the queue and the event source mapping to the coverage function's synthesized asset.
+
+The versions of stack ``E2eCovered`` are in tests/e2e/apps/coverage_app.py, synthesized here for the
+organization this test makes in moto (the unit's id and the structure exist only then). The engine delivers
+the Organizations events as AWS does (us-east-1 only, to queues whose policy lets the rule send); every call
+the functions make is judged by their role's policy (no denial allowed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+from e2e_support import explain
+
+from cdk_alternate_contacts.structure import CONTEXT_KEY
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
+from cdk_alternate_contacts_cli.lookup import read_structure
+from localdeploy.assembly import synth
+from localdeploy.cloud import LocalCloud
+from localdeploy.contacts import account_client
+from localdeploy.engine import Engine
+from localdeploy.moto import DEPLOYING_ACCOUNT
+
+pytestmark = pytest.mark.e2e
+
+COVERED = "E2eCovered"
+APP = Path(__file__).parent / "apps" / "coverage_app.py"
+
+SECURITY = {
+    "EmailAddress": "soc@example.com",
+    "Name": "Security Operations Center",
+    "PhoneNumber": "+1 206 555 0100",
+    "Title": "Security team",
+}
+OPERATIONS = {
+    "EmailAddress": "cloud-ops@example.com",
+    "Name": "Platform on-call",
+    "PhoneNumber": "+1 206 555 0101",
+    "Title": "Operations team",
+}
+UNIT_OPERATIONS = {
+    "EmailAddress": "payments-ops@example.com",
+    "Name": "Payments on-call",
+    "PhoneNumber": "+1 206 555 0130",
+    "Title": "Payments ops",
+}
+LISTED_SECURITY = {
+    "EmailAddress": "listed-soc@example.com",
+    "Name": "Listed SOC",
+    "PhoneNumber": "+1 206 555 0131",
+    "Title": "Security team",
+}
+BY_HAND = {
+    "EmailAddress": "someone@example.com",
+    "Name": "Set by hand",
+    "PhoneNumber": "+1 206 555 0199",
+    "Title": "Whoever",
+}
+
+
+class Contacts:
+    """The Account API as the management account sees it (its own contacts without AccountId)."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.client = account_client(cloud.moto.endpoint)
+
+    def _target(self, account: str) -> dict[str, str]:
+        return {} if account == DEPLOYING_ACCOUNT else {"AccountId": account}
+
+    def get(self, account: str, contact_type: str) -> dict[str, str] | None:
+        try:
+            found = self.client.get_alternate_contact(AlternateContactType=contact_type, **self._target(account))
+        except self.client.exceptions.ResourceNotFoundException:
+            return None
+        return {k: found["AlternateContact"][k] for k in SECURITY}
+
+    def put(self, account: str, contact_type: str, details: dict[str, str]) -> None:
+        self.client.put_alternate_contact(AlternateContactType=contact_type, **self._target(account), **details)
+
+
+def synthesized(out: Path, unit: str, listed: str, structure: dict[str, Any]) -> dict[str, CloudAssembly]:
+    """The three versions, synthesized at once (jsii's start-up dominates)."""
+    context = {"unit": unit, "listed": listed, CONTEXT_KEY: json.dumps(structure)}
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {
+            version: pool.submit(
+                synth, out / version, app=f"{sys.executable} {APP}", context={**context, "version": version}
+            )
+            for version in ("listed", "unlisted")
+        }
+        return {version: future.result() for version, future in futures.items()}
+
+
+def reconcile_rule(cloud: LocalCloud) -> str:
+    (rule,) = [r["Name"] for r in cloud.client("events").list_rules()["Rules"] if r.get("ScheduleExpression")]
+    return str(rule)
+
+
+def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_takes_over_an_unlisted_one(
+    engine: Engine, cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # GIVEN an organization with a unit "payments", a listed account and an account holding a hand-made contact
+    organizations = cloud.client("organizations")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    payments = organizations.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
+    listed = cloud.create_account("listed", "listed@example.com")
+    old = cloud.create_account("old", "old@example.com")
+    contacts = Contacts(cloud)
+    contacts.put(old, "SECURITY", BY_HAND)
+    cloud.settle()
+    structure = read_structure(organizations).to_context()
+    versions = synthesized(tmp_path, payments, listed, structure)
+
+    # WHEN the stack with the coverage is deployed
+    created = engine.deploy(versions["listed"], COVERED)
+    assert created.ok, explain(created)
+    cloud.settle(timeout_s=120)
+    # THEN the deploy's full run put every ACTIVE unlisted account to the rules, the management account too,
+    # and the hand-made contact back (on_drift restore); the listed account is its resource's
+    assert contacts.get(old, "SECURITY") == SECURITY and contacts.get(old, "OPERATIONS") == OPERATIONS
+    assert contacts.get(DEPLOYING_ACCOUNT, "SECURITY") == SECURITY
+    assert contacts.get(listed, "SECURITY") == LISTED_SECURITY and contacts.get(listed, "OPERATIONS") == OPERATIONS
+    assert contacts.get(old, "BILLING") is None  # a type no rule gives is left alone
+
+    # WHEN an account is created in the organization THEN its CreateAccountResult event gives it the defaults
+    fresh = cloud.create_account("fresh", "fresh@example.com")
+    cloud.settle()
+    assert contacts.get(fresh, "SECURITY") == SECURITY and contacts.get(fresh, "OPERATIONS") == OPERATIONS
+    # WHEN it moves into payments THEN MoveAccount gives it the unit's operations contact
+    cloud.move_account(fresh, payments)
+    cloud.settle()
+    assert contacts.get(fresh, "OPERATIONS") == UNIT_OPERATIONS and contacts.get(fresh, "SECURITY") == SECURITY
+    # WHEN someone changes it by hand and the reconciliation runs THEN it is put back
+    contacts.put(fresh, "OPERATIONS", BY_HAND)
+    assert cloud.fire_schedule(reconcile_rule(cloud)) is not None
+    cloud.settle(timeout_s=120)
+    assert contacts.get(fresh, "OPERATIONS") == UNIT_OPERATIONS
+    # WHEN an account joins by invitation (AcceptHandshake) or through Control Tower's Account Factory into
+    # payments (CreateManagedAccount) THEN each gets what its place in the organization says
+    invited = cloud.invite_account("invited", "invited@example.com")
+    managed = cloud.create_managed_account("managed", "managed@example.com", payments)
+    cloud.settle(timeout_s=120)
+    assert contacts.get(invited, "SECURITY") == SECURITY and contacts.get(invited, "OPERATIONS") == OPERATIONS
+    assert contacts.get(managed, "OPERATIONS") == UNIT_OPERATIONS
+    # AND a suspended account is not written
+    closed = cloud.create_account("closed", "closed@example.com")
+    cloud.settle()
+    contacts.put(closed, "SECURITY", BY_HAND)
+    organizations.close_account(AccountId=closed)
+    cloud.fire_schedule(reconcile_rule(cloud))
+    cloud.settle(timeout_s=120)
+    assert contacts.get(closed, "SECURITY") == BY_HAND
+
+    # WHEN the listed account leaves [[accounts]] THEN its resource's Delete removes its contacts and hands it
+    # over: the coverage gives it the defaults (SECURITY is the default's now, not the entry's)
+    updated = engine.deploy(versions["unlisted"], COVERED)
+    assert updated.ok, explain(updated)
+    cloud.settle(timeout_s=120)
+    assert contacts.get(listed, "SECURITY") == SECURITY and contacts.get(listed, "OPERATIONS") == OPERATIONS
+
+    # WHEN the stack is destroyed THEN the covered accounts keep their contacts
+    destroyed = engine.destroy(COVERED)
+    assert destroyed.ok, explain(destroyed)
+    cloud.settle()
+    assert contacts.get(fresh, "OPERATIONS") == UNIT_OPERATIONS and contacts.get(old, "SECURITY") == SECURITY
