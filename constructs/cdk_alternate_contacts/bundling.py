@@ -56,8 +56,8 @@ class CopyHandlerWithCrhelper:
         return True
 
 
-def handler_code() -> lambda_.Code:
-    """The provider function's code, bundled locally (the Docker image is never used)."""
+def _local_code(bundler: Any, environment: dict[str, str] | None = None) -> lambda_.Code:
+    """The handler package's folder as a function's code, bundled by ``bundler`` (Docker is never used)."""
     return lambda_.Code.from_asset(
         str(handler_source()),
         exclude=["__pycache__", "*.pyc"],
@@ -65,9 +65,15 @@ def handler_code() -> lambda_.Code:
         bundling=BundlingOptions(
             # Required by the type; never pulled, because the local bundler always succeeds.
             image=DockerImage.from_registry("cdk-alternate-contacts-local-bundling-only"),
-            local=CopyHandlerWithCrhelper(),
+            environment=environment,
+            local=bundler,
         ),
     )
+
+
+def handler_code() -> lambda_.Code:
+    """The provider function's code: the handler package and crhelper."""
+    return _local_code(CopyHandlerWithCrhelper())
 
 
 #: The coverage function's handler, in the same package.
@@ -93,15 +99,7 @@ class CopyHandlerWithRules:
 
 def coverage_code(rules_file: str, rules: str) -> lambda_.Code:
     """The coverage function's code: its asset's hash covers the rules, so new rules are new code."""
-    return lambda_.Code.from_asset(
-        str(handler_source()),
-        exclude=["__pycache__", "*.pyc"],
-        asset_hash_type=AssetHashType.OUTPUT,
-        bundling=BundlingOptions(
-            image=DockerImage.from_registry("cdk-alternate-contacts-local-bundling-only"),
-            # The CDK caches bundles by source and options, not by the local bundler: the rules' digest in the
-            # options keeps this asset apart from the provider's (same source folder) and from older rules.
-            environment={"CDK_ALTERNATE_CONTACTS_RULES_DIGEST": hashlib.sha256(rules.encode()).hexdigest()},
-            local=CopyHandlerWithRules(rules_file, rules),
-        ),
-    )
+    # The CDK caches bundles by source and options, not by the local bundler: the rules' digest in the
+    # options keeps this asset apart from the provider's (same source folder) and from older rules.
+    digest = hashlib.sha256(rules.encode()).hexdigest()
+    return _local_code(CopyHandlerWithRules(rules_file, rules), {"CDK_ALTERNATE_CONTACTS_RULES_DIGEST": digest})

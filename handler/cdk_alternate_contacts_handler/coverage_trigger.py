@@ -40,6 +40,15 @@ def _queue_url(properties: Mapping[str, Any]) -> str:
     return url
 
 
+def _send(sqs: Any, url: str, body: Mapping[str, Any], what: str, *, deadline: Deadline, policy: RetryPolicy) -> None:
+    call_with_retry(
+        lambda: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body)),
+        what=f"SQS SendMessage ({what})",
+        deadline=deadline,
+        policy=policy,
+    )
+
+
 def physical_id(url: str) -> str:
     """The trigger's identity: ``coverage/<queue name>``, the same through every update."""
     return "coverage/" + url.rsplit("/", 1)[-1]
@@ -51,12 +60,7 @@ def start(event: Mapping[str, Any], sqs: Any, deadline: Deadline, policy: RetryP
     url = _queue_url(properties)
     body = {"action": "start", "reason": f"deploy ({event.get('RequestType')})"}
     try:
-        call_with_retry(
-            lambda: sqs.send_message(QueueUrl=url, MessageBody=json.dumps(body)),
-            what="SQS SendMessage (coverage run)",
-            deadline=deadline,
-            policy=policy,
-        )
+        _send(sqs, url, body, "coverage run", deadline=deadline, policy=policy)
     except ClientError as error:
         raise ContactError(f"SQS SendMessage to the coverage queue: {error_code(error)}") from None
     return physical_id(url)
@@ -81,12 +85,7 @@ def hand_over(
         return False
     body = {"action": "apply", "account": account, "path": None, "reason": "hand-over from a deleted resource"}
     try:
-        call_with_retry(
-            lambda: sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps(body)),
-            what="SQS SendMessage (hand-over)",
-            deadline=deadline,
-            policy=policy,
-        )
+        _send(sqs, queue_url, body, "hand-over", deadline=deadline, policy=policy)
     except (ClientError, BotoCoreError, ContactError) as error:
         logger.warning(
             "hand-over of %s to the coverage not sent (%s): the next scheduled run covers it",

@@ -26,28 +26,11 @@ from cli_support import (
     put,
     rows,
 )
+from sample_contacts import BILLING, OPERATIONS, SECURITY
 
 from cdk_alternate_contacts_cli.aws import OrgAccount
 from cdk_alternate_contacts_cli.importer import choose
 
-SECURITY = {
-    "EmailAddress": "soc@example.com",
-    "Name": "Security Operations Center",
-    "PhoneNumber": "+1 206 555 0100",
-    "Title": "Security team",
-}
-OPERATIONS = {
-    "EmailAddress": "cloud-ops@example.com",
-    "Name": "Platform on-call",
-    "PhoneNumber": "+1 206 555 0101",
-    "Title": "Operations team",
-}
-BILLING = {
-    "EmailAddress": "finance@example.com",
-    "Name": "Finance Department",
-    "PhoneNumber": "+1 206 555 0102",
-    "Title": "Accounts payable",
-}
 #: The management account's own SECURITY contact: another address and name, the same phone and title.
 MANAGEMENT_SECURITY = {**SECURITY, "EmailAddress": "root-security@example.com", "Name": "Root account owners"}
 #: dev's SECURITY contact differs from the default in one field.

@@ -22,6 +22,7 @@ import pytest
 from cli_support import CALLER, Cli, FrontedAccountApi, Synthesizer, offline_environment, put, rows
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sample_contacts import BILLING, OPERATIONS, SECURITY
 
 from cdk_alternate_contacts.model import ContactsModelError
 from cdk_alternate_contacts.structure import CONTEXT_KEY, OrganizationStructure
@@ -30,24 +31,6 @@ from cdk_alternate_contacts_cli.importer import ImportCheckError, ImportedContac
 
 TYPES = ("BILLING", "OPERATIONS", "SECURITY")
 
-SECURITY = {
-    "EmailAddress": "soc@example.com",
-    "Name": "Security Operations Center",
-    "PhoneNumber": "+1 206 555 0100",
-    "Title": "Security team",
-}
-OPERATIONS = {
-    "EmailAddress": "cloud-ops@example.com",
-    "Name": "Platform on-call",
-    "PhoneNumber": "+1 206 555 0101",
-    "Title": "Operations team",
-}
-BILLING = {
-    "EmailAddress": "finance@example.com",
-    "Name": "Finance Department",
-    "PhoneNumber": "+1 206 555 0102",
-    "Title": "Accounts payable",
-}
 #: The payments unit's operations contact: another address and name than the default's.
 PAYMENTS_OPERATIONS = {**OPERATIONS, "EmailAddress": "payments-ops@example.com", "Name": "Payments on-call"}
 #: One payments account's own operations contact: the default's but for its address.

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from e2e_support import explain
+from sample_contacts import OPERATIONS, SECURITY
 
 from cdk_alternate_contacts.structure import CONTEXT_KEY
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
@@ -32,18 +33,6 @@ pytestmark = pytest.mark.e2e
 COVERED = "E2eCovered"
 APP = Path(__file__).parent / "apps" / "coverage_app.py"
 
-SECURITY = {
-    "EmailAddress": "soc@example.com",
-    "Name": "Security Operations Center",
-    "PhoneNumber": "+1 206 555 0100",
-    "Title": "Security team",
-}
-OPERATIONS = {
-    "EmailAddress": "cloud-ops@example.com",
-    "Name": "Platform on-call",
-    "PhoneNumber": "+1 206 555 0101",
-    "Title": "Operations team",
-}
 UNIT_OPERATIONS = {
     "EmailAddress": "payments-ops@example.com",
     "Name": "Payments on-call",
