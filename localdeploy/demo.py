@@ -28,12 +28,9 @@ from __future__ import annotations
 import re
 import shutil
 import time
-import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from cdk_alternate_contacts_handler import spec
@@ -41,195 +38,30 @@ from cdk_alternate_contacts_handler import spec
 from .assembly import REPO, synth
 from .cloud import LocalCloud
 from .contacts import Details, Slot, account_client, read_contacts
-from .custom_resources import RequestRecord
+from .demo_model import (
+    ACCOUNTS_FILE,
+    STACK,
+    UPDATE_CONTEXT,
+    UPDATED_FILE,
+    Checks,
+    Vended,
+    check_contacts,
+    check_step,
+    describe_account,
+    identity,
+    management_contacts,
+    read_model,
+    requests_by_account,
+    vended_accounts,
+)
 from .engine import OperationResult
 from .moto import DEPLOYING_ACCOUNT
 from .report import Progress, render_contacts, render_operation
-
-STACK = "AlternateContactsExample"
-ACCOUNTS_FILE = REPO / "examples" / "accounts.toml"
-UPDATED_FILE = REPO / "examples" / "accounts-updated.toml"
-UPDATE_CONTEXT = {"accounts_file": str(UPDATED_FILE.relative_to(REPO))}
-
-ORGANIZATIONS_ACCOUNT = "AWS::Organizations::Account"
-
-#: The data file's field names, and the API's.
-FILE_FIELDS = {spec.USER_NAMES[api]: api for api in spec.DETAIL_FIELDS}
 
 
 def shown_path(path: Path) -> Path:
     """A path as the reader knows it: relative to the repository when inside it."""
     return path.relative_to(REPO) if path.is_relative_to(REPO) else path
-
-
-@dataclass
-class Checks:
-    """Named checks, each passed or failed with a detail."""
-
-    results: list[tuple[str, bool, str]] = field(default_factory=list)
-
-    def check(self, name: str, passed: bool, detail: str = "") -> bool:
-        """Record one check; returns whether it passed."""
-        self.results.append((name, passed, detail))
-        return passed
-
-    @property
-    def failed(self) -> list[tuple[str, bool, str]]:
-        """The checks that did not hold."""
-        return [result for result in self.results if not result[1]]
-
-
-@dataclass(frozen=True)
-class Model:
-    """What a data file says each member account gets, worked out independently of the constructs.
-
-    Attributes
-    ----------
-    contacts:
-        Account -> type -> details (API keys); an account left with no type maps to an empty dict.
-    names:
-        Account -> its label in the file.
-    """
-
-    contacts: dict[str, dict[str, Details]]
-    names: dict[str, str]
-
-    def slots(self) -> dict[Slot, Details]:
-        """Every contact the model gives, by slot."""
-        return {(account, kind): details for account, types in self.contacts.items() for kind, details in types.items()}
-
-
-def read_model(path: Path) -> Model:
-    """Each account's contacts from a data file: the defaults, replaced field by field by the account's
-    overrides (a field left out of an override comes from the default of its type), minus its opt-outs."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    defaults = {kind.upper(): _api_keys(details) for kind, details in data.get("defaults", {}).items()}
-    contacts: dict[str, dict[str, Details]] = {}
-    names: dict[str, str] = {}
-    for account in data.get("accounts", []):
-        account_id = str(account["account_id"])
-        names[account_id] = str(account.get("name", ""))
-        overrides = {kind.upper(): _api_keys(details) for kind, details in account.get("overrides", {}).items()}
-        opted_out = {kind.upper() for kind in account.get("opt_out", [])}
-        contacts[account_id] = {
-            kind: {**defaults.get(kind, {}), **overrides.get(kind, {})}
-            for kind in spec.CONTACT_TYPES
-            if kind not in opted_out and (kind in defaults or kind in overrides)
-        }
-    return Model(contacts, names)
-
-
-def _api_keys(details: Mapping[str, Any]) -> Details:
-    return {FILE_FIELDS[key]: str(value) for key, value in details.items()}
-
-
-def management_contacts(assembly: CloudAssembly, stack: str) -> dict[str, Details]:
-    """The deploying account's contacts as app.py declares them in code: type -> details."""
-    for resource in assembly.template(stack)["Resources"].values():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == spec.CONTACTS_RESOURCE_TYPE and spec.ACCOUNT_ID not in properties:
-            return {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
-    return {}
-
-
-@dataclass(frozen=True)
-class Vended:
-    """An account the stack vends itself, and the contacts the stack declares for it.
-
-    Attributes
-    ----------
-    logical_id, account_name:
-        The ``AWS::Organizations::Account`` resource and its AccountName.
-    contacts_id:
-        The logical id of the contacts resource whose AccountId is that account's.
-    contacts:
-        Type -> details.
-    """
-
-    logical_id: str
-    account_name: str
-    contacts_id: str
-    contacts: dict[str, Details]
-
-
-def vended_accounts(assembly: CloudAssembly, stack: str) -> list[Vended]:
-    """The accounts the stack creates, each with the contacts declared for it (``account_id`` is the account's
-    ``Ref`` or ``Fn::GetAtt ... AccountId``, so the id is known only once CloudFormation has created it)."""
-    resources = assembly.template(stack)["Resources"]
-    found = []
-    for logical_id, resource in resources.items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] != spec.CONTACTS_RESOURCE_TYPE:
-            continue
-        account = _account_resource(properties.get(spec.ACCOUNT_ID), resources)
-        if account is not None:
-            name = str(resources[account]["Properties"]["AccountName"])
-            contacts = {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
-            found.append(Vended(account, name, logical_id, contacts))
-    return found
-
-
-def _account_resource(value: Any, resources: Mapping[str, Any]) -> str | None:
-    """The logical id of the ``AWS::Organizations::Account`` whose id ``value`` refers to, if it does."""
-    if not isinstance(value, Mapping):
-        return None
-    target = value.get("Ref")
-    attribute = value.get("Fn::GetAtt")
-    if isinstance(attribute, list) and len(attribute) == 2 and attribute[1] == "AccountId":
-        target = attribute[0]
-    if isinstance(target, str) and resources.get(target, {}).get("Type") == ORGANIZATIONS_ACCOUNT:
-        return target
-    return None
-
-
-def identity(account: str, types: Mapping[str, Any]) -> str:
-    """The physical id the handler answers for one account's resource."""
-    return f"{account}/{'+'.join(sorted(types))}"
-
-
-def _check_step(checks: Checks, step: str, result: OperationResult, expected_status: str) -> None:
-    nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
-    checks.check(f"{step}: stack ends {expected_status}", result.status == expected_status, result.status)
-    if step != "update":
-        checks.check(
-            f"{step}: its {len(nested)} nested stacks end {expected_status} too",
-            bool(nested) and all(status == expected_status for status in nested.values()),
-            ", ".join(f"{n}: {s}" for n, s in nested.items()),
-        )
-    checks.check(
-        f"{step}: every request answered SUCCESS exactly once",
-        bool(result.requests) and all(r.succeeded and r.answers == 1 for r in result.requests),
-        "; ".join(f"{r.request_type} {r.logical_id}: {r.status} x{r.answers}" for r in result.requests),
-    )
-    checks.check(f"{step}: no problems reported", not result.problems, "; ".join(result.problems))
-
-
-def _check_contacts(checks: Checks, step: str, live: Mapping[Slot, Details], expected: Mapping[Slot, Details]) -> None:
-    missing = sorted(set(expected) - set(live))
-    extra = sorted(set(live) - set(expected))
-    wrong = sorted(slot for slot in set(expected) & set(live) if not spec.same_contact(expected[slot], live[slot]))
-    checks.check(
-        f"{step}: the accounts hold exactly what the model says ({len(expected)} contacts)",
-        not (missing or extra or wrong),
-        f"missing {missing}, unexpected {extra}, different {wrong}",
-    )
-
-
-def _describe(organizations: Any, account_id: str) -> dict[str, Any]:
-    """An account as Organizations describes it (empty when it does not know it)."""
-    try:
-        found: dict[str, Any] = organizations.describe_account(AccountId=account_id)["Account"]
-    except organizations.exceptions.AccountNotFoundException:
-        return {}
-    return found
-
-
-def _by_account(result: OperationResult) -> dict[str, list[RequestRecord]]:
-    requests: dict[str, list[RequestRecord]] = {}
-    for record in result.requests:
-        properties = record.event.get("ResourceProperties", {})
-        requests.setdefault(str(properties.get(spec.ACCOUNT_ID, DEPLOYING_ACCOUNT)), []).append(record)
-    return requests
 
 
 def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) -> int:
@@ -355,7 +187,7 @@ def steps(
             resources_after[account] = later.contacts
         slots.update(expected_before, expected_after)
     live = show("DEPLOY", deployed)
-    _check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
+    check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
     checks.check(
         "deploy: one Create per account with contacts (none for an account that opts out of every type), "
         "answered <account>/<TYPE>+<TYPE>...",
@@ -382,7 +214,7 @@ def steps(
         ),
         ", ".join(deployed.code_dirs),
     )
-    described = {lid: _describe(organizations, account) for lid, account in created.items()}
+    described = {lid: describe_account(organizations, account) for lid, account in created.items()}
     contacts_sent = {
         r.logical_id: r.event.get("ResourceProperties", {}).get(spec.ACCOUNT_ID)
         for r in deployed.requests
@@ -400,13 +232,13 @@ def steps(
         ),
         "; ".join(f"{lid}: {account.get('Status', 'not found')}" for lid, account in described.items()),
     )
-    _check_contacts(checks, "deploy", live, expected_before)
+    check_contacts(checks, "deploy", live, expected_before)
 
     # UPDATE ------------------------------------------------------------------------------------------
     updated = engine.deploy(update_assembly, STACK)
     live = show("UPDATE", updated)
-    _check_step(checks, "update", updated, "UPDATE_COMPLETE")
-    requests = _by_account(updated)
+    check_step(checks, "update", updated, "UPDATE_COMPLETE")
+    requests = requests_by_account(updated)
     old, new = before.contacts, after.contacts
     in_place = sorted(a for a in set(old) & set(new) if old[a] and set(old[a]) == set(new[a]) and old[a] != new[a])
     retyped = sorted(a for a in set(old) & set(new) if old[a] and new[a] and set(old[a]) != set(new[a]))
@@ -458,12 +290,12 @@ def steps(
         bool(created) and kept == created and not [e for e in updated.events if e.logical_id in created],
         f"before {created}, after {kept}",
     )
-    _check_contacts(checks, "update", live, expected_after)
+    check_contacts(checks, "update", live, expected_after)
 
     # DESTROY -----------------------------------------------------------------------------------------
     destroyed = engine.destroy(STACK)
     live = show("DESTROY", destroyed)
-    _check_step(checks, "destroy", destroyed, "DELETE_COMPLETE")
+    check_step(checks, "destroy", destroyed, "DELETE_COMPLETE")
     checks.check(
         "destroy: one Delete per resource",
         sorted((r.request_type, r.physical_id) for r in destroyed.requests)
@@ -476,14 +308,14 @@ def steps(
         closing = (each.logical_id, "DELETE_IN_PROGRESS")
         return contacts_gone in order and closing in order and order.index(contacts_gone) < order.index(closing)
 
-    closed = {lid: _describe(organizations, account).get("Status") for lid, account in kept.items()}
+    closed = {lid: describe_account(organizations, account).get("Status") for lid, account in kept.items()}
     checks.check(
         "destroy: each vended account's contacts were deleted before CloudFormation deleted the account, which "
         "closed it (SUSPENDED, still in the organization)",
         bool(vended) and all(deleted_before_closed(v) and closed.get(v.logical_id) == "SUSPENDED" for v in vended),
         ", ".join(f"{lid}: {status}" for lid, status in closed.items()),
     )
-    _check_contacts(checks, "destroy", live, {})
+    check_contacts(checks, "destroy", live, {})
     left = engine.store.stack_names()
     checks.check("destroy: no stack state is left (nested stacks' included)", not left, ", ".join(left))
 
