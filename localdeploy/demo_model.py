@@ -9,7 +9,7 @@ and DESTROY are here, so each step's module states only what is particular to it
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,44 +52,82 @@ class Checks:
         return [result for result in self.results if not result[1]]
 
 
+#: One entry of the file: its overrides (type -> details) and its opt-outs.
+Rule = tuple[dict[str, Details], frozenset[str]]
+
+
 @dataclass(frozen=True)
 class Model:
-    """What a data file says each member account gets, worked out independently of the constructs.
+    """What a data file says each account gets, worked out independently of the constructs.
 
     Attributes
     ----------
     contacts:
-        Account -> type -> details (API keys); an account left with no type maps to an empty dict.
+        Listed account -> type -> details (API keys); an account left with no type maps to an empty dict.
     names:
-        Account -> its label in the file.
+        Listed account -> its label in the file.
+    defaults:
+        Type -> details.
+    units:
+        Organizational unit -> its rule (``[[organizational_units]]``).
+    coverage:
+        The ``[coverage]`` table; ``None`` when the file has none.
     """
 
     contacts: dict[str, dict[str, Details]]
     names: dict[str, str]
+    defaults: dict[str, Details] = field(default_factory=dict)
+    units: dict[str, Rule] = field(default_factory=dict)
+    coverage: dict[str, Any] | None = None
 
     def slots(self) -> dict[Slot, Details]:
-        """Every contact the model gives, by slot."""
+        """Every contact the model gives the listed accounts, by slot."""
         return {(account, kind): details for account, types in self.contacts.items() for kind, details in types.items()}
 
+    def covered(self, path: Sequence[str] = ()) -> dict[str, Details]:
+        """What the coverage gives an unlisted account under ``path`` (its units, from the root's child down):
+        the defaults and the units' rules, the deepest unit that names a type winning."""
+        return _cascade([self.units[unit] for unit in reversed(path) if unit in self.units], self.defaults)
 
-def read_model(path: Path) -> Model:
-    """Each account's contacts from a data file: the defaults, replaced field by field by the account's
-    overrides (a field left out of an override comes from the default of its type), minus its opt-outs."""
+
+def read_model(path: Path, placed: Mapping[str, Sequence[str]] | None = None) -> Model:
+    """Each listed account's contacts from a data file: per type, the account's override, else the rule of the
+    deepest unit on its path (``placed``: account -> units from the root's child down; default: every account
+    at the root), else the default. An override (an account's or a unit's) replaces the default field by field
+    (a field left out comes from the default of its type); an opt-out on the way removes the type."""
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     defaults = {kind.upper(): _api_keys(details) for kind, details in data.get("defaults", {}).items()}
+    units = {str(unit["id"]): _rule(unit) for unit in data.get("organizational_units", [])}
     contacts: dict[str, dict[str, Details]] = {}
     names: dict[str, str] = {}
     for account in data.get("accounts", []):
         account_id = str(account["account_id"])
         names[account_id] = str(account.get("name", ""))
-        overrides = {kind.upper(): _api_keys(details) for kind, details in account.get("overrides", {}).items()}
-        opted_out = {kind.upper() for kind in account.get("opt_out", [])}
-        contacts[account_id] = {
-            kind: {**defaults.get(kind, {}), **overrides.get(kind, {})}
-            for kind in spec.CONTACT_TYPES
-            if kind not in opted_out and (kind in defaults or kind in overrides)
-        }
-    return Model(contacts, names)
+        on_path = [units[unit] for unit in reversed((placed or {}).get(account_id, ())) if unit in units]
+        contacts[account_id] = _cascade([_rule(account), *on_path], defaults)
+    return Model(contacts, names, defaults, units, data.get("coverage"))
+
+
+def _rule(entry: Mapping[str, Any]) -> Rule:
+    overrides = {kind.upper(): _api_keys(details) for kind, details in entry.get("overrides", {}).items()}
+    return overrides, frozenset(kind.upper() for kind in entry.get("opt_out", []))
+
+
+def _cascade(rules: Sequence[Rule], defaults: Mapping[str, Details]) -> dict[str, Details]:
+    """Per type, the first rule (most specific first) that names it decides; none does: the default."""
+    given: dict[str, Details] = {}
+    for kind in spec.CONTACT_TYPES:
+        chosen = defaults.get(kind)
+        for overrides, opted_out in rules:
+            if kind in opted_out:
+                chosen = None
+                break
+            if kind in overrides:
+                chosen = {**defaults.get(kind, {}), **overrides[kind]}
+                break
+        if chosen is not None:
+            given[kind] = chosen
+    return given
 
 
 def _api_keys(details: Mapping[str, Any]) -> Details:
@@ -160,12 +198,14 @@ def identity(account: str, types: Mapping[str, Any]) -> str:
     return f"{account}/{'+'.join(sorted(types))}"
 
 
-def check_step(checks: Checks, step: str, result: OperationResult, expected_status: str) -> None:
-    """What every step must show: the stack (and its nested stacks) at ``expected_status``, every request
-    answered SUCCESS once, no problem reported."""
+def check_step(
+    checks: Checks, step: str, result: OperationResult, expected_status: str, *, nested_stacks: bool = True
+) -> None:
+    """What every step must show: the stack (and, with ``nested_stacks``, the nested stacks it touched) at
+    ``expected_status``, every request answered SUCCESS once, no problem reported."""
     nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
     checks.check(f"{step}: stack ends {expected_status}", result.status == expected_status, result.status)
-    if step != "update":
+    if nested_stacks:
         checks.check(
             f"{step}: its {len(nested)} nested stacks end {expected_status} too",
             bool(nested) and all(status == expected_status for status in nested.values()),
@@ -179,16 +219,22 @@ def check_step(checks: Checks, step: str, result: OperationResult, expected_stat
     checks.check(f"{step}: no problems reported", not result.problems, "; ".join(result.problems))
 
 
-def check_contacts(checks: Checks, step: str, live: Mapping[Slot, Details], expected: Mapping[Slot, Details]) -> None:
-    """The accounts read back hold exactly ``expected``: no contact missing, none more, none different."""
+def differences(live: Mapping[Slot, Details], expected: Mapping[Slot, Details]) -> str:
+    """How the accounts read back differ from ``expected`` (empty when they hold exactly that): the slots
+    missing, unexpected and different (never a contact detail)."""
     missing = sorted(set(expected) - set(live))
     extra = sorted(set(live) - set(expected))
     wrong = sorted(slot for slot in set(expected) & set(live) if not spec.same_contact(expected[slot], live[slot]))
-    checks.check(
-        f"{step}: the accounts hold exactly what the model says ({len(expected)} contacts)",
-        not (missing or extra or wrong),
-        f"missing {missing}, unexpected {extra}, different {wrong}",
-    )
+    return f"missing {missing}, unexpected {extra}, different {wrong}" if missing or extra or wrong else ""
+
+
+def check_contacts(
+    checks: Checks, step: str, live: Mapping[Slot, Details], expected: Mapping[Slot, Details], *, name: str = ""
+) -> bool:
+    """The accounts read back hold exactly ``expected``: no contact missing, none more, none different."""
+    found = differences(live, expected)
+    what = name or "the accounts hold exactly what the model says"
+    return checks.check(f"{step}: {what} ({len(expected)} contacts)", not found, found)
 
 
 def describe_account(organizations: Any, account_id: str) -> dict[str, Any]:
