@@ -1,4 +1,4 @@
-"""The main job (``make demo``): deploy, update and destroy app.py on this machine, and check the outcome.
+"""The main job (``make demo``): deploy, update, cover and destroy app.py on this machine, and check the outcome.
 
 app.py is an account-vending app: the management account's own contacts, every member account's from a
 data file (``OrganizationContacts``: defaults, per-account overrides and opt-outs, accounts spread over
@@ -14,13 +14,18 @@ UPDATE
     Update), one account opts out of one more type (a new identity: its old identity's Delete, in the
     cleanup phase, removes that type only), and an account is added (a Create). The vended account and
     its contacts are left alone.
+COVER
+    The UPDATE's data file with an organizational unit's rule and ``[coverage]`` (:mod:`.demo_cover`), with
+    the organization's structure in the context: the coverage is deployed (an update of the same stack), then
+    an account created outside the data file gets the defaults (CreateAccountResult), moved into the unit it
+    gets the unit's rule (MoveAccount), and a contact changed by hand is put back by the schedule's run.
 DESTROY
-    Every contact is deleted, nested stacks included; the vended account's contacts before CloudFormation
-    closes that account.
+    Every contact of the stack is deleted, nested stacks included; the vended account's contacts before
+    CloudFormation closes that account. The account the coverage kept keeps its contacts.
 
 What the accounts must hold after each step is worked out here from the data files themselves (defaults,
-overrides field by field, opt-outs), not from the constructs, so the check covers the whole way from the
-file to the Account API. The exit code is 0 only if every check holds.
+units' rules and overrides field by field, opt-outs; :mod:`.demo_model`), not from the constructs, so the
+check covers the whole way from the file to the Account API. The exit code is 0 only if every check holds.
 """
 
 from __future__ import annotations
@@ -28,208 +33,37 @@ from __future__ import annotations
 import re
 import shutil
 import time
-import tomllib
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from cdk_alternate_contacts_handler import spec
 
-from .assembly import REPO, synth
+from .assembly import synth
 from .cloud import LocalCloud
-from .contacts import Details, Slot, account_client, read_contacts
-from .custom_resources import RequestRecord
-from .engine import OperationResult
+from .contacts import account_client
+from .demo_cover import BY_HAND, cover, prepare
+from .demo_model import (
+    ACCOUNTS_FILE,
+    STACK,
+    UPDATE_CONTEXT,
+    UPDATED_FILE,
+    Checks,
+    Vended,
+    check_contacts,
+    check_step,
+    describe_account,
+    differences,
+    identity,
+    management_contacts,
+    read_model,
+    requests_by_account,
+    vended_accounts,
+)
+from .demo_view import View, shown_path
 from .moto import DEPLOYING_ACCOUNT
-from .report import Progress, render_contacts, render_operation
-
-STACK = "AlternateContactsExample"
-ACCOUNTS_FILE = REPO / "examples" / "accounts.toml"
-UPDATED_FILE = REPO / "examples" / "accounts-updated.toml"
-UPDATE_CONTEXT = {"accounts_file": str(UPDATED_FILE.relative_to(REPO))}
-
-ORGANIZATIONS_ACCOUNT = "AWS::Organizations::Account"
-
-#: The data file's field names, and the API's.
-FILE_FIELDS = {spec.USER_NAMES[api]: api for api in spec.DETAIL_FIELDS}
-
-
-def shown_path(path: Path) -> Path:
-    """A path as the reader knows it: relative to the repository when inside it."""
-    return path.relative_to(REPO) if path.is_relative_to(REPO) else path
-
-
-@dataclass
-class Checks:
-    """Named checks, each passed or failed with a detail."""
-
-    results: list[tuple[str, bool, str]] = field(default_factory=list)
-
-    def check(self, name: str, passed: bool, detail: str = "") -> bool:
-        """Record one check; returns whether it passed."""
-        self.results.append((name, passed, detail))
-        return passed
-
-    @property
-    def failed(self) -> list[tuple[str, bool, str]]:
-        """The checks that did not hold."""
-        return [result for result in self.results if not result[1]]
-
-
-@dataclass(frozen=True)
-class Model:
-    """What a data file says each member account gets, worked out independently of the constructs.
-
-    Attributes
-    ----------
-    contacts:
-        Account -> type -> details (API keys); an account left with no type maps to an empty dict.
-    names:
-        Account -> its label in the file.
-    """
-
-    contacts: dict[str, dict[str, Details]]
-    names: dict[str, str]
-
-    def slots(self) -> dict[Slot, Details]:
-        """Every contact the model gives, by slot."""
-        return {(account, kind): details for account, types in self.contacts.items() for kind, details in types.items()}
-
-
-def read_model(path: Path) -> Model:
-    """Each account's contacts from a data file: the defaults, replaced field by field by the account's
-    overrides (a field left out of an override comes from the default of its type), minus its opt-outs."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    defaults = {kind.upper(): _api_keys(details) for kind, details in data.get("defaults", {}).items()}
-    contacts: dict[str, dict[str, Details]] = {}
-    names: dict[str, str] = {}
-    for account in data.get("accounts", []):
-        account_id = str(account["account_id"])
-        names[account_id] = str(account.get("name", ""))
-        overrides = {kind.upper(): _api_keys(details) for kind, details in account.get("overrides", {}).items()}
-        opted_out = {kind.upper() for kind in account.get("opt_out", [])}
-        contacts[account_id] = {
-            kind: {**defaults.get(kind, {}), **overrides.get(kind, {})}
-            for kind in spec.CONTACT_TYPES
-            if kind not in opted_out and (kind in defaults or kind in overrides)
-        }
-    return Model(contacts, names)
-
-
-def _api_keys(details: Mapping[str, Any]) -> Details:
-    return {FILE_FIELDS[key]: str(value) for key, value in details.items()}
-
-
-def management_contacts(assembly: CloudAssembly, stack: str) -> dict[str, Details]:
-    """The deploying account's contacts as app.py declares them in code: type -> details."""
-    for resource in assembly.template(stack)["Resources"].values():
-        properties = resource.get("Properties", {})
-        if resource["Type"] == spec.CONTACTS_RESOURCE_TYPE and spec.ACCOUNT_ID not in properties:
-            return {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
-    return {}
-
-
-@dataclass(frozen=True)
-class Vended:
-    """An account the stack vends itself, and the contacts the stack declares for it.
-
-    Attributes
-    ----------
-    logical_id, account_name:
-        The ``AWS::Organizations::Account`` resource and its AccountName.
-    contacts_id:
-        The logical id of the contacts resource whose AccountId is that account's.
-    contacts:
-        Type -> details.
-    """
-
-    logical_id: str
-    account_name: str
-    contacts_id: str
-    contacts: dict[str, Details]
-
-
-def vended_accounts(assembly: CloudAssembly, stack: str) -> list[Vended]:
-    """The accounts the stack creates, each with the contacts declared for it (``account_id`` is the account's
-    ``Ref`` or ``Fn::GetAtt ... AccountId``, so the id is known only once CloudFormation has created it)."""
-    resources = assembly.template(stack)["Resources"]
-    found = []
-    for logical_id, resource in resources.items():
-        properties = resource.get("Properties", {})
-        if resource["Type"] != spec.CONTACTS_RESOURCE_TYPE:
-            continue
-        account = _account_resource(properties.get(spec.ACCOUNT_ID), resources)
-        if account is not None:
-            name = str(resources[account]["Properties"]["AccountName"])
-            contacts = {kind: dict(details) for kind, details in properties[spec.CONTACTS].items()}
-            found.append(Vended(account, name, logical_id, contacts))
-    return found
-
-
-def _account_resource(value: Any, resources: Mapping[str, Any]) -> str | None:
-    """The logical id of the ``AWS::Organizations::Account`` whose id ``value`` refers to, if it does."""
-    if not isinstance(value, Mapping):
-        return None
-    target = value.get("Ref")
-    attribute = value.get("Fn::GetAtt")
-    if isinstance(attribute, list) and len(attribute) == 2 and attribute[1] == "AccountId":
-        target = attribute[0]
-    if isinstance(target, str) and resources.get(target, {}).get("Type") == ORGANIZATIONS_ACCOUNT:
-        return target
-    return None
-
-
-def identity(account: str, types: Mapping[str, Any]) -> str:
-    """The physical id the handler answers for one account's resource."""
-    return f"{account}/{'+'.join(sorted(types))}"
-
-
-def _check_step(checks: Checks, step: str, result: OperationResult, expected_status: str) -> None:
-    nested = {name: status for name, status in result.stacks.items() if name != result.stack_name}
-    checks.check(f"{step}: stack ends {expected_status}", result.status == expected_status, result.status)
-    if step != "update":
-        checks.check(
-            f"{step}: its {len(nested)} nested stacks end {expected_status} too",
-            bool(nested) and all(status == expected_status for status in nested.values()),
-            ", ".join(f"{n}: {s}" for n, s in nested.items()),
-        )
-    checks.check(
-        f"{step}: every request answered SUCCESS exactly once",
-        bool(result.requests) and all(r.succeeded and r.answers == 1 for r in result.requests),
-        "; ".join(f"{r.request_type} {r.logical_id}: {r.status} x{r.answers}" for r in result.requests),
-    )
-    checks.check(f"{step}: no problems reported", not result.problems, "; ".join(result.problems))
-
-
-def _check_contacts(checks: Checks, step: str, live: Mapping[Slot, Details], expected: Mapping[Slot, Details]) -> None:
-    missing = sorted(set(expected) - set(live))
-    extra = sorted(set(live) - set(expected))
-    wrong = sorted(slot for slot in set(expected) & set(live) if not spec.same_contact(expected[slot], live[slot]))
-    checks.check(
-        f"{step}: the accounts hold exactly what the model says ({len(expected)} contacts)",
-        not (missing or extra or wrong),
-        f"missing {missing}, unexpected {extra}, different {wrong}",
-    )
-
-
-def _describe(organizations: Any, account_id: str) -> dict[str, Any]:
-    """An account as Organizations describes it (empty when it does not know it)."""
-    try:
-        found: dict[str, Any] = organizations.describe_account(AccountId=account_id)["Account"]
-    except organizations.exceptions.AccountNotFoundException:
-        return {}
-    return found
-
-
-def _by_account(result: OperationResult) -> dict[str, list[RequestRecord]]:
-    requests: dict[str, list[RequestRecord]] = {}
-    for record in result.requests:
-        properties = record.event.get("ResourceProperties", {})
-        requests.setdefault(str(properties.get(spec.ACCOUNT_ID, DEPLOYING_ACCOUNT)), []).append(record)
-    return requests
+from .report import Progress
 
 
 def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) -> int:
@@ -238,9 +72,10 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     checks = Checks()
-    out("localdeploy demo: app.py (account vending) deployed, updated and destroyed through the synthesized")
-    out("Lambda asset, against moto_server (Account API), a local HTTPS ResponseURL listener and a local")
-    out("CloudFormation with nested stacks.\n")
+    out("localdeploy demo: app.py (account vending) deployed, updated, given a coverage of the organization and")
+    out("destroyed through the synthesized Lambda assets, against moto_server (Account API, Organizations), a local")
+    out("HTTPS ResponseURL listener, a local CloudFormation with nested stacks and EventBridge, SQS and Lambda's")
+    out("event source mapping.\n")
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         # Both syntheses at once: the CLI and jsii spend most of their time starting up.
@@ -251,6 +86,7 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
             out(f"synthesized with the pinned CDK CLI in {time.monotonic() - started:.1f} s:")
             out(f"  {shown_path(deploy_assembly.directory)}  (accounts from {shown_path(ACCOUNTS_FILE)})")
             out(f"  {shown_path(update_assembly.directory)}  (-c accounts_file={UPDATE_CONTEXT['accounts_file']})")
+            out("  (COVER's assembly is synthesized while UPDATE deploys: its data file needs ids made at run time)")
             out(
                 f"emulators: moto_server {cloud.moto.endpoint}, "
                 f"ResponseURL listener https://127.0.0.1:{cloud.responses.port}, "
@@ -264,40 +100,53 @@ def run(workdir: Path, *, concurrency: int, out: Callable[[str], None] = print) 
             )
             steps(
                 cloud=cloud,
-                state_dir=workdir / "state",
+                workdir=workdir,
                 deploy_assembly=deploy_assembly,
                 update_assembly=update_assembly,
                 checks=checks,
                 out=out,
             )
+    return verdict(checks, time.monotonic() - started, out)
+
+
+def verdict(checks: Checks, elapsed_s: float, out: Callable[[str], None] = print) -> int:
+    """Print every check and the verdict; returns the process exit code (0: every check held, else 1)."""
     out("\nchecks:")
     for name, passed, detail in checks.results:
         out(f"  {'ok  ' if passed else 'FAIL'} {name}{'' if passed or not detail else f' ({detail})'}")
-    elapsed = time.monotonic() - started
-    if not checks.failed:
+    if checks.results and not checks.failed:
         out(
             f"\nVERDICT: PASS, all {len(checks.results)} checks held: deploy, update (in place, a type removed, an "
-            f"account added), destroy and the stack's own vended account ended as the data files and app.py say, "
-            f"every request answered once ({elapsed:.1f} s)"
+            "account added), cover (an account created outside the data file, moved into a unit with a rule, "
+            "changed by hand and put back), destroy (the covered account kept its contacts) and the stack's own "
+            f"vended account ended as the data files and app.py say, every request answered once ({elapsed_s:.1f} s)"
         )
         return 0
-    out(f"\nVERDICT: FAIL, {len(checks.failed)} of {len(checks.results)} checks failed ({elapsed:.1f} s)")
+    out(f"\nVERDICT: FAIL, {len(checks.failed)} of {len(checks.results)} checks failed ({elapsed_s:.1f} s)")
     return 1
+
+
+def _timed_synth(outdir: Path, context: Mapping[str, str]) -> tuple[CloudAssembly, float]:
+    started = time.monotonic()
+    return synth(outdir, context=context), time.monotonic() - started
 
 
 def steps(
     *,
     cloud: LocalCloud,
-    state_dir: Path,
+    workdir: Path,
     deploy_assembly: CloudAssembly,
     update_assembly: CloudAssembly,
     checks: Checks,
     out: Callable[[str], None],
 ) -> None:
-    """DEPLOY, UPDATE and DESTROY with their checks, on a running local cloud (the tests call this too)."""
+    """DEPLOY, UPDATE, COVER and DESTROY with their checks, on a running local cloud (the tests call this too).
+
+    ``workdir`` holds the stack states, the COVER step's data file and its synthesized assembly.
+    """
     assert cloud.iam is not None, "the demo runs under IAM"
     judged_from = len(cloud.iam.decisions)
-    engine = cloud.engine(state_dir)
+    engine = cloud.engine(workdir / "state")
     engine.on_event = Progress(STACK, out)  # a line every 10 s while an operation runs
     reader = account_client(cloud.moto.endpoint)
     organizations = cloud.client("organizations")
@@ -317,27 +166,13 @@ def steps(
     out("accounts: " + ", ".join(f"{account} {names[account]}" for account in sorted(accounts)))
     out("accounts the stack vends: " + (", ".join(f"{v.account_name} ({v.logical_id})" for v in vended) or "none"))
     out("")
+    view = View(out, reader, accounts, slots)
 
     def vended_ids() -> dict[str, str]:
         """Each vended account's id, by its resource: known from the stack's state once it was created."""
         state = engine.store.load(STACK)
         listed = state.resources if state is not None else {}
         return {v.logical_id: str(listed[v.logical_id].physical_id) for v in vended if v.logical_id in listed}
-
-    def show(step: str, result: OperationResult) -> dict[Slot, Details]:
-        out(f"== {step} " + "=" * (70 - len(step)))
-        for line in render_operation(result):
-            out(line)
-        for path in result.code_dirs:
-            shown = shown_path(Path(path))
-            contents = ", ".join(sorted(p.name + ("/" if p.is_dir() else "") for p in Path(path).iterdir()))
-            out(f"  function code (the deployed asset): {shown}  ({contents})")
-        live = read_contacts(reader, accounts)
-        out("  contacts read back from the Account API emulator (masked):")
-        for line in render_contacts(live, slots):
-            out("  " + line)
-        out("")
-        return live
 
     # DEPLOY ------------------------------------------------------------------------------------------
     deployed = engine.deploy(deploy_assembly, STACK)
@@ -354,8 +189,8 @@ def steps(
             expected_after.update({(account, kind): details for kind, details in later.contacts.items()})
             resources_after[account] = later.contacts
         slots.update(expected_before, expected_after)
-    live = show("DEPLOY", deployed)
-    _check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
+    live = view.show("DEPLOY", deployed)
+    check_step(checks, "deploy", deployed, "CREATE_COMPLETE")
     checks.check(
         "deploy: one Create per account with contacts (none for an account that opts out of every type), "
         "answered <account>/<TYPE>+<TYPE>...",
@@ -382,7 +217,7 @@ def steps(
         ),
         ", ".join(deployed.code_dirs),
     )
-    described = {lid: _describe(organizations, account) for lid, account in created.items()}
+    described = {lid: describe_account(organizations, account) for lid, account in created.items()}
     contacts_sent = {
         r.logical_id: r.event.get("ResourceProperties", {}).get(spec.ACCOUNT_ID)
         for r in deployed.requests
@@ -400,13 +235,21 @@ def steps(
         ),
         "; ".join(f"{lid}: {account.get('Status', 'not found')}" for lid, account in described.items()),
     )
-    _check_contacts(checks, "deploy", live, expected_before)
+    check_contacts(checks, "deploy", live, expected_before)
+
+    # COVER's data file needs the unit (moto makes its id) and the vended account's id: both exist now. Its
+    # synthesis runs while UPDATE deploys.
+    kept_in_code = {DEPLOYING_ACCOUNT: "management", **{created[v.logical_id]: v.account_name for v in vended}}
+    plan = prepare(cloud, workdir, UPDATED_FILE, kept_in_code)
+    pool = ThreadPoolExecutor(max_workers=1)
+    cover_synth = pool.submit(_timed_synth, workdir / "cdk.out.cover", plan.context)
+    pool.shutdown(wait=False)
 
     # UPDATE ------------------------------------------------------------------------------------------
     updated = engine.deploy(update_assembly, STACK)
-    live = show("UPDATE", updated)
-    _check_step(checks, "update", updated, "UPDATE_COMPLETE")
-    requests = _by_account(updated)
+    live = view.show("UPDATE", updated)
+    check_step(checks, "update", updated, "UPDATE_COMPLETE", nested_stacks=False)
+    requests = requests_by_account(updated)
     old, new = before.contacts, after.contacts
     in_place = sorted(a for a in set(old) & set(new) if old[a] and set(old[a]) == set(new[a]) and old[a] != new[a])
     retyped = sorted(a for a in set(old) & set(new) if old[a] and new[a] and set(old[a]) != set(new[a]))
@@ -458,16 +301,36 @@ def steps(
         bool(created) and kept == created and not [e for e in updated.events if e.logical_id in created],
         f"before {created}, after {kept}",
     )
-    _check_contacts(checks, "update", live, expected_after)
+    check_contacts(checks, "update", live, expected_after)
+
+    # COVER -------------------------------------------------------------------------------------------
+    declared = {slot: details for slot, details in expected_after.items() if slot[0] in kept_in_code}
+    covered = cover(
+        cloud=cloud,
+        engine=engine,
+        view=view,
+        checks=checks,
+        plan=plan,
+        synthesized=cover_synth.result(),
+        declared=declared,
+        names=names,
+    )
+    trigger = [r.answered_physical_id for r in covered.deployed.requests if r.request_type == "Create"]
+    newcomer = names[covered.newcomer]
 
     # DESTROY -----------------------------------------------------------------------------------------
     destroyed = engine.destroy(STACK)
-    live = show("DESTROY", destroyed)
-    _check_step(checks, "destroy", destroyed, "DELETE_COMPLETE")
+    cloud.settle()  # the accounts' resources hand their accounts to the coverage as they go
+    view.heading("DESTROY")
+    view.operation(destroyed)
+    view.out(f"  the coverage goes with the stack; removing it changes no account: {newcomer} keeps what it was given")
+    live = view.contacts()
+    view.out("")
+    check_step(checks, "destroy", destroyed, "DELETE_COMPLETE")
     checks.check(
-        "destroy: one Delete per resource",
+        "destroy: one Delete per resource, the coverage's run trigger's included",
         sorted((r.request_type, r.physical_id) for r in destroyed.requests)
-        == sorted(("Delete", identity(a, t)) for a, t in resources_after.items()),
+        == sorted([("Delete", identity(a, t)) for a, t in resources_after.items()] + [("Delete", p) for p in trigger]),
     )
     order = [(e.logical_id, e.status) for e in destroyed.events]
 
@@ -476,19 +339,28 @@ def steps(
         closing = (each.logical_id, "DELETE_IN_PROGRESS")
         return contacts_gone in order and closing in order and order.index(contacts_gone) < order.index(closing)
 
-    closed = {lid: _describe(organizations, account).get("Status") for lid, account in kept.items()}
+    closed = {lid: describe_account(organizations, account).get("Status") for lid, account in kept.items()}
     checks.check(
         "destroy: each vended account's contacts were deleted before CloudFormation deleted the account, which "
         "closed it (SUSPENDED, still in the organization)",
         bool(vended) and all(deleted_before_closed(v) and closed.get(v.logical_id) == "SUSPENDED" for v in vended),
         ", ".join(f"{lid}: {status}" for lid, status in closed.items()),
     )
-    _check_contacts(checks, "destroy", live, {})
+    still = {slot: details for slot, details in live.items() if slot[0] == covered.newcomer}
+    check_contacts(checks, "destroy", {slot: d for slot, d in live.items() if slot not in still}, {})
+    found = differences(still, covered.newcomer_contacts)
+    checks.check(
+        f"destroy: {newcomer}, kept by the coverage, keeps the {len(covered.newcomer_contacts)} contacts it gave "
+        "(removing a coverage changes no account)",
+        not found,
+        found,
+    )
     left = engine.store.stack_names()
     checks.check("destroy: no stack state is left (nested stacks' included)", not left, ", ".join(left))
 
     # ACROSS THE RUN -----------------------------------------------------------------------------------
-    sent = [record.request_id for result in (deployed, updated, destroyed) for record in result.requests]
+    operations = (deployed, updated, covered.deployed, destroyed)
+    sent = [record.request_id for result in operations for record in result.requests]
     counts = cloud.responses.answer_counts(sent)
     checks.check(
         "every ResponseURL issued got exactly one answer, and nothing else was PUT",
@@ -498,13 +370,14 @@ def steps(
     judged = cloud.iam.decisions[judged_from:]
     denied = [d.authorization for d in judged if not d.allowed]
     checks.check(
-        "IAM allowed every call the function made, each judged by its role's policy as CloudFormation had it "
-        "at that step (update, cleanup, destroy)",
+        "IAM allowed every call the functions made (the provider's and the coverage's), each judged by its role's "
+        "policy as CloudFormation had it at that step (update, cleanup, destroy)",
         bool(judged) and not denied,
         f"{len(denied)} of {len(judged)} denied: " + "; ".join(f"{d.action} {d.resource}" for d in denied[:3]),
     )
     log = cloud.log_text()
-    secrets = {v for details in [*expected_before.values(), *expected_after.values()] for v in details.values()}
+    given = [*expected_before.values(), *expected_after.values(), *plan.model.slots().values(), BY_HAND]
+    secrets = {v for details in [*given, *covered.newcomer_contacts.values()] for v in details.values()}
     leaked = sorted(value for value in secrets if value in log and not value.isdigit())
     signatures = [issued.signature for issued in cloud.responses.issued() if issued.signature in log]
     checks.check(

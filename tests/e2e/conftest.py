@@ -28,7 +28,7 @@ from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E40
 from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import Details, Slot, account_client, put_contacts, read_contacts  # noqa: E402
-from localdeploy.demo import UPDATE_CONTEXT  # noqa: E402
+from localdeploy.demo_model import UPDATE_CONTEXT  # noqa: E402
 from localdeploy.engine import Engine  # noqa: E402
 
 

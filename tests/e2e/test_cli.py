@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from e2e_support import REPO, Assemblies
 
-from localdeploy.demo import ACCOUNTS_FILE, STACK, management_contacts, read_model, vended_accounts
+from localdeploy.demo_model import ACCOUNTS_FILE, STACK, management_contacts, read_model, vended_accounts
 
 pytestmark = pytest.mark.e2e
 
