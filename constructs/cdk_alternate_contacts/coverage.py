@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import jsii
 from aws_cdk import (
     Aws,
     CfnRule,
@@ -27,6 +28,8 @@ from aws_cdk import (
     CustomResource,
     Duration,
     Fn,
+    IStableStringProducer,
+    Lazy,
     RemovalPolicy,
     Stack,
     Token,
@@ -68,6 +71,24 @@ MAX_CONCURRENCY = 2
 
 #: Deliveries of one message before it goes to the dead-letter queue.
 MAX_RECEIVE_COUNT = 5
+
+
+@jsii.implements(IStableStringProducer)
+class _OwnedAccounts:
+    """At synthesis, once every construct has claimed its accounts: the accounts the provider's other contacts
+    manage (outside this OrganizationContacts), joined for the parameter (``-`` first: a value is required)."""
+
+    def __init__(self, provider: AlternateContactProvider, organization_path: str, listed: set[str]) -> None:
+        self.provider, self.organization_path, self.listed = provider, organization_path, listed
+
+    def produce(self) -> str | None:
+        accounts = [
+            account
+            for account, path in self.provider.managed
+            if not path.startswith(self.organization_path) and account not in self.listed
+        ]
+        joined: str = Fn.join(",", ["-", *accounts])
+        return joined
 
 
 class OrganizationCoverage(Construct):
@@ -143,6 +164,17 @@ class OrganizationCoverage(Construct):
             description="cdk-alternate-contacts: the SHA-256 of the coverage's rules (not the rules)",
         )
 
+        # The accounts the stack's other contacts manage (AlternateContacts of the management account, of an
+        # account the stack vends): ids known at deploy time, resolved by CloudFormation into the parameter.
+        listed_here = set(listed)
+        organization_path = scope.node.path + "/"
+        self.owned = ssm.StringParameter(
+            self,
+            "OwnedAccounts",
+            string_value=Lazy.string(_OwnedAccounts(provider, organization_path, listed_here)),
+            description="cdk-alternate-contacts: accounts this stack's resources own, which the coverage leaves alone",
+        )
+
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
             self,
@@ -171,6 +203,7 @@ class OrganizationCoverage(Construct):
             "parents): their resources are ids known only at run time, and ListRoots has no resource at all.",
         )
         self.rules_digest.grant_read(self.role)
+        self.owned.grant_read(self.role)
         self.queue.grant_send_messages(self.role)
 
         self.function = lambda_.Function(
@@ -188,6 +221,7 @@ class OrganizationCoverage(Construct):
             environment={
                 "COVERAGE_QUEUE_URL": self.queue.queue_url,
                 "COVERAGE_DIGEST_PARAMETER": self.rules_digest.parameter_name,
+                "COVERAGE_OWNED_PARAMETER": self.owned.parameter_name,
                 "COVERAGE_STACK": Aws.STACK_NAME,
             },
         )
@@ -216,7 +250,7 @@ class OrganizationCoverage(Construct):
             },
         )
         # The run starts once the function can take its messages, with the rules of this deploy.
-        self.run.node.add_dependency(self.function, self.rules_digest)
+        self.run.node.add_dependency(self.function, self.rules_digest, self.owned)
         for mapping in self.function.node.find_all():
             if isinstance(mapping, lambda_.EventSourceMapping):
                 self.run.node.add_dependency(mapping)

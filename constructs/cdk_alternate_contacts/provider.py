@@ -116,6 +116,9 @@ class AlternateContactProvider(Construct):
         self._chain_tail: CfnResource | None = None
         #: The construct whose coverage this provider serves (it starts its runs and hands it accounts).
         self.covered_by: str | None = None
+        #: Every account a contact of this provider manages (a literal id, a token, or the deploying account's
+        #: id), with the path of the construct that declares it: what a coverage must leave to them.
+        self.managed: list[tuple[str, str]] = []
 
         self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
@@ -302,6 +305,7 @@ class AlternateContactProvider(Construct):
             When another contact of this stack already manages the same literal account and type: the two
             would overwrite each other on every deploy and the first Delete would remove both.
         """
+        self.managed.append((Aws.ACCOUNT_ID if account_id is None else account_id, path))
         if account_id is None:
             stack = Stack.of(self)
             account_id = None if is_unresolved(stack.account) else stack.account

@@ -15,6 +15,7 @@ package; the environment names only the queue and the parameter holding the depl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -36,6 +37,8 @@ logger.setLevel(logging.INFO)
 #: The environment: the queue this function feeds, the parameter with the deployed rules' digest, the stack.
 QUEUE_URL_VARIABLE: Final = "COVERAGE_QUEUE_URL"
 DIGEST_PARAMETER_VARIABLE: Final = "COVERAGE_DIGEST_PARAMETER"
+#: The parameter listing the accounts the stack's other resources own (ids resolved at deploy time).
+OWNED_PARAMETER_VARIABLE: Final = "COVERAGE_OWNED_PARAMETER"
 STACK_VARIABLE: Final = "COVERAGE_STACK"
 
 #: The CloudWatch namespace of the coverage's metrics.
@@ -129,6 +132,11 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     stack = os.environ.get(STACK_VARIABLE, "")
     policy = RetryPolicy()
     loaded = rules()
+    owned_parameter = os.environ.get(OWNED_PARAMETER_VARIABLE)
+    if owned_parameter:
+        # The stack's other resources own these accounts as its listed ones: one read per batch.
+        owned = {a for a in ssm.get_parameter(Name=owned_parameter)["Parameter"]["Value"].split(",") if a != "-"}
+        loaded = dataclasses.replace(loaded, listed=loaded.listed | owned)
     deployed: list[str | None] = []
 
     def current_digest() -> str | None:

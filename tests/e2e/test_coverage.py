@@ -45,6 +45,12 @@ LISTED_SECURITY = {
     "PhoneNumber": "+1 206 555 0131",
     "Title": "Security team",
 }
+MANAGEMENT_SECURITY = {
+    "EmailAddress": "root-soc@example.com",
+    "Name": "Root owners",
+    "PhoneNumber": "+1 206 555 0132",
+    "Title": "Security team",
+}
 BY_HAND = {
     "EmailAddress": "someone@example.com",
     "Name": "Set by hand",
@@ -113,7 +119,10 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     # THEN the deploy's full run put every ACTIVE unlisted account to the rules, the management account too,
     # and the hand-made contact back (on_drift restore); the listed account is its resource's
     assert contacts.get(old, "SECURITY") == SECURITY and contacts.get(old, "OPERATIONS") == OPERATIONS
-    assert contacts.get(DEPLOYING_ACCOUNT, "SECURITY") == SECURITY
+    # AND the management account, whose SECURITY a resource of the stack declares, is that resource's: the
+    # coverage leaves the whole account to it, as it leaves a listed one (no OPERATIONS either)
+    assert contacts.get(DEPLOYING_ACCOUNT, "SECURITY") == MANAGEMENT_SECURITY
+    assert contacts.get(DEPLOYING_ACCOUNT, "OPERATIONS") is None
     assert contacts.get(listed, "SECURITY") == LISTED_SECURITY and contacts.get(listed, "OPERATIONS") == OPERATIONS
     assert contacts.get(old, "BILLING") is None  # a type no rule gives is left alone
 

@@ -47,6 +47,8 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv(coverage_index.QUEUE_URL_VARIABLE, queue)
         monkeypatch.setenv(coverage_index.DIGEST_PARAMETER_VARIABLE, "/coverage/digest")
         monkeypatch.setenv(coverage_index.STACK_VARIABLE, "Organization")
+        ssm.put_parameter(Name="/coverage/owned", Value="-", Type="String")
+        monkeypatch.setenv(coverage_index.OWNED_PARAMETER_VARIABLE, "/coverage/owned")
         yield {"sqs": sqs, "queue": queue, "ssm": ssm, "member": member, "management": management}
         clients._CLIENTS.clear()
 
@@ -107,3 +109,14 @@ def test_the_bundled_rules_are_read_from_beside_the_package(tmp_path: Path, monk
     monkeypatch.setattr(coverage_index, "__file__", str(package / "coverage_index.py"))
     monkeypatch.setattr(coverage_index, "_RULES", None)
     assert coverage_index.rules().scope == ("ou-ab12-aaaaaaaa",)
+
+
+def test_an_account_another_resource_of_the_stack_owns_is_left_to_it(cloud: dict[str, Any]) -> None:
+    # GIVEN the stack's other resources own the member (its id, resolved at deploy, is in the owned parameter)
+    cloud["ssm"].put_parameter(Name="/coverage/owned", Value=f"-,{cloud['member']}", Type="String", Overwrite=True)
+    # WHEN the member is applied THEN nothing is written and the record is done (not delivered again)
+    answer = coverage_index.handler(batch({"action": "apply", "account": cloud["member"], "path": []}), Context())
+    assert answer == {"batchItemFailures": []}
+    account = boto3.client("account", region_name="us-east-1")
+    with pytest.raises(account.exceptions.ResourceNotFoundException):
+        account.get_alternate_contact(AccountId=cloud["member"], AlternateContactType="SECURITY")

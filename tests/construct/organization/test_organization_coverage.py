@@ -17,6 +17,7 @@ from cdk_nag import AwsSolutionsChecks
 
 from cdk_alternate_contacts import (
     AccountContacts,
+    AlternateContacts,
     ContactDetails,
     ContactsModelError,
     Coverage,
@@ -44,8 +45,10 @@ def covered(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     outdir = tmp_path_factory.mktemp("covered")
     app = new_app(outdir)
     units = [OrganizationalUnitContacts(PAYMENTS, overrides={"operations": PAYMENTS_OPS}, name="payments")]
+    covered_stack = cdk.Stack(app, "Covered", env=cdk.Environment(region="us-east-1"))
+    AlternateContacts(covered_stack, "Management", security=SECURITY)
     OrganizationContacts(
-        cdk.Stack(app, "Covered", env=cdk.Environment(region="us-east-1")),
+        covered_stack,
         "Organization",
         defaults=DEFAULTS,
         accounts=[AccountContacts(LISTED)],
@@ -76,9 +79,12 @@ def function_of(template: dict[str, Any], handler: str) -> dict[str, Any]:
 
 
 def test_no_contact_detail_is_in_a_template_but_the_listed_accounts_own(covered: Synthesized) -> None:
-    # GIVEN the parent template (the coverage's resources) WHEN searched for the rules' details
-    parent = json.dumps(covered.template_json("Covered"))
-    # THEN none is there: not in a property, not in the functions' environment
+    # GIVEN the parent template without the stack's own contacts resources (which hold what they declare)
+    template = covered.template_json("Covered")
+    parent = json.dumps(
+        {k: r for k, r in template["Resources"].items() if not r["Type"].startswith("Custom::Alternate")}
+    )
+    # WHEN searched for the rules' details THEN none is there: not in a property, not in an environment
     for details in (SECURITY, OPERATIONS, PAYMENTS_OPS):
         for value in (details.email_address, details.phone_number):
             assert value not in parent
@@ -92,12 +98,23 @@ def test_the_rules_are_bundled_in_the_function_and_the_template_holds_only_their
     assert rules.scope == "all" and rules.on_drift == "restore"
     assert rules.listed == frozenset({LISTED})
     assert rules.desired([PAYMENTS])[spec.AlternateContactType.OPERATIONS]["EmailAddress"] == PAYMENTS_OPS.email_address
-    (parameter,) = resources_of(template, "AWS::SSM::Parameter").values()
+    parameters = resources_of(template, "AWS::SSM::Parameter")
+    (parameter,) = [p for k, p in parameters.items() if "RulesDigest" in k]
     (run,) = resources_of(template, spec.COVERAGE_RESOURCE_TYPE).values()
     assert parameter["Properties"]["Value"] == run["Properties"]["RulesDigest"] == rules.digest
     # AND the listed account's nested stack waits for the digest (written after the coverage let it go)
     (nested,) = resources_of(template, "AWS::CloudFormation::Stack").values()
-    assert next(iter(resources_of(template, "AWS::SSM::Parameter"))) in nested["DependsOn"]
+    assert next(k for k in parameters if "RulesDigest" in k) in nested["DependsOn"]
+
+
+def test_accounts_the_stacks_other_resources_own_are_left_to_them(covered: Synthesized) -> None:
+    # GIVEN stack "Covered" also declares the deploying account's contacts with AlternateContacts
+    template = covered.template_json("Covered")
+    (owned,) = [p for k, p in resources_of(template, "AWS::SSM::Parameter").items() if "OwnedAccounts" in k]
+    # THEN the coverage's owned parameter names that account (resolved at deploy), not the listed one
+    assert owned["Properties"]["Value"] == {"Fn::Join": [",", ["-", {"Ref": "AWS::AccountId"}]]}
+    (run,) = resources_of(template, spec.COVERAGE_RESOURCE_TYPE).values()
+    assert next(k for k in resources_of(template, "AWS::SSM::Parameter") if "OwnedAccounts" in k) in run["DependsOn"]
 
 
 def test_events_the_schedule_and_the_deploy_feed_one_queue_read_two_at_a_time(covered: Synthesized) -> None:

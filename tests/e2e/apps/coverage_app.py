@@ -6,7 +6,8 @@ synthesizes (``-c unit=ou-... -c cdk-alternate-contacts:organization-structure='
 
 version=listed (default)
     Defaults for SECURITY and OPERATIONS; the unit's rule replaces OPERATIONS; account ``listed`` (context)
-    is in ``[[accounts]]`` with its own SECURITY; the coverage keeps every other ACTIVE account.
+    is in ``[[accounts]]`` with its own SECURITY; the management account's SECURITY is declared in code
+    (``AlternateContacts``); the coverage keeps every other ACTIVE account.
 version=unlisted
     The same without the listed account: it passes to the coverage.
 version=report
@@ -19,6 +20,7 @@ import aws_cdk as cdk
 
 from cdk_alternate_contacts import (
     AccountContacts,
+    AlternateContacts,
     ContactDetails,
     Coverage,
     OnDrift,
@@ -30,12 +32,15 @@ SECURITY = ContactDetails("soc@example.com", "Security Operations Center", "+1 2
 OPERATIONS = ContactDetails("cloud-ops@example.com", "Platform on-call", "+1 206 555 0101", "Operations team")
 UNIT_OPERATIONS = ContactDetails("payments-ops@example.com", "Payments on-call", "+1 206 555 0130", "Payments ops")
 LISTED_SECURITY = ContactDetails("listed-soc@example.com", "Listed SOC", "+1 206 555 0131", "Security team")
+MANAGEMENT_SECURITY = ContactDetails("root-soc@example.com", "Root owners", "+1 206 555 0132", "Security team")
 
 app = cdk.App()
 version = app.node.try_get_context("version") or "listed"
 unit = app.node.get_context("unit")
 listed = app.node.get_context("listed")
 stack = cdk.Stack(app, "E2eCovered")
+# The management account's own contact, declared in code: the coverage must leave it to this resource.
+AlternateContacts(stack, "Management", security=MANAGEMENT_SECURITY)
 OrganizationContacts(
     stack,
     "Organization",
