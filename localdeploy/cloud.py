@@ -15,6 +15,7 @@ from types import TracebackType
 from typing import Any
 
 import boto3
+from botocore.exceptions import ClientError
 
 from .assembly import REPO
 from .cfn_api import CloudFormationApi
@@ -161,6 +162,7 @@ class LocalCloud:
                     account_id=DEPLOYING_ACCOUNT,
                     organization=self.organization,
                     stack_arn=lambda stack: view.stack_id if (view := self.registry.find(stack)) else None,
+                    org_path=self.org_path,
                 )
                 self.iam = IamFront(endpoints, self.policies, mapper).start()
                 self._stack.callback(self.iam.stop)
@@ -252,6 +254,26 @@ class LocalCloud:
         except Exception:  # AWSOrganizationsNotInUseException: no organization
             return None
         return Organization(str(found["Id"]), str(found["MasterAccountId"]))
+
+    def org_path(self, account_id: str) -> str | None:
+        """The account's path in the organization, ``o-.../r-.../ou-.../`` (``None`` outside it), read from moto's
+        Organizations as the Account API reads it for ``account:AccountResourceOrgPaths``."""
+        organization = self.organization()
+        if organization is None:
+            return None
+        client = self.client("organizations")
+        parts: list[str] = []
+        child = account_id
+        try:
+            for _ in range(10):
+                parent = client.list_parents(ChildId=child)["Parents"][0]
+                parts.append(str(parent["Id"]))
+                if parent["Type"] == "ROOT":
+                    break
+                child = str(parent["Id"])
+        except ClientError:
+            return None
+        return "/".join([organization.organization_id, *reversed(parts)]) + "/"
 
     def ssm_lookup(self, name: str) -> str:
         """Read an SSM parameter (for SSM-typed template parameters)."""

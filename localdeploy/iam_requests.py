@@ -221,6 +221,10 @@ class RequestMapper:
         of the Account API and of Organizations embed its id and its management account.
     stack_arn:
         Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
+    org_path:
+        Returns an account's path in its organization (``o-.../r-.../ou-.../``), or ``None``: the Account
+        API's ``account:AccountResourceOrgPaths`` condition key for the account a call targets. Default: the
+        key is never given (a policy conditioned on it then denies, as AWS would for an account outside).
     """
 
     def __init__(
@@ -230,11 +234,13 @@ class RequestMapper:
         account_id: str,
         organization: Callable[[], Organization | None],
         stack_arn: Callable[[str], str | None],
+        org_path: Callable[[str], str | None] = lambda account: None,
     ) -> None:
         self.region = region
         self.account_id = account_id
         self._organization = organization
         self._stack_arn = stack_arn
+        self._org_path = org_path
 
     def map(self, service: str, path: str, headers: Mapping[str, str], body: bytes) -> Authorization | None:
         """The authorization of one call, or ``None`` for one IAM does not authorize (sts:GetCallerIdentity)."""
@@ -269,6 +275,10 @@ class RequestMapper:
         if isinstance(contact_type, str):
             context["account:AlternateContactTypes"] = [contact_type]
         account = document.get("AccountId")
+        # The target account's organization path (https://docs.aws.amazon.com/accounts/latest/reference/security_iam_service-with-iam.html).
+        org_path = self._org_path(str(account) if account else self.account_id)
+        if org_path:
+            context["account:AccountResourceOrgPaths"] = [org_path]
         if not account:
             return Authorization(action, f"arn:aws:account::{self.account_id}:account", context)
         return Authorization(action, self._member_arn("account", str(account)), context)

@@ -79,15 +79,17 @@ class Contacts:
         self.client.put_alternate_contact(AlternateContactType=contact_type, **self._target(account), **details)
 
 
-def synthesized(out: Path, unit: str, listed: str, structure: dict[str, Any]) -> dict[str, CloudAssembly]:
-    """The three versions, synthesized at once (jsii's start-up dominates)."""
+def synthesized(
+    out: Path, unit: str, listed: str, structure: dict[str, Any], versions: tuple[str, ...] = ("listed", "unlisted")
+) -> dict[str, CloudAssembly]:
+    """The versions asked for, synthesized at once (jsii's start-up dominates)."""
     context = {"unit": unit, "listed": listed, CONTEXT_KEY: json.dumps(structure)}
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = {
             version: pool.submit(
                 synth, out / version, app=f"{sys.executable} {APP}", context={**context, "version": version}
             )
-            for version in ("listed", "unlisted")
+            for version in versions
         }
         return {version: future.result() for version, future in futures.items()}
 
@@ -167,3 +169,30 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     assert destroyed.ok, explain(destroyed)
     cloud.settle()
     assert contacts.get(fresh, "OPERATIONS") == UNIT_OPERATIONS and contacts.get(old, "SECURITY") == SECURITY
+
+
+def test_a_coverage_of_a_unit_writes_only_under_it_and_its_role_may_not_write_elsewhere(
+    engine: Engine, cloud: LocalCloud, tmp_path: Path
+) -> None:
+    # GIVEN an account inside the unit and one outside it, and the coverage of that unit only
+    organizations = cloud.client("organizations")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    payments = organizations.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
+    listed = cloud.create_account("listed", "listed@example.com")
+    inside = cloud.create_account("inside", "inside@example.com", parent_id=payments)
+    outside = cloud.create_account("outside", "outside@example.com")
+    cloud.settle()
+    versions = synthesized(tmp_path, payments, listed, read_structure(organizations).to_context(), ("unit",))
+    # WHEN deployed (its full run) THEN the unit's account has the rules, the other none, and no call was denied
+    # (the engine gives each Account API call its account's organization path, as AWS does)
+    created = engine.deploy(versions["unit"], COVERED)
+    assert created.ok, explain(created)
+    cloud.settle(timeout_s=120)
+    contacts = Contacts(cloud)
+    assert contacts.get(inside, "OPERATIONS") == UNIT_OPERATIONS and contacts.get(inside, "SECURITY") == SECURITY
+    assert contacts.get(outside, "SECURITY") is None and contacts.get(outside, "OPERATIONS") is None
+    # WHEN the outside account moves into the unit THEN it is covered from then on
+    cloud.move_account(outside, payments)
+    cloud.settle()
+    assert contacts.get(outside, "OPERATIONS") == UNIT_OPERATIONS
+    assert engine.destroy(COVERED).ok

@@ -10,8 +10,9 @@ version=listed (default)
     (``AlternateContacts``); the coverage keeps every other ACTIVE account.
 version=unlisted
     The same without the listed account: it passes to the coverage.
-version=report
-    The listed version with ``on_drift = "report"``.
+version=unit
+    The listed version whose coverage keeps only the unit's accounts (``accounts = [unit]``): the function's role
+    may write only accounts whose organization path holds the unit (``account:AccountResourceOrgPaths``).
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from cdk_alternate_contacts import (
     AlternateContacts,
     ContactDetails,
     Coverage,
-    OnDrift,
     OrganizationalUnitContacts,
     OrganizationContacts,
 )
@@ -47,7 +47,7 @@ OrganizationContacts(
     defaults={"security": SECURITY, "operations": OPERATIONS},
     accounts=[] if version == "unlisted" else [AccountContacts(listed, overrides={"security": LISTED_SECURITY})],
     organizational_units=[OrganizationalUnitContacts(unit, overrides={"operations": UNIT_OPERATIONS}, name="payments")],
-    coverage=Coverage(on_drift=OnDrift.REPORT if version == "report" else OnDrift.RESTORE),
+    coverage=Coverage([unit] if version == "unit" else "all"),
     max_concurrency=None,
 )
 app.synth()
