@@ -258,10 +258,10 @@ class LocalCloud:
     def org_path(self, account_id: str) -> str | None:
         """The account's path in the organization, ``o-.../r-.../ou-.../`` (``None`` outside it), read from moto's
         Organizations as the Account API reads it for ``account:AccountResourceOrgPaths``."""
-        organization = self.organization()
-        if organization is None:
+        organization = self.organization()  # creates the one Organizations client the front's threads share
+        if organization is None or self._organizations is None:
             return None
-        client = self.client("organizations")
+        client = self._organizations
         parts: list[str] = []
         child = account_id
         try:
