@@ -33,9 +33,9 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
@@ -59,6 +59,8 @@ from .model import (
     unit_label,
     unit_problems,
 )
+
+T = TypeVar("T")
 
 TOP_LEVEL_KEYS = ("defaults", "organizational_units", "accounts", "coverage")
 COVERAGE_KEYS = ("accounts", "reconcile", "on_drift")
@@ -247,6 +249,23 @@ def _coverage(data: object) -> tuple[Coverage | None, list[str]]:
     return Coverage(accounts, **values), problems
 
 
+def _each(
+    entries: list[Any],
+    build: Callable[[int, object], tuple[T | None, list[str]]],
+    check: Callable[[int, T], list[str]],
+) -> tuple[list[T], list[str]]:
+    """Build each entry of a list (an account, a unit) and check what was built; every problem, in order."""
+    built: list[T] = []
+    problems: list[str] = []
+    for index, entry in enumerate(entries):
+        item, found = build(index, entry)
+        problems += found
+        if item is not None:
+            problems += check(index, item)
+            built.append(item)
+    return built, problems
+
+
 def _entries(data: Mapping[Any, Any], key: str, toml: str) -> tuple[list[Any], list[str]]:
     entries = data.get(key, [])
     if not isinstance(entries, list):
@@ -278,25 +297,15 @@ def parse_contacts_model(data: object, source: str) -> ContactsModel:
     problems += found + defaults_problems(defaults)
     unit_entries, found = _entries(data, "organizational_units", "organizational_units")
     problems += found
-    units = []
-    for index, entry in enumerate(unit_entries):
-        unit, found = _unit(index, entry, defaults)
-        problems += found
-        if unit is not None:
-            problems += unit_problems(index, unit)
-            units.append(unit)
+    units, found = _each(unit_entries, lambda i, e: _unit(i, e, defaults), unit_problems)
+    problems += found
     problems += duplicate_unit_problems(
         [(index, entry.get("id")) for index, entry in enumerate(unit_entries) if isinstance(entry, Mapping)]
     )
     entries, found = _entries(data, "accounts", "accounts")
     problems += found
-    accounts = []
-    for index, entry in enumerate(entries):
-        account, found = _account(index, entry, defaults)
-        problems += found
-        if account is not None:
-            problems += account_problems(index, account)
-            accounts.append(account)
+    accounts, found = _each(entries, lambda i, e: _account(i, e, defaults), account_problems)
+    problems += found
     problems += duplicate_problems(
         [(index, entry.get("account_id")) for index, entry in enumerate(entries) if isinstance(entry, Mapping)]
     )
