@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -411,3 +411,16 @@ class RefusingCloudFormation:
     def stop(self) -> None:
         """Stop serving and close the socket."""
         self._server.stop()
+
+
+def assert_deploys_unchanged(cli: Cli, cdk_out: Path, live: Iterable[tuple[str, str]]) -> None:
+    """The round trip of an imported file: ``plan --detailed-exitcode`` exits 0 with every ``live`` slot
+    declared and NO CHANGE (and none more), and ``drift`` finds every contact IN SYNC."""
+    plan = cli("plan", "--cdk-out", cdk_out, "--detailed-exitcode")
+    assert plan.returncode == 0, plan.stdout + plan.stderr
+    planned = rows(plan.stdout)
+    assert {(account, contact_type) for account, contact_type, _ in planned} == set(live)
+    assert {tuple(row) for row in planned.values()} == {("NO CHANGE",)}
+    drift = cli("drift", "--cdk-out", cdk_out)
+    assert drift.returncode == 0, drift.stdout + drift.stderr
+    assert {tuple(row) for row in rows(drift.stdout).values()} == {("IN SYNC",)}

@@ -21,10 +21,10 @@ from cli_support import (
     Cli,
     FrontedAccountApi,
     Synthesizer,
+    assert_deploys_unchanged,
     moto_environment,
     offline_environment,
     put,
-    rows,
 )
 from sample_contacts import BILLING, OPERATIONS, SECURITY
 
@@ -230,17 +230,9 @@ def test_an_imported_file_deployed_changes_nothing(
     cdk_out = synthesizer.from_file(
         contacts, tmp_path / "cdk.out", organization_id=org.organization_id, management_account_id=CALLER
     )
-    plan = cli("plan", "--cdk-out", cdk_out, "--detailed-exitcode")
 
-    # THEN the plan finds nothing to change: exit 0, every live contact declared and NO CHANGE
-    assert plan.returncode == 0, plan.stdout + plan.stderr
-    planned = rows(plan.stdout)
-    assert {(account, contact_type) for account, contact_type, _ in planned} == set(org.live())
-    assert {tuple(row) for row in planned.values()} == {("NO CHANGE",)}
-    # AND drift finds every contact in sync
-    drift = cli("drift", "--cdk-out", cdk_out)
-    assert drift.returncode == 0, drift.stdout + drift.stderr
-    assert {tuple(row) for row in rows(drift.stdout).values()} == {("IN SYNC",)}
+    # THEN plan finds nothing to change (exit 0, every live contact declared and NO CHANGE) and drift all in sync
+    assert_deploys_unchanged(cli, cdk_out, org.live())
 
 
 def test_import_refuses_to_replace_a_file_unless_forced(cli: Cli, aws: Any, tmp_path: Path) -> None:

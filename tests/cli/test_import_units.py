@@ -19,7 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import CALLER, Cli, FrontedAccountApi, Synthesizer, offline_environment, put, rows
+from cli_support import (
+    CALLER,
+    Cli,
+    FrontedAccountApi,
+    Synthesizer,
+    assert_deploys_unchanged,
+    offline_environment,
+    put,
+)
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sample_contacts import BILLING, OPERATIONS, SECURITY
@@ -534,17 +542,9 @@ def test_a_file_imported_with_units_deployed_with_the_recorded_structure_changes
         management_account_id=CALLER,
         context_file=tmp_path / "cdk.context.json",
     )
-    plan = cli("plan", "--cdk-out", cdk_out, "--detailed-exitcode")
 
-    # THEN the plan finds nothing to change: every live contact declared, NO CHANGE, and none more
-    assert plan.returncode == 0, plan.stdout + plan.stderr
-    planned = rows(plan.stdout)
-    assert {(account, contact_type) for account, contact_type, _ in planned} == set(org.live())
-    assert {tuple(row) for row in planned.values()} == {("NO CHANGE",)}
-    # AND drift finds every contact in sync
-    drift = cli("drift", "--cdk-out", cdk_out)
-    assert drift.returncode == 0, drift.stdout + drift.stderr
-    assert {tuple(row) for row in rows(drift.stdout).values()} == {("IN SYNC",)}
+    # THEN plan finds nothing to change (exit 0, every live contact declared and NO CHANGE) and drift all in sync
+    assert_deploys_unchanged(cli, cdk_out, org.live())
 
 
 def test_without_the_flag_import_reads_no_structure_and_writes_no_context(cli: Cli, aws: Any, tmp_path: Path) -> None:
