@@ -1,11 +1,8 @@
 """The demo's COVER step: a coverage added to app.py's data file, then the organization's own events at work.
 
-The data file is ``examples/accounts-updated.toml`` (the UPDATE step's) with three additions, written here
+The data file is ``examples/accounts-updated.toml`` (the UPDATE step's) with two additions, written here
 because an organizational unit's id is made by moto only at run time:
 
-- the accounts whose contacts app.py declares in code (the management account, the experiments account the
-  stack vends) listed with every type opted out: the file gives them nothing and the coverage leaves them to
-  their own resources (it never writes a listed account);
 - ``[[organizational_units]]``: unit ``payments``, made in moto's Organizations, whose rule gives its
   accounts another OPERATIONS contact (email and name; phone and title from the default);
 - ``[coverage]``: every ACTIVE unlisted account of the organization, kept with the defaults and the rule.
@@ -16,7 +13,10 @@ the data file's fixed-id accounts are recorded at the root, where no unit's rule
 
 After the deploy (an update of the same stack, whose new run trigger starts a full run), an account is created
 outside the data file (CreateAccountResult), moved into the unit (MoveAccount), and has a contact changed by
-hand that the scheduled reconciliation puts back. What it must hold at each point is worked out from the
+hand that the scheduled reconciliation puts back. The accounts whose contacts app.py declares in code (the
+management account, the experiments account the stack vends) are not in the data file: the stack's other
+resources own them, so the synthesized ``OwnedAccounts`` parameter lists them and the coverage leaves them
+alone, as it leaves the file's listed accounts. What it must hold at each point is worked out from the
 data file (:meth:`.demo_model.Model.covered`), not from the constructs.
 """
 
@@ -61,14 +61,9 @@ RUN_TIMEOUT_S = 120.0
 CHANGED = "OPERATIONS"
 
 
-def cover_tables(unit_id: str, kept_in_code: Mapping[str, str]) -> str:
+def cover_tables(unit_id: str) -> str:
     """The TOML the COVER step adds to the UPDATE step's data file."""
     lines = ["", "# Added by `make demo` for its COVER step (the unit's id is made by moto at run time)."]
-    lines.append("# Accounts whose contacts app.py declares in code: listed, so the coverage leaves them to their")
-    lines.append("# own resources, with every type opted out, so this file gives them nothing.")
-    for account, label in sorted(kept_in_code.items()):
-        lines += ["", "[[accounts]]", f'account_id = "{account}"', f"name = {json.dumps(label)}"]
-        lines.append('opt_out = ["billing", "operations", "security"]')
     lines += ["", "[[organizational_units]]", f'id = "{unit_id}"', f'name = "{UNIT_NAME}"']
     lines.append("# Phone number and title come from the default.")
     lines.append("[organizational_units.overrides.operations]")
@@ -90,7 +85,8 @@ class CoverPlan:
     context:
         ``-c`` values for app.py: ``accounts_file`` and the organization's structure.
     kept_in_code:
-        The accounts whose contacts app.py declares in code, listed with every type opted out.
+        The accounts whose contacts app.py declares in code (not in the data file: the coverage must leave
+        them to the stack's resources that own them).
     at_root:
         The data file's accounts that moto does not hold, recorded at the root of the structure.
     """
@@ -109,7 +105,7 @@ def prepare(cloud: LocalCloud, workdir: Path, base: Path, kept_in_code: Mapping[
     root = organizations.list_roots()["Roots"][0]["Id"]
     unit = organizations.create_organizational_unit(ParentId=root, Name=UNIT_NAME)["OrganizationalUnit"]["Id"]
     path = workdir / "accounts-covered.toml"
-    path.write_text(base.read_text(encoding="utf-8") + cover_tables(unit, kept_in_code), encoding="utf-8")
+    path.write_text(base.read_text(encoding="utf-8") + cover_tables(unit), encoding="utf-8")
     looked_up = read_structure(organizations)
     listed = read_model(path).contacts
     at_root = sorted(account for account in listed if account not in looked_up.parents)
@@ -220,9 +216,12 @@ def cover(
     out(f"  organizational unit {UNIT_NAME} made in moto's Organizations: {plan.unit_id}")
     out(f"  data file {shown_path(plan.file)}: the UPDATE's file, plus")
     kept = ", ".join(f"{account} {label}" for account, label in sorted(plan.kept_in_code.items()))
-    out(f"    [[accounts]] {kept}: every type opted out (app.py's code keeps them), so the coverage leaves them")
     out(f"    [[organizational_units]] {plan.unit_id} ({UNIT_NAME}): OPERATIONS email and name (phone, title: default)")
     out(f"    [coverage] {', '.join(f'{key} = {json.dumps(value)}' for key, value in (model.coverage or {}).items())}")
+    out(
+        f"  {kept}: not in the data file; app.py's code declares their contacts, so the template's OwnedAccounts "
+        "parameter names them and the coverage leaves them to those resources"
+    )
     out(
         f"  organization structure in -c {CONTEXT_KEY}: read from moto as `cdk-alternate-contacts lookup` reads "
         f"it; the file's {len(plan.at_root)} fixed-id accounts, which moto cannot hold, recorded at the root"
