@@ -17,45 +17,25 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from construct_synth import Synthesized, toolchain_env  # sets up jsii: import it before aws_cdk
+from construct_synth import REPO, Synthesized, toolchain_env  # sets up jsii: import it before aws_cdk
 
 # isort: split
 import aws_cdk as cdk
 from constructs import Construct
 
-from cdk_alternate_contacts import AccountContacts, ContactDetails
+from cdk_alternate_contacts import AccountContacts, load_contacts_model
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly, read_json
 from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
 #: Figures measured during the session, printed at its end by tests/construct/organization/conftest.py.
 MEASURED: dict[str, str] = {}
 
-SECURITY = ContactDetails(
-    email_address="security@example.com",
-    name="Security Operations Center",
-    phone_number="+1 206 555 0100",
-    title="Security team",
-)
-OPERATIONS = ContactDetails(
-    email_address="cloud-ops@example.com",
-    name="Platform on-call",
-    phone_number="+1 206 555 0101",
-    title="Operations team",
-)
-BILLING = ContactDetails(
-    email_address="finance@example.com",
-    name="Finance Department",
-    phone_number="+1 206 555 0102",
-    title="Accounts payable",
-)
+#: The example data file, whose people every scenario declares: its defaults, and payments-prod's security
+#: override, which leaves out the phone number and so inherits the default's.
+EXAMPLE = load_contacts_model(REPO / "examples" / "contacts.toml")
+SECURITY, OPERATIONS, BILLING = (EXAMPLE.defaults[t] for t in ("SECURITY", "OPERATIONS", "BILLING"))
 DEFAULTS = {"security": SECURITY, "operations": OPERATIONS, "billing": BILLING}
-
-PAYMENTS_SECURITY = ContactDetails(
-    email_address="payments-security@example.com",
-    name="Payments security on-call",
-    phone_number="+1 206 555 0100",  # the same as the default: the file leaves it out and inherits it
-    title="Payments security",
-)
+(PAYMENTS_SECURITY,) = [a.overrides["SECURITY"] for a in EXAMPLE.accounts if a.name == "payments-prod"]
 
 #: The model the code, TOML and JSON scenarios declare, each in its own way.
 PLAIN, OVERRIDES_AND_OPTS_OUT, ALL_OPTED_OUT, PARTIAL_OVERRIDE = (
