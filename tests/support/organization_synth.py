@@ -1,7 +1,8 @@
 """Models, readers and checks for the organization tests (tests/construct/organization).
 
 The models are declared three ways (code, TOML, JSON) so that tests can hold them equal; the readers
-follow a parent template to its nested templates; the checks measure what CloudFormation and IAM limit.
+follow a parent template to its nested templates; the checks measure what CloudFormation and IAM limit
+(cdk-nag's acknowledgements and cfn-lint are tests/support/construct_synth.py's, shared with tests/construct).
 """
 
 from __future__ import annotations
@@ -10,20 +11,15 @@ import dataclasses
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-from construct_synth import REPO, Synthesized, toolchain_env  # sets up jsii: import it before aws_cdk
+from construct_synth import REPO, Synthesized  # sets up jsii: import it before aws_cdk
 
 # isort: split
-import aws_cdk as cdk
-from constructs import Construct
 
-from cdk_alternate_contacts import AccountContacts, load_contacts_model
+from cdk_alternate_contacts import AccountContacts, ContactDetails, load_contacts_model
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly, read_json
 from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
@@ -118,6 +114,16 @@ MODEL_IN_CODE = [
         overrides={"operations": dataclasses.replace(OPERATIONS, email_address="sandbox-ops@example.com")},
     ),
 ]
+
+
+def api(details: ContactDetails) -> dict[str, str]:
+    """Details keyed as a resource's properties hold them, spelled out here rather than asked of the construct."""
+    return {
+        "EmailAddress": details.email_address,
+        "Name": details.name,
+        "PhoneNumber": details.phone_number,
+        "Title": details.title,
+    }
 
 
 def account_ids(count: int, salt: str = "") -> list[str]:
@@ -227,29 +233,7 @@ def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:
     return len(re.sub(r"\s", "", text))
 
 
-# --- checks shared by the scale and model tests -----------------------------------------------------------
-
-
-def acknowledgements(scope: Construct) -> dict[str, dict[str, str]]:
-    """Every ``Validations.of(x).acknowledge`` under ``scope``: construct path -> {rule id: reason}."""
-    found: dict[str, dict[str, str]] = {}
-    for construct in scope.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for rule, reason in entry.data.items():
-                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
-    return found
-
-
-def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
-    """cfn-lint's findings (errors, warnings and informational ones) for the templates, in one run."""
-    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
-    proc = subprocess.run(
-        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=600, check=False
-    )
-    if proc.returncode & ~(2 | 4 | 8):
-        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
-    return json.loads(proc.stdout) if proc.stdout.strip() else []
+# --- the 1,000-account scenario ---------------------------------------------------------------------------
 
 
 @dataclass
