@@ -4,9 +4,9 @@
 Deployed in the organization's management account (or the delegated administrator for
 account.amazonaws.com), one stack declares:
 
-- the management account's own three contacts, in code (``AlternateContacts``; no ``account_id``: the
-  deploying account);
-- every member account's contacts from ``examples/accounts.toml`` (``OrganizationContacts``): organization
+- the management account's own three contacts (``AlternateContacts``; no ``account_id``: the deploying
+  account): the organization's defaults, read from ``examples/accounts.toml`` (``load_contacts_model``);
+- every member account's contacts from the same file (``OrganizationContacts.from_model``): organization
   defaults, per-account overrides and opt-outs, spread over nested stacks that share the stack's one
   provider function. One nested stack per 250 accounts, added by itself as the organization grows; they
   deploy one after another, and the function runs at most 5 invocations at once (the rest wait in Lambda's
@@ -33,7 +33,13 @@ import aws_cdk as cdk
 from aws_cdk import aws_organizations as organizations
 from cdk_nag import AwsSolutionsChecks
 
-from cdk_alternate_contacts import AlternateContacts, ContactDetails, OrganizationContacts
+from cdk_alternate_contacts import (
+    AlternateContacts,
+    AlternateContactType,
+    ContactDetails,
+    OrganizationContacts,
+    load_contacts_model,
+)
 
 app = cdk.App()
 accounts_file = Path(app.node.try_get_context("accounts_file") or "examples/accounts.toml")
@@ -46,35 +52,23 @@ stack = cdk.Stack(
     description="Alternate contacts of the management account and of every member account (account vending)",
 )
 
-SECURITY = ContactDetails(
-    email_address="security@example.com",
-    name="Security Operations Center",
-    phone_number="+1 206 555 0100",
-    title="Security team",
-)
+# One data file for the whole organization; its defaults are also the management account's own contacts
+# (no account_id: the deploying account). A type the file has no default for is left as it is.
+organization = load_contacts_model(accounts_file)
+defaults = organization.defaults
 
 AlternateContacts(
     stack,
     "ManagementAccount",
-    security=SECURITY,
-    operations=ContactDetails(
-        email_address="cloud-ops@example.com",
-        name="Platform on-call",
-        phone_number="+1 206 555 0101",
-        title="Operations team",
-    ),
-    billing=ContactDetails(
-        email_address="finance@example.com",
-        name="Finance Department",
-        phone_number="+1 206 555 0102",
-        title="Accounts payable",
-    ),
+    security=defaults.get(AlternateContactType.SECURITY),
+    operations=defaults.get(AlternateContactType.OPERATIONS),
+    billing=defaults.get(AlternateContactType.BILLING),
 )
 
-OrganizationContacts.from_file(
+OrganizationContacts.from_model(
     stack,
     "Organization",
-    accounts_file,
+    organization,
     organization_id=app.node.try_get_context("organization_id"),
     management_account_id=app.node.try_get_context("management_account_id"),
 )
@@ -91,7 +85,7 @@ AlternateContacts(
     stack,
     "ExperimentsContacts",
     account_id=experiments.attr_account_id,
-    security=SECURITY,
+    security=defaults.get(AlternateContactType.SECURITY),
     operations=ContactDetails(
         email_address="experiments-owners@example.com",
         name="Experiments owners",

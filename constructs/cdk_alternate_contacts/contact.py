@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, cast
 
 from aws_cdk import CustomResource, Duration, RemovalPolicy, Token
@@ -35,53 +37,68 @@ def validate_literals(path: str, properties: dict[str, Any]) -> None:
         raise AlternateContactValidationError(f"invalid alternate contact {path}: " + "; ".join(named))
 
 
-def opt_in_flags(
-    path: str, *, removal_policy: RemovalPolicy, restore_on_delete: bool, skip_inactive_account: bool
-) -> dict[str, str]:
-    """The resource properties of the opt-in behaviours; left out when off, so templates stay as before.
+@dataclass(frozen=True)
+class OptIns:
+    """The settings every contact construct takes besides its contacts: what a Delete does, and whether an
+    inactive account is skipped (see :class:`AlternateContact`)."""
 
-    Raises
-    ------
-    AlternateContactValidationError
-        For restore_on_delete with RemovalPolicy.RETAIN: CloudFormation never calls the handler for a
-        retained resource, so nothing would be restored and the record, which holds the previous contact's
-        details, would stay in SSM for ever.
-    """
-    if restore_on_delete and removal_policy == RemovalPolicy.RETAIN:
-        raise AlternateContactValidationError(
-            f"invalid alternate contact {path}: restore_on_delete needs removal_policy DESTROY (with RETAIN "
-            "CloudFormation never calls the handler, so nothing is restored and the record of the previous "
-            "contact would stay in SSM)"
-        )
-    flags = {spec.RESTORE_ON_DELETE: restore_on_delete, spec.SKIP_INACTIVE_ACCOUNT: skip_inactive_account}
-    return {key: "true" for key, on in flags.items() if on}
+    removal_policy: RemovalPolicy
+    restore_on_delete: bool
+    skip_inactive_account: bool
+
+    def flags(self, path: str) -> dict[str, str]:
+        """The resource properties of the opt-in behaviours; left out when off, so templates stay as before.
+
+        Raises
+        ------
+        AlternateContactValidationError
+            For restore_on_delete with RemovalPolicy.RETAIN: CloudFormation never calls the handler for a
+            retained resource, so nothing would be restored and the record, which holds the previous
+            contact's details, would stay in SSM for ever.
+        """
+        if self.restore_on_delete and self.removal_policy == RemovalPolicy.RETAIN:
+            raise AlternateContactValidationError(
+                f"invalid alternate contact {path}: restore_on_delete needs removal_policy DESTROY (with RETAIN "
+                "CloudFormation never calls the handler, so nothing is restored and the record of the previous "
+                "contact would stay in SSM)"
+            )
+        flags = {spec.RESTORE_ON_DELETE: self.restore_on_delete, spec.SKIP_INACTIVE_ACCOUNT: self.skip_inactive_account}
+        return {key: "true" for key, on in flags.items() if on}
 
 
 def add_resource(
     construct: Construct,
-    *,
     resource_type: str,
+    properties: dict[str, Any],
+    *,
     account_id: str | None,
     contact_types: tuple[str, ...],
-    properties: dict[str, Any],
-    removal_policy: RemovalPolicy,
+    validate: Callable[[str, dict[str, Any]], None],
+    opt_ins: OptIns,
     service_timeout: Duration = SERVICE_TIMEOUT,
 ) -> CustomResource:
     """Add the custom resource ``Resource`` to ``construct``, served by its stack's provider.
 
-    The provider records the claims: a second declaration of the same literal account and type in the
-    stack is an error. Its role's scope does not depend on the claims (see :class:`AlternateContactProvider`).
+    ``properties`` are the contacts' own; the account (when one is given) is added to them, ``validate``
+    checks the whole (raising for a bad literal value) and the opt-in flags follow. The provider records
+    the claims: a second declaration of the same literal account and type in the stack is an error. Its
+    role's scope does not depend on the claims (see :class:`AlternateContactProvider`).
     """
+    path = construct.node.path
+    if account_id is not None:
+        properties = {**properties, spec.ACCOUNT_ID: account_id}
+    validate(path, properties)
+    properties = {**properties, **opt_ins.flags(path)}
     provider = AlternateContactProvider.of(construct)
     for contact_type in contact_types:
-        provider.claim(account_id, contact_type, construct.node.path)
+        provider.claim(account_id, contact_type, path)
     return CustomResource(
         construct,
         "Resource",
         service_token=provider.service_token,
         resource_type=resource_type,
         properties=properties,
-        removal_policy=removal_policy,
+        removal_policy=opt_ins.removal_policy,
         service_timeout=service_timeout,
     )
 
@@ -152,34 +169,23 @@ class AlternateContact(Construct):
         # API's value. A token, or a string that names no type, is passed on for validation to report.
         normalized = None if Token.is_unresolved(contact_type) else spec.normalized_type(contact_type)
         type_value = normalized.value if normalized is not None else contact_type
-        properties: dict[str, Any] = {
+        properties = {
             spec.CONTACT_TYPE: type_value,
             spec.EMAIL_ADDRESS: email_address,
             spec.NAME: name,
             spec.PHONE_NUMBER: phone_number,
             spec.TITLE: title,
         }
-        if account_id is not None:
-            properties[spec.ACCOUNT_ID] = account_id
-        validate_literals(self.node.path, properties)
-        properties.update(
-            opt_in_flags(
-                self.node.path,
-                removal_policy=removal_policy,
-                restore_on_delete=restore_on_delete,
-                skip_inactive_account=skip_inactive_account,
-            )
-        )
-
         self.contact_type = type_value
         self.account_id = account_id
         self.resource = add_resource(
             self,
-            resource_type=spec.RESOURCE_TYPE,
+            spec.RESOURCE_TYPE,
+            properties,
             account_id=account_id,
             contact_types=(type_value,),
-            properties=properties,
-            removal_policy=removal_policy,
+            validate=validate_literals,
+            opt_ins=OptIns(removal_policy, restore_on_delete, skip_inactive_account),
         )
 
     @property

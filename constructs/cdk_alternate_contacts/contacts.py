@@ -10,7 +10,7 @@ from constructs import Construct
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
-from .contact import PROP_NAMES, add_resource, opt_in_flags
+from .contact import PROP_NAMES, OptIns, add_resource
 from .details import AlternateContactValidationError, ContactDetails
 from .provider import SERVICE_TIMEOUT
 
@@ -99,28 +99,16 @@ class AlternateContacts(Construct):
             AlternateContactType.SECURITY.value: security,
         }
         contacts = {t: d.to_properties() for t, d in declared.items() if d is not None}
-        properties: dict[str, Any] = {spec.CONTACTS: contacts}
-        if account_id is not None:
-            properties[spec.ACCOUNT_ID] = account_id
-        validate_contacts(self.node.path, properties)
-        properties.update(
-            opt_in_flags(
-                self.node.path,
-                removal_policy=removal_policy,
-                restore_on_delete=restore_on_delete,
-                skip_inactive_account=skip_inactive_account,
-            )
-        )
-
         self.account_id = account_id
         self.contact_types = tuple(sorted(contacts))
         self.resource = add_resource(
             self,
-            resource_type=spec.CONTACTS_RESOURCE_TYPE,
+            spec.CONTACTS_RESOURCE_TYPE,
+            {spec.CONTACTS: contacts},
             account_id=account_id,
             contact_types=self.contact_types,
-            properties=properties,
-            removal_policy=removal_policy,
+            validate=validate_contacts,
+            opt_ins=OptIns(removal_policy, restore_on_delete, skip_inactive_account),
             service_timeout=service_timeout or SERVICE_TIMEOUT,
         )
 

@@ -33,9 +33,10 @@ import json
 import os
 import re
 import tomllib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
@@ -51,16 +52,16 @@ from .model import (
     OrganizationalUnitContacts,
     account_label,
     account_problems,
-    contact_type_of,
     defaults_problems,
     duplicate_problems,
     duplicate_unit_problems,
+    each_type,
     type_label,
     unit_label,
     unit_problems,
 )
 
-T = TypeVar("T")
+E = TypeVar("E", AccountContacts, OrganizationalUnitContacts)
 
 TOP_LEVEL_KEYS = ("defaults", "organizational_units", "accounts", "coverage")
 COVERAGE_KEYS = ("accounts", "reconcile", "on_drift")
@@ -141,47 +142,22 @@ def _details(
     return (ContactDetails(**values) if len(values) == len(DETAIL_FIELDS) else None), problems
 
 
-def _defaults(data: object) -> tuple[dict[ContactTypeLike, ContactDetails], list[str]]:
-    if not isinstance(data, Mapping):
-        return {}, [f"defaults: must be a table of contact types ({TYPE_NAMES})"]
-    defaults: dict[ContactTypeLike, ContactDetails] = {}
-    problems: list[str] = []
-    for key, table in data.items():
-        contact_type = contact_type_of(key)
-        if contact_type is None:
-            problems.append(f"defaults: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
-        elif contact_type in defaults:
-            problems.append(f"defaults.{type_label(contact_type)}: given twice")
-        else:
-            details, found = _details(f"defaults.{type_label(contact_type)}", table, None, contact_type)
-            problems += found
-            if details is not None:
-                defaults[contact_type] = details
-    return defaults, problems
-
-
-def _overrides(
-    where: str, raw: object, defaults: Mapping[ContactTypeLike, ContactDetails]
+def _contact_tables(
+    where: str, raw: object, inherited: Mapping[ContactTypeLike, ContactDetails]
 ) -> tuple[dict[ContactTypeLike, ContactDetails], list[str]]:
-    """An entry's overrides table; each override's missing fields come from the default of its type."""
+    """A table of contact details by type at ``where`` (the defaults, an entry's overrides); each table's
+    missing fields come from ``inherited``, the default of its type (none for the defaults themselves)."""
     if not isinstance(raw, Mapping):
-        return {}, [f"{where}.overrides: must be a table of contact types ({TYPE_NAMES})"]
-    overrides: dict[ContactTypeLike, ContactDetails] = {}
-    problems: list[str] = []
-    for key, table in raw.items():
-        contact_type = contact_type_of(key)
-        if contact_type is None:
-            problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
-        elif contact_type in overrides:
-            problems.append(f"{where}.overrides.{type_label(contact_type)}: given twice")
-        else:
-            details, found = _details(
-                f"{where}.overrides.{type_label(contact_type)}", table, defaults.get(contact_type), contact_type
-            )
-            problems += found
-            if details is not None:
-                overrides[contact_type] = details
-    return overrides, problems
+        return {}, [f"{where}: must be a table of contact types ({TYPE_NAMES})"]
+    built: dict[ContactTypeLike, ContactDetails] = {}
+
+    def build(place: str, contact_type: AlternateContactType, table: object) -> list[str]:
+        details, problems = _details(place, table, inherited.get(contact_type), contact_type)
+        if details is not None:
+            built[contact_type] = details
+        return problems
+
+    return built, each_type(where, raw, build)
 
 
 def _opt_out(where: str, entry: Mapping[Any, Any]) -> tuple[list[Any], list[str]]:
@@ -189,48 +165,6 @@ def _opt_out(where: str, entry: Mapping[Any, Any]) -> tuple[list[Any], list[str]
     if not isinstance(opt_out, list):
         return [], [f"{where}.opt_out: must be a list of contact types ({TYPE_NAMES})"]
     return opt_out, []
-
-
-def _account(
-    index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
-) -> tuple[AccountContacts | None, list[str]]:
-    if not isinstance(entry, Mapping):
-        return None, [f"accounts[{index}]: must be a table with account_id (and name, overrides, opt_out)"]
-    where = account_label(index, entry.get("account_id"))
-    problems = [
-        f"{where}.{str(key)[:40]}: unknown key; use {', '.join(ACCOUNT_KEYS)}"
-        for key in entry
-        if key not in ACCOUNT_KEYS
-    ]
-    if "account_id" not in entry:
-        problems.append(f"{where}.account_id: required")
-    overrides, found = _overrides(where, entry.get("overrides", {}), defaults)
-    opt_out, found_too = _opt_out(where, entry)
-    problems += found + found_too
-    if "account_id" not in entry:
-        return None, problems
-    # Built from whatever is well formed, so that its values are checked in the same pass.
-    return AccountContacts(entry["account_id"], overrides=overrides, opt_out=opt_out, name=entry.get("name")), problems
-
-
-def _unit(
-    index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
-) -> tuple[OrganizationalUnitContacts | None, list[str]]:
-    if not isinstance(entry, Mapping):
-        return None, [f"organizational_units[{index}]: must be a table with id (and name, overrides, opt_out)"]
-    where = unit_label(index, entry.get("id"))
-    problems = [
-        f"{where}.{str(key)[:40]}: unknown key; use {', '.join(UNIT_KEYS)}" for key in entry if key not in UNIT_KEYS
-    ]
-    if "id" not in entry:
-        problems.append(f"{where}.id: required (the organizational unit's id, ou-...)")
-    overrides, found = _overrides(where, entry.get("overrides", {}), defaults)
-    opt_out, found_too = _opt_out(where, entry)
-    problems += found + found_too
-    if "id" not in entry:
-        return None, problems
-    unit = OrganizationalUnitContacts(entry["id"], overrides=overrides, opt_out=opt_out, name=entry.get("name"))
-    return unit, problems
 
 
 def _coverage(data: object) -> tuple[Coverage | None, list[str]]:
@@ -249,28 +183,78 @@ def _coverage(data: object) -> tuple[Coverage | None, list[str]]:
     return Coverage(accounts, **values), problems
 
 
-def _each(
-    entries: list[Any],
-    build: Callable[[int, object], tuple[T | None, list[str]]],
-    check: Callable[[int, T], list[str]],
-) -> tuple[list[T], list[str]]:
-    """Build each entry of a list (an account, a unit) and check what was built; every problem, in order."""
-    built: list[T] = []
+@dataclass(frozen=True)
+class _EntryKind(Generic[E]):
+    """How the entries of one list of the file are read: the accounts, or the organizational units' rules."""
+
+    #: The list's key at the top of the file (its TOML table array: ``[[accounts]]``).
+    list_key: str
+    #: The key of an entry's id, and what the problem of a missing one adds after ``required``.
+    id_key: str
+    id_hint: str
+    #: Every key an entry may have.
+    keys: tuple[str, ...]
+    #: Where an entry is, in problems: ``accounts[3] (111122223333)``.
+    label: Callable[[int, object], str]
+    #: The model's class for an entry, its checks of one, and its check of ids given more than once.
+    build: Callable[..., E]
+    check: Callable[[int, E], list[str]]
+    duplicates: Callable[[Sequence[tuple[int, object]]], list[str]]
+
+
+ACCOUNTS = _EntryKind(
+    "accounts", "account_id", "", ACCOUNT_KEYS, account_label, AccountContacts, account_problems, duplicate_problems
+)
+UNITS = _EntryKind(
+    "organizational_units",
+    "id",
+    " (the organizational unit's id, ou-...)",
+    UNIT_KEYS,
+    unit_label,
+    OrganizationalUnitContacts,
+    unit_problems,
+    duplicate_unit_problems,
+)
+
+
+def _entry(
+    kind: _EntryKind[E], index: int, entry: object, defaults: Mapping[ContactTypeLike, ContactDetails]
+) -> tuple[E | None, list[str]]:
+    """One entry of the list, built from whatever is well formed, so that its values are checked in the same
+    pass; ``None`` when it has no id (or is not a table)."""
+    if not isinstance(entry, Mapping):
+        return None, [f"{kind.list_key}[{index}]: must be a table with {kind.id_key} (and name, overrides, opt_out)"]
+    where = kind.label(index, entry.get(kind.id_key))
+    problems = [
+        f"{where}.{str(key)[:40]}: unknown key; use {', '.join(kind.keys)}" for key in entry if key not in kind.keys
+    ]
+    if kind.id_key not in entry:
+        problems.append(f"{where}.{kind.id_key}: required{kind.id_hint}")
+    overrides, found = _contact_tables(f"{where}.overrides", entry.get("overrides", {}), defaults)
+    opt_out, found_too = _opt_out(where, entry)
+    problems += found + found_too
+    if kind.id_key not in entry:
+        return None, problems
+    return kind.build(entry[kind.id_key], overrides=overrides, opt_out=opt_out, name=entry.get("name")), problems
+
+
+def _entries(
+    kind: _EntryKind[E], data: Mapping[Any, Any], defaults: Mapping[ContactTypeLike, ContactDetails]
+) -> tuple[list[E], list[str]]:
+    """Build each entry of the list and check what was built, then the ids given twice; every problem, in order."""
+    entries = data.get(kind.list_key, [])
+    if not isinstance(entries, list):
+        return [], [f"{kind.list_key}: must be a list of tables (TOML: [[{kind.list_key}]])"]
+    built: list[E] = []
     problems: list[str] = []
     for index, entry in enumerate(entries):
-        item, found = build(index, entry)
+        item, found = _entry(kind, index, entry, defaults)
         problems += found
         if item is not None:
-            problems += check(index, item)
+            problems += kind.check(index, item)
             built.append(item)
-    return built, problems
-
-
-def _entries(data: Mapping[Any, Any], key: str, toml: str) -> tuple[list[Any], list[str]]:
-    entries = data.get(key, [])
-    if not isinstance(entries, list):
-        return [], [f"{key}: must be a list of tables (TOML: [[{toml}]])"]
-    return entries, []
+    ids = [(index, entry.get(kind.id_key)) for index, entry in enumerate(entries) if isinstance(entry, Mapping)]
+    return built, problems + kind.duplicates(ids)
 
 
 def parse_contacts_model(data: object, source: str) -> ContactsModel:
@@ -293,22 +277,12 @@ def parse_contacts_model(data: object, source: str) -> ContactsModel:
         for key in data
         if key not in TOP_LEVEL_KEYS
     ]
-    defaults, found = _defaults(data.get("defaults", {}))
+    defaults, found = _contact_tables("defaults", data.get("defaults", {}), {})
     problems += found + defaults_problems(defaults)
-    unit_entries, found = _entries(data, "organizational_units", "organizational_units")
+    units, found = _entries(UNITS, data, defaults)
     problems += found
-    units, found = _each(unit_entries, lambda i, e: _unit(i, e, defaults), unit_problems)
+    accounts, found = _entries(ACCOUNTS, data, defaults)
     problems += found
-    problems += duplicate_unit_problems(
-        [(index, entry.get("id")) for index, entry in enumerate(unit_entries) if isinstance(entry, Mapping)]
-    )
-    entries, found = _entries(data, "accounts", "accounts")
-    problems += found
-    accounts, found = _each(entries, lambda i, e: _account(i, e, defaults), account_problems)
-    problems += found
-    problems += duplicate_problems(
-        [(index, entry.get("account_id")) for index, entry in enumerate(entries) if isinstance(entry, Mapping)]
-    )
     coverage = None
     if "coverage" in data:
         coverage, found = _coverage(data["coverage"])

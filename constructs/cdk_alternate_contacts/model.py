@@ -7,10 +7,10 @@ by type by its overrides, minus the types it opts out of.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.rules import Layer, cascade, layers_for
@@ -19,6 +19,8 @@ from cdk_alternate_contacts_handler.spec import AlternateContactType
 from .coverage_model import Coverage, coverage_problems
 from .details import AlternateContactValidationError, ContactDetails, is_unresolved
 from .structure import LOOKUP_COMMAND, ORGANIZATIONAL_UNIT_ID, ROOT_ID, OrganizationStructure
+
+T = TypeVar("T")
 
 #: A contact type as the API names it, or its name in any case (``"security"``).
 ContactTypeLike = AlternateContactType | str
@@ -77,7 +79,23 @@ def type_label(contact_type: AlternateContactType) -> str:
 
 
 @dataclass(frozen=True)
-class AccountContacts:
+class _Departures:
+    """What an entry of the model, an account or a unit, changes from the defaults: its keyword-only fields
+    (see :class:`AccountContacts` and :class:`OrganizationalUnitContacts`)."""
+
+    _: KW_ONLY
+    overrides: Mapping[ContactTypeLike, ContactDetails] = field(default_factory=dict)
+    opt_out: Collection[ContactTypeLike] = ()
+    name: str | None = None
+
+    def __post_init__(self) -> None:
+        # Frozen for real: a model shared between stacks must not change under one of them.
+        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
+        object.__setattr__(self, "opt_out", tuple(self.opt_out))
+
+
+@dataclass(frozen=True)
+class AccountContacts(_Departures):
     """One account of the organization, and where its contacts depart from the organization's defaults.
 
     Parameters
@@ -102,19 +120,10 @@ class AccountContacts:
     """
 
     account_id: str
-    _: KW_ONLY
-    overrides: Mapping[ContactTypeLike, ContactDetails] = field(default_factory=dict)
-    opt_out: Collection[ContactTypeLike] = ()
-    name: str | None = None
-
-    def __post_init__(self) -> None:
-        # Frozen for real: a model shared between stacks must not change under one of them.
-        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
-        object.__setattr__(self, "opt_out", tuple(self.opt_out))
 
 
 @dataclass(frozen=True)
-class OrganizationalUnitContacts:
+class OrganizationalUnitContacts(_Departures):
     """The rule of one organizational unit: contacts that replace the defaults for every account under it.
 
     Parameters
@@ -135,14 +144,28 @@ class OrganizationalUnitContacts:
     """
 
     organizational_unit_id: str
-    _: KW_ONLY
-    overrides: Mapping[ContactTypeLike, ContactDetails] = field(default_factory=dict)
-    opt_out: Collection[ContactTypeLike] = ()
-    name: str | None = None
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "overrides", MappingProxyType(dict(self.overrides)))
-        object.__setattr__(self, "opt_out", tuple(self.opt_out))
+
+def each_type(
+    where: str, entries: Mapping[Any, T], check: Callable[[str, AlternateContactType, T], list[str]]
+) -> list[str]:
+    """Check a table keyed by contact type (defaults, an entry's overrides) found at ``where``.
+
+    A key that names no type, or a type that an earlier key named already, is a problem; every other entry is
+    checked with ``check(its place, its type, its value)``. Returns every problem, in the table's order.
+    """
+    named: set[AlternateContactType] = set()
+    problems: list[str] = []
+    for key, value in entries.items():
+        contact_type = contact_type_of(key)
+        if contact_type is None:
+            problems.append(f"{where}: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
+        elif contact_type in named:
+            problems.append(f"{where}.{type_label(contact_type)}: given twice")
+        else:
+            named.add(contact_type)
+            problems += check(f"{where}.{type_label(contact_type)}", contact_type, value)
+    return problems
 
 
 def _details_problems(where: str, details: object) -> list[str]:
@@ -247,16 +270,8 @@ def _rule_problems(
     problems = []
     if name is not None and not isinstance(name, str):
         problems.append(f"{where}.name: must be a string (got {type(name).__name__})")
-    overridden: set[AlternateContactType] = set()
-    for key, details in overrides.items():
-        contact_type = contact_type_of(key)
-        if contact_type is None:
-            problems.append(f"{where}.overrides: {str(key)[:40]!r} is not a contact type; use {TYPE_NAMES}")
-        elif contact_type in overridden:
-            problems.append(f"{where}.overrides.{type_label(contact_type)}: given twice")
-        else:
-            overridden.add(contact_type)
-            problems += _details_problems(f"{where}.overrides.{type_label(contact_type)}", details)
+    problems += each_type(f"{where}.overrides", overrides, lambda place, _, details: _details_problems(place, details))
+    overridden = {t for t in map(contact_type_of, overrides) if t is not None}
     opted_out: set[AlternateContactType] = set()
     for position, value in enumerate(opt_out):
         contact_type = contact_type_of(value)

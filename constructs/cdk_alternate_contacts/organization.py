@@ -287,9 +287,25 @@ class OrganizationContacts(Construct):
         ``kwargs`` are this construct's other parameters (``nested_stacks``, ``organization_id``, ...).
         See :func:`~cdk_alternate_contacts.load_contacts_model` for the file's format and its errors.
         """
-        model = load_contacts_model(path)
+        return cls.from_model(scope, construct_id, load_contacts_model(path), source=str(path), **kwargs)
+
+    @classmethod
+    def from_model(
+        cls, scope: Construct, construct_id: str, model: ContactsModel, *, source: str = "the model", **kwargs: Any
+    ) -> OrganizationContacts:
+        """The same construct, declaring ``model``: its defaults, accounts, units' rules and coverage.
+
+        For a model the app also reads (``load_contacts_model``), for instance to give the management
+        account the organization's defaults. ``kwargs`` are this construct's other parameters; ``source``
+        names the model in an error (default: "the model").
+
+        Raises
+        ------
+        ValueError
+            When the model has a coverage and ``coverage`` is given too.
+        """
         if model.coverage is not None and kwargs.get("coverage") is not None:
-            raise ValueError(f"{path} has a [coverage] table and coverage= is given too: keep one of the two")
+            raise ValueError(f"{source} has a [coverage] table and coverage= is given too: keep one of the two")
         if model.coverage is not None:
             kwargs["coverage"] = model.coverage
         return cls(

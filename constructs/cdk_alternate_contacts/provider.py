@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import re
 from typing import cast
 
 import jsii
@@ -22,11 +21,9 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct, IConstruct
 
-from cdk_alternate_contacts_handler import spec
-
 from .bundling import HANDLER, handler_code
 from .details import is_unresolved
-from .nag import acknowledge_wildcard
+from .policy import ProviderPolicy
 
 #: Fixed id of the provider in its stack: how every contact finds the same one.
 PROVIDER_ID = "CdkAlternateContactsProvider"
@@ -52,32 +49,9 @@ def service_timeout_for(contacts: int) -> Duration:
 
 LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 
-ACTIONS = tuple(
-    f"account:{action}" for action in ("PutAlternateContact", "GetAlternateContact", "DeleteAlternateContact")
-)
-
-#: What a function's Delete reads to find every live claim of a contact in the app's stacks, and, when a
-#: rename rolls back, the values the remaining resource declares (GetTemplate).
-LISTING_ACTIONS = ("cloudformation:DescribeStacks", "cloudformation:ListStackResources", "cloudformation:GetTemplate")
-
-#: The restore-on-delete records' actions.
-RESTORE_ACTIONS = ("ssm:GetParameter", "ssm:PutParameter", "ssm:DeleteParameter")
-
 #: Lambda's asynchronous queue keeps an event at most this long: CloudFormation's largest ServiceTimeout.
 #: An older event has failed in CloudFormation already, whatever its resource's ServiceTimeout.
 MAX_EVENT_AGE = Duration.seconds(3600)
-
-ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$", re.ASCII)
-ACCOUNT_ID_PATTERN = re.compile(r"^\d{12}$", re.ASCII)
-
-#: Why the role's scope is what it is; repeated in cdk-nag's acknowledgements and the README.
-SCOPE_REASON = (
-    "CloudFormation deletes a removed or replaced contact in its cleanup phase, under the policy the update "
-    "already applied, and a rollback's cleanup under the old one: a scope narrowed to what the template "
-    "declares today would refuse those Deletes and strand the contact. The scope is the deploying account and "
-    "the organization's member accounts, whose ARNs embed the management account and organization ids "
-    "(exact once given), for the three contact types."
-)
 
 
 class AlternateContactProvider(Construct):
@@ -104,15 +78,13 @@ class AlternateContactProvider(Construct):
 
     The policy is the same for 1 contact or 30,000, so it never approaches IAM's size limits, and adding
     an account changes no policy (CloudFormation then updates nothing but the new account's resource).
-    Nested stacks can share the provider (:meth:`share_with`).
+    Nested stacks can share the provider (:meth:`share_with`). The role's statements are written by
+    :class:`~cdk_alternate_contacts.policy.ProviderPolicy` (``policy``), which this construct calls.
     """
 
     def __init__(self, scope: Construct, construct_id: str) -> None:
         super().__init__(scope, construct_id)
         self._claims: dict[tuple[str, str], str] = {}
-        self._organization_id: str | None = None
-        self._management_account_id: str | None = None
-        self._scope_written = False
         self._chain_tail: CfnResource | None = None
         #: The construct whose coverage this provider serves (it starts its runs and hands it accounts).
         self.covered_by: str | None = None
@@ -128,33 +100,7 @@ class AlternateContactProvider(Construct):
             description="Manages the alternate contacts declared in this stack",
         )
         self.log_group.grant_write(self.role)
-        self._contacts = iam.PolicyStatement(actions=list(ACTIONS))
-        # Limited to the API's contact types; ForAllValues is also true when the key is absent, so the Null
-        # guard makes every request carry it.
-        self._contacts.add_condition(
-            "ForAllValues:StringEquals", {"account:AlternateContactTypes": list(spec.CONTACT_TYPES)}
-        )
-        self._contacts.add_condition("Null", {"account:AlternateContactTypes": "false"})
-        self.role.add_to_principal_policy(self._contacts)
-        nested_stacks = f"arn:{Aws.PARTITION}:cloudformation:{Aws.REGION}:{Aws.ACCOUNT_ID}:stack/{Aws.STACK_NAME}-*/*"
-        self._listing = iam.PolicyStatement(actions=list(LISTING_ACTIONS), resources=[Aws.STACK_ID, nested_stacks])
-        self.role.add_to_principal_policy(self._listing)
-        self.acknowledge_wildcard(
-            nested_stacks,
-            "Nested stacks are named <parent>-<logical id>-<suffix generated at deploy time>; a Delete must read "
-            "every stack of the app (this one and its nested stacks, also those an update removes) to keep a "
-            "contact another resource still claims. Read-only.",
-        )
-        records = f"arn:{Aws.PARTITION}:ssm:{Aws.REGION}:{Aws.ACCOUNT_ID}:parameter{spec.RESTORE_PARAMETER_PREFIX}/*"
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=list(RESTORE_ACTIONS), resources=[records]))
-        self.acknowledge_wildcard(
-            records,
-            "Restore-on-delete records are named after each stack's id and contact slot, known only at deploy time; "
-            "the statement is limited to this project's parameter prefix and is there in every phase, because the "
-            "Delete of an opted-in contact runs after the update that removed it.",
-        )
-        self._status = iam.PolicyStatement(actions=["organizations:DescribeAccount"])
-        self.role.add_to_principal_policy(self._status)
+        self.policy = ProviderPolicy(self.role)
         self.function = lambda_.Function(
             self,
             "Function",
@@ -215,7 +161,7 @@ class AlternateContactProvider(Construct):
         Default: the provider's own stack and every nested stack below it, which is where a Delete looks
         for other claims of its contact. ``stack_arn`` is a stack's ARN or an exactly scoped pattern of it.
         """
-        self._listing.add_resources(stack_arn)
+        self.policy.allow_listing(stack_arn)
 
     def use_organization(self, *, organization_id: str | None = None, management_account_id: str | None = None) -> None:
         """Name the organization in member-account ARNs instead of wildcards.
@@ -231,26 +177,9 @@ class AlternateContactProvider(Construct):
         ValueError
             When a literal id is malformed, or differs from one this provider was already given.
         """
-        checks = (
-            (
-                "organization_id",
-                organization_id,
-                ORGANIZATION_ID_PATTERN,
-                "o- and 10 to 32 lower-case letters or digits",
-            ),
-            ("management_account_id", management_account_id, ACCOUNT_ID_PATTERN, "exactly 12 digits"),
+        self.policy.use_organization(
+            self.node.path, organization_id=organization_id, management_account_id=management_account_id
         )
-        for name, value, pattern, rule in checks:
-            if value is not None and not is_unresolved(value) and not pattern.fullmatch(value):
-                raise ValueError(f"{name} must be {rule} (got {value[:40]!r})")
-        for name, value in (("organization_id", organization_id), ("management_account_id", management_account_id)):
-            current = getattr(self, f"_{name}")
-            if value is not None and current is not None and current != value:
-                raise ValueError(
-                    f"{self.node.path} already uses {name} {current!r}; one provider serves one organization"
-                )
-        self._organization_id = organization_id or self._organization_id
-        self._management_account_id = management_account_id or self._management_account_id
 
     def limit_concurrency(self, max_concurrency: int, *, keep_existing: bool = False) -> None:
         """Reserve ``max_concurrency`` concurrent executions for the function, and allow no more.
@@ -324,37 +253,14 @@ class AlternateContactProvider(Construct):
             )
         self._claims[key] = path
 
-    def _member_arn(self, account_id: str) -> str:
-        """A member account's ARN; the management account and organization are wildcards unless known.
-
-        The ARN names the management account even when the delegated administrator makes the call.
-        """
-        management = self._management_account_id or "*"
-        organization = self._organization_id or "o-*"
-        return f"arn:{Aws.PARTITION}:account::{management}:account/{organization}/{account_id}"
-
     def acknowledge_wildcard(self, resource: str, reason: str) -> None:
         """Acknowledge cdk-nag's AwsSolutions-IAM5 finding on the role for exactly ``resource``, with the reason."""
-        acknowledge_wildcard(self.role, resource, reason)
+        self.policy.acknowledge_wildcard(resource, reason)
 
     def write_scope(self) -> None:
-        """Write the member accounts' ARNs into the statements; runs once, when the app is synthesized,
+        """Write the member accounts' ARNs into the role's statements; runs once, when the app is synthesized,
         after every construct had its chance to call :meth:`use_organization`."""
-        if self._scope_written:
-            return
-        self._scope_written = True
-        members = self._member_arn("*")
-        self._contacts.add_resources(f"arn:{Aws.PARTITION}:account::{Aws.ACCOUNT_ID}:account", members)
-        self.acknowledge_wildcard(members, SCOPE_REASON)
-        management = self._management_account_id or "*"
-        organization = self._organization_id or "o-*"
-        accounts = f"arn:{Aws.PARTITION}:organizations::{management}:account/{organization}/*"
-        self._status.add_resources(accounts)
-        self.acknowledge_wildcard(
-            accounts,
-            "organizations:DescribeAccount (read-only) on the organization's member accounts, to skip inactive ones; "
-            "their ARNs embed the management account and organization ids (exact once given).",
-        )
+        self.policy.write_scope()
 
 
 class SharedProvider(Construct):

@@ -3,23 +3,17 @@
 from __future__ import annotations
 
 import json
-import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 from construct_synth import (
     CliSynth,
     Synthesized,
+    acknowledgements,
+    cfn_lint,
     only_resource,
-    toolchain_env,
     validation_violations,
 )
-
-# isort: split
-import aws_cdk as cdk
 
 MEMBER_WILDCARD_FINDING = "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:account::*:account/o-*/*]"
 STACKS_WILDCARD_FINDING = (
@@ -30,32 +24,6 @@ RECORDS_WILDCARD_FINDING = (
     "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:ssm:<AWS::Region>:<AWS::AccountId>:parameter/"
     "cdk-alternate-contacts/*]"
 )
-
-
-def acknowledgements(app: cdk.App) -> dict[str, dict[str, str]]:
-    """Every ``Validations.of(x).acknowledge`` in the app: construct path -> {rule id: reason}.
-
-    The CDK records ids qualified as ``Annotation::<id>``; cdk-nag strips that prefix before matching.
-    """
-    found: dict[str, dict[str, str]] = {}
-    for construct in app.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for rule, reason in entry.data.items():
-                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
-    return found
-
-
-def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
-    """cfn-lint's findings (errors, warnings and informational ones) for the templates."""
-    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
-    proc = subprocess.run(
-        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=120, check=False
-    )
-    # Exit codes 2, 4 and 8 flag errors, warnings and informational findings; anything else is a crash.
-    if proc.returncode & ~(2 | 4 | 8):
-        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
-    return json.loads(proc.stdout) if proc.stdout.strip() else []
 
 
 # --- cdk-nag ----------------------------------------------------------------------------------------------

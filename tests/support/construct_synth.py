@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ os.environ.setdefault("CDK_DISABLE_VERSION_CHECK", "1")
 
 import aws_cdk as cdk  # noqa: E402 - after the jsii settings above
 from aws_cdk.assertions import Template  # noqa: E402
+from constructs import Construct  # noqa: E402
 
 from cdk_alternate_contacts import AlternateContactType  # noqa: E402
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
@@ -126,6 +128,32 @@ def validation_violations(outdir: Path) -> list[dict[str, Any]]:
     """Every violation of every policy-validation plugin (cdk-nag) recorded in the assembly's report."""
     report = json.loads((outdir / "validation-report.json").read_text())
     return [violation for plugin in report["pluginReports"] for violation in plugin.get("violations", [])]
+
+
+def acknowledgements(scope: Construct) -> dict[str, dict[str, str]]:
+    """Every ``Validations.of(x).acknowledge`` under ``scope``: construct path -> {rule id: reason}.
+
+    The CDK records ids qualified as ``Annotation::<id>``; cdk-nag strips that prefix before matching.
+    """
+    found: dict[str, dict[str, str]] = {}
+    for construct in scope.node.find_all():
+        for entry in construct.node.metadata:
+            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
+                for rule, reason in entry.data.items():
+                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
+    return found
+
+
+def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
+    """cfn-lint's findings (errors, warnings and informational ones) for the templates, in one run."""
+    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
+    proc = subprocess.run(
+        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=600, check=False
+    )
+    # Exit codes 2, 4 and 8 flag errors, warnings and informational findings; anything else is a crash.
+    if proc.returncode & ~(2 | 4 | 8):
+        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
+    return json.loads(proc.stdout) if proc.stdout.strip() else []
 
 
 @dataclass

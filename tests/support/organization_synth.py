@@ -1,7 +1,8 @@
 """Models, readers and checks for the organization tests (tests/construct/organization).
 
 The models are declared three ways (code, TOML, JSON) so that tests can hold them equal; the readers
-follow a parent template to its nested templates; the checks measure what CloudFormation and IAM limit.
+follow a parent template to its nested templates; the checks measure what CloudFormation and IAM limit
+(cdk-nag's acknowledgements and cfn-lint are tests/support/construct_synth.py's, shared with tests/construct).
 """
 
 from __future__ import annotations
@@ -10,52 +11,27 @@ import dataclasses
 import hashlib
 import json
 import re
-import subprocess
-import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pytest
-from construct_synth import Synthesized, toolchain_env  # sets up jsii: import it before aws_cdk
+from construct_synth import REPO, Synthesized  # sets up jsii: import it before aws_cdk
 
 # isort: split
-import aws_cdk as cdk
-from constructs import Construct
 
-from cdk_alternate_contacts import AccountContacts, ContactDetails
+from cdk_alternate_contacts import AccountContacts, ContactDetails, load_contacts_model
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly, read_json
 from cdk_alternate_contacts_cli.intrinsics import Scope, resolve
 
 #: Figures measured during the session, printed at its end by tests/construct/organization/conftest.py.
 MEASURED: dict[str, str] = {}
 
-SECURITY = ContactDetails(
-    email_address="security@example.com",
-    name="Security Operations Center",
-    phone_number="+1 206 555 0100",
-    title="Security team",
-)
-OPERATIONS = ContactDetails(
-    email_address="cloud-ops@example.com",
-    name="Platform on-call",
-    phone_number="+1 206 555 0101",
-    title="Operations team",
-)
-BILLING = ContactDetails(
-    email_address="finance@example.com",
-    name="Finance Department",
-    phone_number="+1 206 555 0102",
-    title="Accounts payable",
-)
+#: The example data file, whose people every scenario declares: its defaults, and payments-prod's security
+#: override, which leaves out the phone number and so inherits the default's.
+EXAMPLE = load_contacts_model(REPO / "examples" / "contacts.toml")
+SECURITY, OPERATIONS, BILLING = (EXAMPLE.defaults[t] for t in ("SECURITY", "OPERATIONS", "BILLING"))
 DEFAULTS = {"security": SECURITY, "operations": OPERATIONS, "billing": BILLING}
-
-PAYMENTS_SECURITY = ContactDetails(
-    email_address="payments-security@example.com",
-    name="Payments security on-call",
-    phone_number="+1 206 555 0100",  # the same as the default: the file leaves it out and inherits it
-    title="Payments security",
-)
+(PAYMENTS_SECURITY,) = [a.overrides["SECURITY"] for a in EXAMPLE.accounts if a.name == "payments-prod"]
 
 #: The model the code, TOML and JSON scenarios declare, each in its own way.
 PLAIN, OVERRIDES_AND_OPTS_OUT, ALL_OPTED_OUT, PARTIAL_OVERRIDE = (
@@ -138,6 +114,16 @@ MODEL_IN_CODE = [
         overrides={"operations": dataclasses.replace(OPERATIONS, email_address="sandbox-ops@example.com")},
     ),
 ]
+
+
+def api(details: ContactDetails) -> dict[str, str]:
+    """Details keyed as a resource's properties hold them, spelled out here rather than asked of the construct."""
+    return {
+        "EmailAddress": details.email_address,
+        "Name": details.name,
+        "PhoneNumber": details.phone_number,
+        "Title": details.title,
+    }
 
 
 def account_ids(count: int, salt: str = "") -> list[str]:
@@ -247,29 +233,7 @@ def inline_policy_characters(template: dict[str, Any], stack_name: str) -> int:
     return len(re.sub(r"\s", "", text))
 
 
-# --- checks shared by the scale and model tests -----------------------------------------------------------
-
-
-def acknowledgements(scope: Construct) -> dict[str, dict[str, str]]:
-    """Every ``Validations.of(x).acknowledge`` under ``scope``: construct path -> {rule id: reason}."""
-    found: dict[str, dict[str, str]] = {}
-    for construct in scope.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY:
-                for rule, reason in entry.data.items():
-                    found.setdefault(construct.node.path, {})[re.sub(r"^annotation::", "", rule, flags=re.I)] = reason
-    return found
-
-
-def cfn_lint(*templates: Path) -> list[dict[str, Any]]:
-    """cfn-lint's findings (errors, warnings and informational ones) for the templates, in one run."""
-    command = [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
-    proc = subprocess.run(
-        [*command, *map(str, templates)], capture_output=True, text=True, env=toolchain_env(), timeout=600, check=False
-    )
-    if proc.returncode & ~(2 | 4 | 8):
-        pytest.fail(f"cfn-lint crashed ({proc.returncode}): {proc.stderr[-2000:]}", pytrace=False)
-    return json.loads(proc.stdout) if proc.stdout.strip() else []
+# --- the 1,000-account scenario ---------------------------------------------------------------------------
 
 
 @dataclass

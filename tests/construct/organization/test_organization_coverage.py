@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
-from construct_synth import Synthesized, new_app, synthesize, validation_violations
-from organization_synth import DEFAULTS, OPERATIONS, SECURITY, cfn_lint
+from construct_synth import Synthesized, cfn_lint, new_app, synthesize, validation_violations
+from organization_synth import DEFAULTS, OPERATIONS, SECURITY
 
 # isort: split
 import aws_cdk as cdk
@@ -25,6 +26,7 @@ from cdk_alternate_contacts import (
     OrganizationalUnitContacts,
     OrganizationContacts,
     OrganizationStructure,
+    load_contacts_model,
 )
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.coverage_rules import RULES_FILE, parse
@@ -189,3 +191,21 @@ def test_bad_coverage_settings_name_the_field_and_the_rule(tmp_path: Path) -> No
         "coverage.reconcile: EventBridge wants rate(1 day): the unit is singular for 1 and plural above",
         "coverage.on_drift: must be restore or report (got 'fix')",
     )
+
+
+@pytest.mark.parametrize("declare", ["from_file", "from_model"])
+def test_a_coverage_in_the_model_and_in_code_is_refused_naming_the_file(tmp_path: Path, declare: str) -> None:
+    # GIVEN a contacts file with a [coverage] table
+    path = tmp_path / "contacts.toml"
+    path.write_text('[coverage]\naccounts = "all"\n')
+    stack = cdk.Stack(new_app(tmp_path / "out", bundle=False), "S")
+    # WHEN it is declared, read by the construct or by the app first, with coverage= besides
+    refused = rf"^{re.escape(str(path))} has a \[coverage\] table and coverage= is given too: keep one of the two$"
+    with pytest.raises(ValueError, match=refused):
+        if declare == "from_file":
+            OrganizationContacts.from_file(stack, "Organization", path, coverage=Coverage())
+        else:
+            model = load_contacts_model(path)
+            OrganizationContacts.from_model(stack, "Organization", model, source=str(path), coverage=Coverage())
+    # THEN nothing is declared
+    assert stack.node.try_find_child("Organization") is None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from construct_synth import REPO, Synthesized, validation_violations
+from construct_synth import REPO, Synthesized, acknowledgements, validation_violations
 from organization_synth import (
     ALL_OPTED_OUT,
     BILLING,
@@ -15,21 +15,11 @@ from organization_synth import (
     PLAIN,
     SECURITY,
     OrganizationTemplates,
-    acknowledgements,
+    api,
     organization_templates,
 )
 
-from cdk_alternate_contacts import ContactDetails, load_contacts_model
-
-
-def api(details: ContactDetails) -> dict[str, str]:
-    """Details keyed as the resource property holds them."""
-    return {
-        "EmailAddress": details.email_address,
-        "Name": details.name,
-        "PhoneNumber": details.phone_number,
-        "Title": details.title,
-    }
+from cdk_alternate_contacts import load_contacts_model
 
 
 def contacts_by_account(app: Synthesized, stack_name: str) -> dict[str, dict[str, Any]]:

@@ -6,13 +6,11 @@ import itertools
 from collections import Counter
 from pathlib import Path
 
-from construct_synth import as_list, render, validation_violations
+from construct_synth import acknowledgements, as_list, cfn_lint, render, validation_violations
 from organization_synth import (
     MEASURED,
     THOUSAND,
     TimedSynthesis,
-    acknowledgements,
-    cfn_lint,
     iam_pattern_matches,
     inline_policy_characters,
     organization_templates,

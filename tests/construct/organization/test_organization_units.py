@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 from construct_synth import new_app
-from organization_synth import BILLING, DEFAULTS, OPERATIONS, SECURITY, organization_templates
+from organization_synth import BILLING, DEFAULTS, OPERATIONS, SECURITY, api, organization_templates
 
 # isort: split
 import aws_cdk as cdk
@@ -42,15 +42,6 @@ STRUCTURE = OrganizationStructure(
 )
 WORKLOADS_OPS = ContactDetails("workloads-ops@example.com", "Workloads on-call", "+1 206 555 0110", "Operations")
 OWN = ContactDetails("own-billing@example.com", "Own finance", "+1 206 555 0111", "Billing")
-
-
-def api(details: ContactDetails) -> dict[str, str]:
-    return {
-        "EmailAddress": details.email_address,
-        "Name": details.name,
-        "PhoneNumber": details.phone_number,
-        "Title": details.title,
-    }
 
 
 def units_file(tmp_path: Path) -> Path:
