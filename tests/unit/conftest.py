@@ -11,7 +11,7 @@ from botocore.stub import Stubber
 from cfn_events import OWN_ACCOUNT, FakeTime
 from moto import mock_aws
 
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
 
 
 @pytest.fixture

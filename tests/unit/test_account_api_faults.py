@@ -19,15 +19,9 @@ from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, 
 from botocore.stub import Stubber
 from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
-from cdk_alternate_contacts_handler.account_api import (
-    ContactError,
-    Deadline,
-    Target,
-    delete_contact,
-    is_retryable,
-    put_contact,
-    read_contact,
-)
+from cdk_alternate_contacts_handler.account_api import Target, delete_contact, put_contact, read_contact
+from cdk_alternate_contacts_handler.errors import ContactError, is_retryable
+from cdk_alternate_contacts_handler.retry import Deadline
 
 OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
 MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)

@@ -16,15 +16,10 @@ from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
-from cdk_alternate_contacts_handler.account_api import (
-    IAM_PROPAGATION_S,
-    ContactError,
-    Deadline,
-    Target,
-    call_with_retry,
-    put_contact,
-)
-from cdk_alternate_contacts_handler.lifecycle import root_stack
+from cdk_alternate_contacts_handler.account_api import Target, put_contact
+from cdk_alternate_contacts_handler.claims import root_stack
+from cdk_alternate_contacts_handler.errors import ContactError
+from cdk_alternate_contacts_handler.retry import IAM_PROPAGATION_S, Deadline, call_with_retry
 
 OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
 MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)
