@@ -66,6 +66,32 @@ class Target:
         return arguments
 
 
+#: The boto3 method of each Account API action this layer makes.
+_METHODS = {
+    "GetAlternateContact": "get_alternate_contact",
+    "PutAlternateContact": "put_alternate_contact",
+    "DeleteAlternateContact": "delete_alternate_contact",
+}
+
+
+def _call(
+    client: Any,
+    action: str,
+    target: Target,
+    details: Mapping[str, str] | None = None,
+    *,
+    deadline: Deadline,
+    policy: RetryPolicy,
+    **retry: Any,
+) -> Any:
+    """Make ``action`` on ``target``'s slot (with a Put's ``details``), retried by :func:`~.retry.call_with_retry`."""
+    method = getattr(client, _METHODS[action])
+    arguments = {**target.api_arguments(), **(details or {})}
+    return call_with_retry(
+        lambda: method(**arguments), what=f"{action} {target.physical_id}", deadline=deadline, policy=policy, **retry
+    )
+
+
 def explain(error: ClientError, target: Target, action: str, details: Mapping[str, Any]) -> ContactError:
     """Turn an API error into a reason that tells the user what to do, without contact details."""
     code = error_code(error)
@@ -105,13 +131,7 @@ def get_contact(
         function answering CloudFormation).
     """
     try:
-        response = call_with_retry(
-            lambda: client.get_alternate_contact(**target.api_arguments()),
-            what=f"GetAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-            **retry,
-        )
+        response = _call(client, "GetAlternateContact", target, deadline=deadline, policy=policy, **retry)
     except ClientError as error:
         if is_not_found(error):
             return None
@@ -145,14 +165,9 @@ def put_contact(
     with the read before the write (kept for undo) that is 3 Gets per Put: at the quotas of 10 Gets and 5
     Puts a second, Gets, not Puts, would then set the pace of a fan-out (``benchmarks/fanout.py``).
     """
-    arguments = {**target.api_arguments(), **{key: details[key] for key in spec.DETAIL_FIELDS}}
+    fields = {key: details[key] for key in spec.DETAIL_FIELDS}
     try:
-        call_with_retry(
-            lambda: client.put_alternate_contact(**arguments),
-            what=f"PutAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-        )
+        _call(client, "PutAlternateContact", target, fields, deadline=deadline, policy=policy)
     except ClientError as error:
         raise explain(error, target, "PutAlternateContact", details) from None
 
@@ -205,12 +220,7 @@ def delete_contact(
     if deleted is not None and not still_ours(client, target, deleted, deadline=deadline, policy=policy):
         return False
     try:
-        call_with_retry(
-            lambda: client.delete_alternate_contact(**target.api_arguments()),
-            what=f"DeleteAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-        )
+        _call(client, "DeleteAlternateContact", target, deadline=deadline, policy=policy)
     except ClientError as error:
         if is_not_found(error):
             return False

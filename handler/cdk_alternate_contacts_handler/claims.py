@@ -96,15 +96,13 @@ def stack_resources(
 
 @dataclass(frozen=True)
 class StackFacts:
-    """What DescribeStacks tells of the event's stack: the root of its app, and its status."""
+    """What DescribeStacks tells of a stack: the root of its app, and what its status means for a Delete."""
 
     root: str
-    status: str
-
-    @property
-    def rolling_back(self) -> bool:
-        """Whether the stack is rolling back an update (its rollback's cleanup phase included)."""
-        return self.status.startswith("UPDATE_ROLLBACK")
+    #: Whether the stack is rolling back an update (its rollback's cleanup phase included).
+    rolling_back: bool
+    #: Whether the stack itself is being deleted (DELETE_IN_PROGRESS).
+    being_deleted: bool
 
 
 def root_stack(
@@ -128,7 +126,12 @@ def root_stack(
         raise _cloudformation_error(error, "DescribeStacks", deleting, "describe the stack") from None
     stacks = response.get("Stacks") or [{}]
     root = stacks[0].get("RootId")
-    return StackFacts(str(root) if root else stack_id, str(stacks[0].get("StackStatus", "")))
+    status = str(stacks[0].get("StackStatus", ""))
+    return StackFacts(
+        str(root) if root else stack_id,
+        rolling_back=status.startswith("UPDATE_ROLLBACK"),
+        being_deleted=status == DELETING,
+    )
 
 
 def claimed_slots(event: Mapping[str, Any], clients: Clients, deadline: Deadline, deleting: str) -> Claims:
@@ -206,9 +209,8 @@ def _app_being_deleted(
     so for a nested stack the root's own status decides (one more DescribeStacks).
     """
     if facts.root == stack_id:
-        return facts.status == DELETING
-    root = root_stack(cloudformation, facts.root, deleting=deleting, deadline=deadline, policy=policy)
-    return root.status == DELETING
+        return facts.being_deleted
+    return root_stack(cloudformation, facts.root, deleting=deleting, deadline=deadline, policy=policy).being_deleted
 
 
 def _stack_name(stack: str) -> str:

@@ -162,15 +162,11 @@ def accounts_page(
 
 def accounts_of(organizations: Any, parent: str, *, deadline: Deadline, policy: RetryPolicy) -> list[dict[str, Any]]:
     """Every account directly under ``parent``, all pages."""
-    pages = _pages(
-        organizations.list_accounts_for_parent,
-        f"ListAccountsForParent {parent}",
-        deadline=deadline,
-        policy=policy,
-        ParentId=parent,
-        MaxResults=PAGE_SIZE,
-    )
-    return [account for page in pages for account in page.get("Accounts", [])]
+    found, token = accounts_page(organizations, parent, None, deadline=deadline, policy=policy)
+    while token is not None:
+        more, token = accounts_page(organizations, parent, token, deadline=deadline, policy=policy)
+        found.extend(more)
+    return found
 
 
 def list_accounts(organizations: Any, *, deadline: Deadline, policy: RetryPolicy) -> list[OrgAccount]:
