@@ -49,7 +49,7 @@ def create(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> st
     A Create that fails part way puts back what it had overwritten and deletes what it created, from the
     values it read just before each write (in memory, with or without restore on delete), and drops the
     restore records it wrote: the failed deployment, whose Delete does nothing, leaves the account as it
-    found it. The writes stop :data:`UNDO_RESERVE_S` before the invocation's end so the undo has time.
+    found it. The writes stop :data:`~.undo.UNDO_RESERVE_S` before the invocation's end so the undo has time.
     """
     declared = declaration_of(event, clients.own_account_id)
     if skipped_as_inactive(declared, clients, deadline, "Create"):
@@ -222,7 +222,7 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
 
     - the physical id was not issued by this handler (a Delete after a failed Create carries crhelper's
       invented id: the account's contacts predate the stack);
-    - the event's own properties do not name the account and types of its id (:func:`genuine_delete_problem`);
+    - the event's own properties do not name the account and types of its id (:func:`~.request.genuine_delete_problem`);
     - the event's stack does not list its logical id, or lists it live with the very id being deleted
       (CloudFormation shows a resource it deletes as DELETE_IN_PROGRESS; after a replacement the logical
       id shows the new id).
@@ -232,7 +232,7 @@ def delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> No
     forged event (sent straight to the function, or replayed by Lambda after the resource was gone),
     for which "nothing was done, and why" is the honest answer; FAILED would only block a stack delete.
 
-    A contact that another live resource of any stack of the app claims (:func:`claimed_slots`) is kept:
+    A contact that another live resource of any stack of the app claims (:func:`~.claims.claimed_slots`) is kept:
     the construct was renamed or moved to another stack of the app (the new resource was created first
     and owns it now) or, after a replacement, the resource still declares that type. Its restore record
     is kept for that resource. A Delete that does remove a slot drops the slot's record, with or without

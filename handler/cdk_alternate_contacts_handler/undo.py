@@ -26,8 +26,6 @@ logger = logging.getLogger(__name__)
 #: has time to undo what was written before it answers (a hard stop at the deadline would leave no time);
 #: at most :data:`UNDO_RESERVE_SHARE` of the time left, so a short invocation can still write.
 UNDO_RESERVE_S = 15.0
-
-
 UNDO_RESERVE_SHARE = 0.25
 
 
