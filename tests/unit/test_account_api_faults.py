@@ -15,13 +15,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
-from cdk_alternate_contacts_handler.account_api import Target, delete_contact, put_contact, read_contact
+from cdk_alternate_contacts_handler.account_api import Target, delete_contact, get_contact, put_contact, read_contact
 from cdk_alternate_contacts_handler.errors import ContactError, is_retryable
-from cdk_alternate_contacts_handler.retry import Deadline
+from cdk_alternate_contacts_handler.retry import Deadline, without_deadline
 
 OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
 MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)
@@ -270,6 +270,22 @@ def test_broken_connections_are_retryable(error: Exception) -> None:
 
 def test_programming_errors_are_not_retried() -> None:
     assert not is_retryable(KeyError("AlternateContact"))
+
+
+def test_a_read_without_a_deadline_gives_up_after_the_policys_attempts_with_the_api_error(
+    fake_time: FakeTime,
+) -> None:
+    # GIVEN an API that throttles every call, and a caller without a deadline (the command-line tool)
+    client, endpoint = scripted_client([THROTTLED] * 10)
+    policy = fake_time.policy()
+    policy.max_attempts = 3
+    # WHEN a contact is read
+    with pytest.raises(ClientError) as raised:
+        get_contact(client, MEMBER, deadline=without_deadline(), policy=policy)
+    # THEN it made three attempts, slept between them only, and raised the API's own error for the caller to word
+    assert len(endpoint.requests) == 3
+    assert fake_time.sleeps == [0.5, 1.0]
+    assert raised.value.response["Error"]["Code"] == "TooManyRequestsException"
 
 
 def test_member_target_sends_account_id_and_own_target_does_not() -> None:
