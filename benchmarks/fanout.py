@@ -312,7 +312,7 @@ def patch_backoff(assembly_dir: Path, base_s: float, cap_s: float) -> int:
         When the defaults are not where expected (the handler changed: update this benchmark).
     """
     edited = 0
-    for path in assembly_dir.glob("asset.*/cdk_alternate_contacts_handler/account_api.py"):
+    for path in assembly_dir.glob("asset.*/cdk_alternate_contacts_handler/retry.py"):
         text = path.read_text(encoding="utf-8")
         text, bases = re.subn(r"(\n    base_s: float = )[0-9.]+", rf"\g<1>{base_s}", text)
         text, caps = re.subn(r"(\n    cap_s: float = )[0-9.]+", rf"\g<1>{cap_s}", text)

@@ -13,7 +13,7 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``iam``            the one IAM evaluator, the role policies in force at each step, the AccessDenied front
 ``iam_requests``   what IAM is asked for each call (action, resource ARN, keys) and each service's AccessDenied
 ``aws_managed_policies`` the published statements of the AWS managed policies a Lambda role commonly carries
-``contacts``       reading, saving and masking alternate contacts in the emulator
+``contacts``       reading (with the product's Get) and saving alternate contacts in the emulator
 ``responses``      the HTTPS listener for CloudFormation's pre-signed ResponseURLs
 ``runtime_api``    the Lambda Runtime API of one execution environment
 ``sandbox``        one execution environment: an awslambdaric process, its deadline and its log stream

@@ -1,21 +1,22 @@
 """Alternate contacts as the emulator holds them: read back, saved between runs, shown masked.
 
-Reads go through the Account API itself (boto3 against moto_server), the same calls a user would make.
+Reads go through the Account API itself (boto3 against moto_server), with the product's own Get
+(:func:`cdk_alternate_contacts_handler.account_api.get_contact`), and the engine's reports show details with
+the product's own masks (:mod:`cdk_alternate_contacts_handler.masking`).
 """
 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.exceptions import ClientError
 
-from cdk_alternate_contacts_cli.masking import MASKS
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.account_api import Target, get_contact
+from cdk_alternate_contacts_handler.retry import RetryPolicy, without_deadline
 
 from .moto import DEPLOYING_ACCOUNT
 
@@ -39,12 +40,13 @@ def account_client(endpoint: str) -> Any:
     )
 
 
-def _slot_arguments(account_id: str, contact_type: str) -> dict[str, str]:
-    # The management account may not name itself on the real API: leave AccountId out for it.
-    arguments = {"AlternateContactType": contact_type}
-    if account_id != DEPLOYING_ACCOUNT:
-        arguments["AccountId"] = account_id
-    return arguments
+#: The emulator never throttles: a failing read is reported at once.
+_READ_POLICY = RetryPolicy(max_attempts=1)
+
+
+def _target(account_id: str, contact_type: str) -> Target:
+    """The slot, with AccountId left out for the deploying account, which the real API refuses to see named."""
+    return Target(account_id, contact_type, own_account=account_id == DEPLOYING_ACCOUNT)
 
 
 def read_contacts(client: Any, accounts: Iterable[str]) -> dict[Slot, Details]:
@@ -52,14 +54,10 @@ def read_contacts(client: Any, accounts: Iterable[str]) -> dict[Slot, Details]:
     found: dict[Slot, Details] = {}
     for account_id in sorted(set(accounts)):
         for contact_type in spec.CONTACT_TYPES:
-            try:
-                response = client.get_alternate_contact(**_slot_arguments(account_id, contact_type))
-            except ClientError as error:
-                if error.response.get("Error", {}).get("Code") == "ResourceNotFoundException":
-                    continue
-                raise
-            live = response["AlternateContact"]
-            found[(account_id, contact_type)] = {key: str(live.get(key, "")) for key in spec.DETAIL_FIELDS}
+            target = _target(account_id, contact_type)
+            live = get_contact(client, target, deadline=without_deadline(), policy=_READ_POLICY)
+            if live is not None:
+                found[(account_id, contact_type)] = live
     return found
 
 
@@ -67,7 +65,7 @@ def put_contacts(client: Any, contacts: Mapping[Slot, Mapping[str, str]]) -> Non
     """Write contacts straight into the emulator (a contact that existed before any stack, or a restore)."""
     for (account_id, contact_type), details in contacts.items():
         client.put_alternate_contact(
-            **_slot_arguments(account_id, contact_type), **{key: details[key] for key in spec.DETAIL_FIELDS}
+            **_target(account_id, contact_type).api_arguments(), **{key: details[key] for key in spec.DETAIL_FIELDS}
         )
 
 
@@ -88,22 +86,3 @@ def load_snapshot(path: Path) -> dict[Slot, Details]:
     return {
         (row["AccountId"], row["AlternateContactType"]): {key: row[key] for key in spec.DETAIL_FIELDS} for row in rows
     }
-
-
-def mask(field: str, value: str) -> str:
-    """Show enough of a contact detail to recognise it, no more: the CLI's masks (one masking for the demo,
-    the engine's reports and ``cdk-alternate-contacts``).
-
-    ``security@example.com`` -> ``s***@example.com``; ``+1 206 555 0100`` -> ``+1 *** ***0100``; names and
-    titles become initials.
-    """
-    return MASKS[field](value)
-
-
-#: Anything shaped like an email address, for masking free text such as a failure reason.
-EMAIL_LIKE = re.compile(r"([^\s@<>()\"']+)@([\w.-]+\.\w+)")
-
-
-def mask_text(text: str) -> str:
-    """Mask every email address in free text (reasons and messages shown to the reader)."""
-    return EMAIL_LIKE.sub(lambda m: mask(spec.EMAIL_ADDRESS, m.group(0)), text)

@@ -42,8 +42,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.masking import mask
 
-from .contacts import mask
 from .native import Created, ResourceError, handler_reason
 
 ACCOUNT_TYPE = "AWS::Organizations::Account"

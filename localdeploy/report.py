@@ -7,8 +7,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.masking import mask, mask_text
 
-from .contacts import Details, Slot, mask, mask_text
+from .contacts import Details, Slot
 from .custom_resources import RequestRecord
 from .engine import NESTED_STACK, OperationResult, StackEvent
 

@@ -3,17 +3,20 @@ organization's accounts.
 
 Credentials, region and endpoints come from boto3's standard chain, so the tool works against AWS with a
 profile, SSO or environment credentials, and against a local emulator with ``AWS_ENDPOINT_URL`` (or the
-per-service ``AWS_ENDPOINT_URL_ACCOUNT`` and so on). Reads are paced by a shared :class:`RateLimiter` and
-retried with the handler's own backoff policy; failures become messages that say what to do, and never
-quote a contact detail.
+per-service ``AWS_ENDPOINT_URL_ACCOUNT`` and so on). The calls themselves are the handler package's (its
+Account API, Organizations, retry and error modules, shared with the provider and the coverage function);
+contact reads are paced by a shared :class:`RateLimiter`. Failures become messages that say what to do, and
+never quote a contact detail.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from types import SimpleNamespace
 from typing import Any, Final, TypeVar
 
 import boto3
@@ -30,15 +33,18 @@ from botocore.exceptions import (
     TokenRetrievalError,
 )
 
-from cdk_alternate_contacts_handler import spec
-from cdk_alternate_contacts_handler.account_api import (
+from cdk_alternate_contacts_handler import organizations
+from cdk_alternate_contacts_handler.account_api import Target, get_contact
+from cdk_alternate_contacts_handler.errors import (
     ACCESS_DENIED_HINT,
-    RetryPolicy,
-    Target,
     error_code,
+    error_message,
     is_retryable,
+    is_throttling,
     redact,
 )
+from cdk_alternate_contacts_handler.organizations import OrgAccount, Organization
+from cdk_alternate_contacts_handler.retry import RetryPolicy, without_deadline
 
 from .ratelimit import RateLimiter
 
@@ -51,11 +57,12 @@ DEFAULT_REGION: Final = "us-east-1"
 #: Attempts per read before reporting the error (throttling and server faults only are retried).
 MAX_ATTEMPTS: Final = 8
 
+#: How Organizations reads are retried: the handler's backoff, up to :data:`MAX_ATTEMPTS` attempts (their
+#: clients make one try each, ``attempts=1``).
+ORGANIZATIONS_POLICY: Final = RetryPolicy(max_attempts=MAX_ATTEMPTS)
+
 #: Account states that the audit checks; the others (SUSPENDED, PENDING_CLOSURE, CLOSED) are skipped.
 ACTIVE: Final = "ACTIVE"
-
-#: The largest page ListAccounts returns.
-LIST_ACCOUNTS_PAGE: Final = 20
 
 _CREDENTIAL_CODES: Final = frozenset(
     {
@@ -94,7 +101,7 @@ def explain_fatal(error: Exception, doing: str) -> AwsError:
         if code in _CREDENTIAL_CODES:
             message = f"{doing}: the credentials were rejected ({code}): refresh them or pick another profile"
         else:
-            message = f"{doing}: {code}: {error.response.get('Error', {}).get('Message', '')}"
+            message = f"{doing}: {code}: {error_message(error)}"
     return AwsError(message)
 
 
@@ -219,7 +226,7 @@ class ContactReader:
         self.client = client
         self.caller_account = caller_account
         self.limiter = limiter
-        self.policy = policy or RetryPolicy()
+        self.policy = dataclasses.replace(policy or RetryPolicy(), max_attempts=max_attempts)
         self.max_attempts = max_attempts
         self.calls = 0
         self._count = threading.Lock()
@@ -227,30 +234,30 @@ class ContactReader:
     def read(self, account_id: str, contact_type: str) -> Reading:
         """The live contact of ``contact_type`` in ``account_id``, absent, or the error that prevented the read."""
         target = Target(account_id, contact_type, own_account=account_id == self.caller_account)
-        attempt = 0
-        while True:
-            self.limiter.acquire()
-            with self._count:
-                self.calls += 1
-            try:
-                response = self.client.get_alternate_contact(**target.api_arguments())
-            except (ClientError, BotoCoreError) as error:
-                code = error_code(error)
-                if code == "ResourceNotFoundException":
-                    return Reading(None)
-                attempt += 1
-                if not is_retryable(error):
-                    return Reading(None, code, self._explain(error, target))
-                if code in ("TooManyRequestsException", "ThrottlingException", "Throttling"):
-                    self.limiter.slow_down()
-                if attempt >= self.max_attempts:
-                    return Reading(
-                        None, code, f"still {code} after {attempt} attempts; try again later or lower --max-rate"
-                    )
-                self.policy.sleep(self.policy.backoff(attempt - 1))
-                continue
-            live = response.get("AlternateContact", {})
-            return Reading({key: str(live.get(key, "")) for key in spec.DETAIL_FIELDS})
+        try:
+            paced = SimpleNamespace(get_alternate_contact=self._paced_get)
+            contact = get_contact(
+                paced, target, deadline=without_deadline(), policy=self.policy, on_retryable=self._throttled
+            )
+        except (ClientError, BotoCoreError) as error:
+            code = error_code(error)
+            if is_retryable(error):
+                return Reading(
+                    None, code, f"still {code} after {self.max_attempts} attempts; try again later or lower --max-rate"
+                )
+            return Reading(None, code, self._explain(error, target))
+        return Reading(contact)
+
+    def _paced_get(self, **arguments: str) -> Any:
+        """GetAlternateContact, once the limiter lets the call through (each attempt waits its turn)."""
+        self.limiter.acquire()
+        with self._count:
+            self.calls += 1
+        return self.client.get_alternate_contact(**arguments)
+
+    def _throttled(self, error: BaseException) -> None:
+        if is_throttling(error):
+            self.limiter.slow_down()
 
     def _explain(self, error: Exception, target: Target) -> str:
         code = error_code(error)
@@ -259,7 +266,7 @@ class ContactReader:
                 return "the credentials need account:GetAlternateContact on their own account"
             return ACCESS_DENIED_HINT
         if isinstance(error, ClientError):
-            return f"{code}: {redact(str(error.response.get('Error', {}).get('Message', '')), ())}"
+            return f"{code}: {redact(error_message(error), ())}"
         return str(error)
 
 
@@ -383,15 +390,6 @@ def run_all(work: Callable[[K], T], items: Sequence[K], *, concurrency: int, on_
         return list(pool.map(counted, items))
 
 
-@dataclass(frozen=True)
-class OrgAccount:
-    """An account of the organization, as ListAccounts returns it (no contact details, no root email)."""
-
-    account_id: str
-    name: str
-    state: str
-
-
 ORGANIZATIONS_HINT: Final = (
     "read the organization's accounts from its management account or from a delegated administrator "
     "for AWS Organizations (organizations:ListAccounts, organizations:DescribeOrganization)"
@@ -409,24 +407,10 @@ def list_accounts(client: Any) -> list[OrgAccount]:
     AwsError
         When the caller is not in an organization or may not list its accounts.
     """
-    found: list[OrgAccount] = []
     try:
-        pages = client.get_paginator("list_accounts").paginate(PaginationConfig={"PageSize": LIST_ACCOUNTS_PAGE})
-        for page in pages:
-            for account in page.get("Accounts", []):
-                state = account.get("State") or account.get("Status") or "UNKNOWN"
-                found.append(OrgAccount(str(account["Id"]), str(account.get("Name", "")), str(state)))
+        return organizations.list_accounts(client, deadline=without_deadline(), policy=ORGANIZATIONS_POLICY)
     except (ClientError, BotoCoreError) as error:
         raise _organizations_error(error, "ListAccounts") from None
-    return found
-
-
-@dataclass(frozen=True)
-class Organization:
-    """The organization of the caller's account (Organizations DescribeOrganization)."""
-
-    organization_id: str
-    management_account_id: str
 
 
 def describe_organization(client: Any) -> Organization:
@@ -438,10 +422,9 @@ def describe_organization(client: Any) -> Organization:
         When the caller is not in an organization or may not describe it.
     """
     try:
-        found = client.describe_organization()["Organization"]
+        return organizations.describe_organization(client, deadline=without_deadline(), policy=ORGANIZATIONS_POLICY)
     except (ClientError, BotoCoreError) as error:
         raise _organizations_error(error, "DescribeOrganization") from None
-    return Organization(str(found["Id"]), str(found["MasterAccountId"]))
 
 
 def _organizations_error(error: Exception, operation: str) -> AwsError:

@@ -19,9 +19,10 @@ from cdk_alternate_contacts_handler import spec
 
 if TYPE_CHECKING:
     from cdk_alternate_contacts.structure import OrganizationStructure
+    from cdk_alternate_contacts_handler.organizations import OrgAccount, Organization
 
     from .assembly import Declaration
-    from .aws import Aws, Caller, ContactReader, OrgAccount, Organization, Reading
+    from .aws import Aws, Caller, ContactReader, Reading
     from .cloud_assembly import StackArtifact
     from .coverage import CoverageFunction
     from .progress import Progress
@@ -551,7 +552,7 @@ def _organization(aws: Aws) -> tuple[list[OrgAccount], list[OrgAccount], Organiz
     from .aws import list_accounts, split_active  # noqa: PLC0415
     from .lookup import read_structure  # noqa: PLC0415 - loads the construct library's structure module
 
-    organizations = aws.client("organizations", attempts=8)
+    organizations = aws.client("organizations", attempts=1)
     active, inactive = split_active(list_accounts(organizations))
     return active, inactive, read_structure(organizations)
 
@@ -582,7 +583,7 @@ def run_audit(args: argparse.Namespace) -> int:
     app = _audited_app(args)
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
-    organizations = aws.client("organizations", attempts=8 if app is not None else 5)
+    organizations = aws.client("organizations", attempts=1)
     active, skipped = split_active(list_accounts(organizations))
     rules = None if app is None else _account_rules(app, active, caller, organizations)
     reader = _reader(args, aws, caller.account)
@@ -654,7 +655,7 @@ def run_lookup(args: argparse.Namespace) -> int:
 
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     aws.caller()  # credentials are checked first, with the same messages as the other commands
-    structure = read_structure(aws.client("organizations", attempts=8))
+    structure = read_structure(aws.client("organizations", attempts=1))
     record(args.context_file, structure)
     print(summary(structure, args.context_file))
     return EXIT_OK
@@ -738,7 +739,7 @@ def run_import(args: argparse.Namespace) -> int:
 
     aws = Aws(profile=args.profile, region=args.region, concurrency=args.concurrency)
     caller = aws.caller()
-    organizations = aws.client("organizations", attempts=5)
+    organizations = aws.client("organizations", attempts=1)
     active, skipped = split_active(list_accounts(organizations))
     organization = describe_organization(organizations)
     structure = None
@@ -746,7 +747,7 @@ def run_import(args: argparse.Namespace) -> int:
         from .lookup import read_structure  # noqa: PLC0415
 
         # Read before the contacts: a caller who may not read the structure learns it before a long read.
-        structure = read_structure(aws.client("organizations", attempts=8))
+        structure = read_structure(aws.client("organizations", attempts=1))
         _refuse_unplaced(active, structure)
     reader = _reader(args, aws, caller.account)
     progress = _progress(args, len(active), verb="read", noun="accounts")

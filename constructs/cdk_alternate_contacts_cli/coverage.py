@@ -30,10 +30,10 @@ from cdk_alternate_contacts_handler.coverage_rules import (
     RulesError,
     parse,
 )
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
 from .assembly import CoveredBy, Declaration, construct_path
-from .aws import OrgAccount
 from .cloud_assembly import MAX_NESTING, NESTED_STACK_TYPE, AssemblyError, StackArtifact, read_json
 
 if TYPE_CHECKING:

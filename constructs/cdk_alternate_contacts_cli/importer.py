@@ -49,10 +49,9 @@ import tomli_w
 from cdk_alternate_contacts.contacts_file import parse_contacts_model, read_data
 from cdk_alternate_contacts.structure import OrganizationStructure
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 from cdk_alternate_contacts_handler.rules import Layer, cascade, layers_for
 from cdk_alternate_contacts_handler.spec import AlternateContactType
-
-from .aws import OrgAccount
 
 #: Contact details keyed as the API names them (``EmailAddress``, ...).
 Details = Mapping[str, str]

@@ -22,39 +22,40 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cdk_alternate_contacts.structure import CONTEXT_KEY, OrganizationStructure
-from cdk_alternate_contacts_handler.account_api import error_code
+from cdk_alternate_contacts_handler import organizations
+from cdk_alternate_contacts_handler.errors import error_code
+from cdk_alternate_contacts_handler.retry import without_deadline
 
-from .aws import ORGANIZATIONS_HINT, AwsError, explain_fatal
+from .aws import ORGANIZATIONS_HINT, ORGANIZATIONS_POLICY, AwsError, explain_fatal
 
 
 def read_structure(client: Any) -> OrganizationStructure:
-    """The organization's structure, read with Organizations ``client`` (botocore retries throttling).
+    """The organization's structure, read with Organizations ``client`` (the calls retried on throttling).
 
     Raises
     ------
     AwsError
-        When the caller is not in an organization, may not read it, or a call fails after botocore's retries.
+        When the caller is not in an organization, may not read it, or a call fails after its retries.
     """
+    deadline, policy = without_deadline(), ORGANIZATIONS_POLICY
     doing = "Organizations DescribeOrganization"
     try:
-        organization_id = client.describe_organization()["Organization"]["Id"]
+        organization_id = organizations.describe_organization(client, deadline=deadline, policy=policy).organization_id
         doing = "Organizations ListRoots"
-        root_id = client.list_roots()["Roots"][0]["Id"]
+        root_id = organizations.root_id(client, deadline=deadline, policy=policy)
         parents: dict[str, str] = {}
         names: dict[str, str] = {}
         pending = [root_id]
         while pending:
             parent = pending.pop()
             doing = f"Organizations ListOrganizationalUnitsForParent {parent}"
-            for page in client.get_paginator("list_organizational_units_for_parent").paginate(ParentId=parent):
-                for unit in page.get("OrganizationalUnits", []):
-                    parents[unit["Id"]] = parent
-                    names[unit["Id"]] = str(unit.get("Name", ""))
-                    pending.append(unit["Id"])
+            for unit in organizations.child_units(client, parent, deadline=deadline, policy=policy):
+                parents[unit["Id"]] = parent
+                names[unit["Id"]] = str(unit.get("Name", ""))
+                pending.append(unit["Id"])
             doing = f"Organizations ListAccountsForParent {parent}"
-            for page in client.get_paginator("list_accounts_for_parent").paginate(ParentId=parent):
-                for account in page.get("Accounts", []):
-                    parents[str(account["Id"])] = parent
+            for account in organizations.accounts_of(client, parent, deadline=deadline, policy=policy):
+                parents[str(account["Id"])] = parent
     except ClientError as error:
         code = error_code(error)
         if code == "AWSOrganizationsNotInUseException":

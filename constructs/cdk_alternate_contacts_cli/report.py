@@ -9,12 +9,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Final
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.masking import show, show_details
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 
 from .assembly import CoveredBy, Declaration
-from .aws import OrgAccount, Reading
+from .aws import Reading
 from .compare import UNCHECKED, Comparison, Outcome
 from .deployed import Found, Resolution
-from .masking import show, show_details
 
 if TYPE_CHECKING:
     # Types only: the importer loads the construct library, which plan, drift and audit never need.

@@ -1,66 +1,37 @@
-"""Calls to the Account Management API: retried within a deadline, confirmed by reads, errors explained.
+"""The Account Management API's alternate contacts: read, written and deleted, confirmed by reads, errors explained.
 
-Every function takes the boto3 ``account`` client as an argument so tests can hand in a client pointed at
-moto or wrapped in botocore's Stubber. Nothing here reads the environment or logs contact details.
+One layer for every caller: the provider's lifecycle, the coverage function, the command-line tool and the
+local engine read a contact through :func:`get_contact`, and every call selects its slot with
+:meth:`Target.api_arguments`, which leaves AccountId out for the account the caller runs in (the management
+account may not name itself). Every function takes the boto3 ``account`` client as an argument so tests can
+hand in a client pointed at moto or wrapped in botocore's Stubber. Nothing here reads the environment or
+logs contact details.
 """
 
 from __future__ import annotations
 
 import logging
-import random
-import re
-import threading
-import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from botocore.exceptions import (
-    ClientError,
-    ConnectionClosedError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    ReadTimeoutError,
-)
+from botocore.exceptions import ClientError
 
 from . import spec
+from .errors import (
+    ACCESS_DENIED_CODES,
+    ACCESS_DENIED_HINT,
+    IAM_PROPAGATION_HINT,
+    ContactError,
+    error_code,
+    error_message,
+    fit_reason,
+    is_not_found,
+    redact,
+)
+from .retry import Deadline, RetryPolicy, call_with_retry, wait_until
 
 logger = logging.getLogger(__name__)
-
-T = TypeVar("T")
-
-#: CloudFormation shows at most this much of a reason (crhelper keeps the tail of a longer one).
-MAX_REASON = 256
-
-#: Error codes worth another attempt: the API's throttling and server faults.
-RETRYABLE_CODES = frozenset(
-    {
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "Throttling",
-        "InternalServerException",
-        "ServiceUnavailableException",
-    }
-)
-RETRYABLE_TRANSPORT = (EndpointConnectionError, ConnectTimeoutError, ReadTimeoutError, ConnectionClosedError)
-
-#: Error codes of a call the role may not make (yet): IAM applies a changed policy after a few seconds.
-ACCESS_DENIED_CODES = frozenset({"AccessDeniedException", "AccessDenied", "AccessDeniedFault"})
-
-#: How long, from the start of an invocation, an AccessDenied is retried: CloudFormation updates the role's
-#: policy right before the custom resources that need it, and IAM takes seconds to apply the change.
-IAM_PROPAGATION_S = 20.0
-
-#: Appended to a reason for an AccessDenied that outlived the retries.
-IAM_PROPAGATION_HINT = "IAM may still apply a policy change"
-
-ACCESS_DENIED_HINT = (
-    "not called from the management account/delegated administrator (trusted access on) for a member account"
-)
-
-
-class ContactError(Exception):
-    """A failure to report to CloudFormation: its message is short, readable and free of contact details."""
 
 
 @dataclass(frozen=True)
@@ -95,168 +66,30 @@ class Target:
         return arguments
 
 
-@dataclass
-class Deadline:
-    """The time an invocation may still spend on API calls before it must answer CloudFormation.
-
-    Parameters
-    ----------
-    remaining_ms:
-        Returns the milliseconds the invocation has left (the Lambda context's method).
-    reserve_s:
-        Seconds kept back for answering CloudFormation, well before crhelper's own timer, which
-        fires half a second before the end and would make a second answer.
-    """
-
-    remaining_ms: Callable[[], int]
-    reserve_s: float = 3.0
-    clock: Callable[[], float] = field(default=time.monotonic)
-    abandoned: threading.Event = field(default_factory=threading.Event)
-    #: Seconds from ``started`` during which an AccessDenied is retried (see :data:`IAM_PROPAGATION_S`).
-    access_denied_grace_s: float = IAM_PROPAGATION_S
-    #: When the invocation started, on ``clock`` (default: when the deadline was made).
-    started: float | None = None
-
-    def __post_init__(self) -> None:
-        if self.started is None:
-            self.started = self.clock()
-
-    def within_access_denied_grace(self) -> bool:
-        """Whether the invocation is still young enough for an AccessDenied to be IAM propagating a change."""
-        started = self.started if self.started is not None else self.clock()
-        return self.clock() - started < self.access_denied_grace_s
-
-    def narrowed(self, extra_reserve_s: float) -> Deadline:
-        """The same deadline with ``extra_reserve_s`` more kept back: forward work stops in time for its undo."""
-        return Deadline(
-            self.remaining_ms,
-            reserve_s=self.reserve_s + extra_reserve_s,
-            clock=self.clock,
-            abandoned=self.abandoned,
-            access_denied_grace_s=self.access_denied_grace_s,
-            started=self.started,
-        )
-
-    def seconds_left(self) -> float:
-        """Seconds still usable for calls (may be negative)."""
-        return self.remaining_ms() / 1000.0 - self.reserve_s
-
-    def check(self, what: str) -> None:
-        """Refuse to start a call once the work was abandoned (answered already) or the time is spent.
-
-        Raises
-        ------
-        ContactError
-            Saying which call was not started and why.
-        """
-        if self.abandoned.is_set():
-            raise ContactError(f"{what}: not started, the invocation already answered (timed out)")
-        if self.seconds_left() <= 0:
-            raise ContactError(f"{what}: not started, too little of the invocation's time is left")
+#: The boto3 method of each Account API action this layer makes.
+_METHODS = {
+    "GetAlternateContact": "get_alternate_contact",
+    "PutAlternateContact": "put_alternate_contact",
+    "DeleteAlternateContact": "delete_alternate_contact",
+}
 
 
-@dataclass
-class RetryPolicy:
-    """Exponential backoff with full jitter, bounded by the invocation's deadline.
-
-    Parameters
-    ----------
-    base_s, cap_s:
-        The first backoff ceiling and the largest; attempt *n* sleeps a random time up to
-        ``min(cap_s, base_s * 2**n)``, which spreads many concurrent invocations apart.
-    sleep, uniform:
-        Injected for tests.
-    """
-
-    base_s: float = 0.5
-    cap_s: float = 2.0
-    sleep: Callable[[float], None] = time.sleep
-    uniform: Callable[[float, float], float] = random.uniform
-
-    def backoff(self, attempt: int) -> float:
-        """A jittered delay before retry number ``attempt`` (0-based)."""
-        return self.uniform(0.0, min(self.cap_s, self.base_s * (2**attempt)))
-
-
-def error_code(error: BaseException) -> str:
-    """The API error code of a botocore ClientError, or the exception's class name."""
-    if isinstance(error, ClientError):
-        return str(error.response.get("Error", {}).get("Code", "Unknown"))
-    return type(error).__name__
-
-
-def is_retryable(error: BaseException) -> bool:
-    """Whether another attempt may succeed: throttling, a server fault or a broken connection."""
-    if isinstance(error, RETRYABLE_TRANSPORT):
-        return True
-    if isinstance(error, ClientError):
-        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-        return error_code(error) in RETRYABLE_CODES or status in (429, 500, 502, 503, 504)
-    return False
-
-
-def is_access_denied(error: BaseException) -> bool:
-    """Whether the error is IAM refusing the call (any service's spelling of AccessDenied)."""
-    return isinstance(error, ClientError) and error_code(error) in ACCESS_DENIED_CODES
-
-
-def call_with_retry(
-    operation: Callable[[], T],
+def _call(
+    client: Any,
+    action: str,
+    target: Target,
+    details: Mapping[str, str] | None = None,
     *,
-    what: str,
     deadline: Deadline,
     policy: RetryPolicy,
-    retry_access_denied: bool = True,
-) -> T:
-    """Run ``operation``, retrying throttling and server faults while the deadline allows.
-
-    An AccessDenied is retried too, but only during the invocation's first
-    ``deadline.access_denied_grace_s`` seconds: CloudFormation applies a changed role policy just
-    before the resources that need it, and IAM is eventually consistent. Past that time it is raised
-    like any other error, for the caller to explain.
-
-    Parameters
-    ----------
-    retry_access_denied:
-        False for a call whose AccessDenied is an answer in itself (no retry, raised at once).
-
-    Raises
-    ------
-    ContactError
-        When the deadline leaves no room for another attempt; the reason names the last error.
-    botocore.exceptions.ClientError
-        At once, for errors that another attempt cannot fix (and AccessDenied past the grace time).
-    """
-    attempt = 0
-    while True:
-        deadline.check(what)
-        try:
-            return operation()
-        except Exception as error:
-            denied = is_access_denied(error)
-            if denied and not (retry_access_denied and deadline.within_access_denied_grace()):
-                raise
-            if not denied and not is_retryable(error):
-                raise
-            delay = policy.backoff(attempt)
-            attempt += 1
-            # A retry needs the delay plus time for the call itself before the reserve is reached.
-            if deadline.seconds_left() - delay < 1.0:
-                if denied:
-                    raise
-                raise ContactError(
-                    f"{what}: still {error_code(error)} after {attempt} attempt{'s' if attempt > 1 else ''}; "
-                    "gave up to answer CloudFormation before the function's timeout"
-                ) from None
-            logger.info("%s: %s, retry %d in %.2f s", what, error_code(error), attempt, delay)
-            policy.sleep(delay)
-
-
-def redact(text: str, secrets: Iterable[str]) -> str:
-    """Remove every contact detail (and anything shaped like an email address) from ``text``."""
-    for secret in sorted({s.strip() for s in secrets if isinstance(s, str) and s.strip()}, key=len, reverse=True):
-        text = text.replace(secret, "<redacted>")
-    return re.sub(r"[^\s@]+@[^\s@]+", "<redacted>", text)
+    **retry: Any,
+) -> Any:
+    """Make ``action`` on ``target``'s slot (with a Put's ``details``), retried by :func:`~.retry.call_with_retry`."""
+    method = getattr(client, _METHODS[action])
+    arguments = {**target.api_arguments(), **(details or {})}
+    return call_with_retry(
+        lambda: method(**arguments), what=f"{action} {target.physical_id}", deadline=deadline, policy=policy, **retry
+    )
 
 
 def explain(error: ClientError, target: Target, action: str, details: Mapping[str, Any]) -> ContactError:
@@ -275,64 +108,50 @@ def explain(error: ClientError, target: Target, action: str, details: Mapping[st
                 f"{IAM_PROPAGATION_HINT}"
             )
     elif code == "ValidationException":
-        message = redact(str(error.response.get("Error", {}).get("Message", "")), details.values())
-        text = f"{action} {slot}: the API rejected the request: {message}"
+        text = f"{action} {slot}: the API rejected the request: {redact(error_message(error), details.values())}"
     else:
-        message = redact(str(error.response.get("Error", {}).get("Message", "")), details.values())
-        text = f"{action} {slot}: {code}: {message}"
+        text = f"{action} {slot}: {code}: {redact(error_message(error), details.values())}"
     return ContactError(fit_reason(text))
 
 
-def fit_reason(text: str) -> str:
-    """Shorten a reason to what CloudFormation shows, keeping its start (crhelper would keep the end)."""
-    return text if len(text) <= MAX_REASON else text[: MAX_REASON - 3] + "..."
+def get_contact(
+    client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy, **retry: Any
+) -> dict[str, str] | None:
+    """The live details of ``target`` (the four fields, as strings), or ``None`` when it has no contact.
 
+    Parameters
+    ----------
+    retry:
+        More keyword arguments for :func:`~.retry.call_with_retry` (``retry_access_denied``, ``on_retryable``).
 
-def read_contact(client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> dict[str, Any] | None:
-    """Return the live contact of ``target``, or ``None`` when the account has none of that type."""
+    Raises
+    ------
+    botocore.exceptions.ClientError, botocore.exceptions.BotoCoreError
+        As the API raised them, for the caller to explain in its own terms (:func:`read_contact` does for a
+        function answering CloudFormation).
+    """
     try:
-        response = call_with_retry(
-            lambda: client.get_alternate_contact(**target.api_arguments()),
-            what=f"GetAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-        )
+        response = _call(client, "GetAlternateContact", target, deadline=deadline, policy=policy, **retry)
     except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
+        if is_not_found(error):
             return None
-        raise explain(error, target, "GetAlternateContact", {}) from None
-    contact: dict[str, Any] = response.get("AlternateContact", {})
-    return contact
+        raise
+    live = response.get("AlternateContact", {})
+    return {key: str(live.get(key, "")) for key in spec.DETAIL_FIELDS}
 
 
-def wait_until(
-    check: Callable[[], bool],
-    *,
-    what: str,
-    deadline: Deadline,
-    policy: RetryPolicy,
-    agreeing_reads: int = 2,
-    max_wait_s: float = 120.0,
-) -> None:
-    """Poll ``check`` until it holds on ``agreeing_reads`` reads in a row (the API is eventually consistent).
+def read_contact(client: Any, target: Target, *, deadline: Deadline, policy: RetryPolicy) -> dict[str, str] | None:
+    """Return the live contact of ``target``, or ``None`` when the account has none of that type.
 
     Raises
     ------
     ContactError
-        When the reads do not agree within ``max_wait_s`` or the deadline.
+        Explaining an error of the API (:func:`explain`).
     """
-    started = deadline.clock()
-    in_a_row = 0
-    interval = 0.25
-    while True:
-        in_a_row = in_a_row + 1 if check() else 0
-        if in_a_row >= agreeing_reads:
-            return
-        waited = deadline.clock() - started
-        if waited + interval > max_wait_s or deadline.seconds_left() - interval < 1.0:
-            raise ContactError(f"{what}: the API did not confirm the change within {waited:.0f} s; deploy again")
-        policy.sleep(interval)
-        interval = min(interval * 2, 2.0)
+    try:
+        return get_contact(client, target, deadline=deadline, policy=policy)
+    except ClientError as error:
+        raise explain(error, target, "GetAlternateContact", {}) from None
 
 
 def put_contact(
@@ -346,14 +165,9 @@ def put_contact(
     with the read before the write (kept for undo) that is 3 Gets per Put: at the quotas of 10 Gets and 5
     Puts a second, Gets, not Puts, would then set the pace of a fan-out (``benchmarks/fanout.py``).
     """
-    arguments = {**target.api_arguments(), **{key: details[key] for key in spec.DETAIL_FIELDS}}
+    fields = {key: details[key] for key in spec.DETAIL_FIELDS}
     try:
-        call_with_retry(
-            lambda: client.put_alternate_contact(**arguments),
-            what=f"PutAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-        )
+        _call(client, "PutAlternateContact", target, fields, deadline=deadline, policy=policy)
     except ClientError as error:
         raise explain(error, target, "PutAlternateContact", details) from None
 
@@ -406,14 +220,9 @@ def delete_contact(
     if deleted is not None and not still_ours(client, target, deleted, deadline=deadline, policy=policy):
         return False
     try:
-        call_with_retry(
-            lambda: client.delete_alternate_contact(**target.api_arguments()),
-            what=f"DeleteAlternateContact {target.physical_id}",
-            deadline=deadline,
-            policy=policy,
-        )
+        _call(client, "DeleteAlternateContact", target, deadline=deadline, policy=policy)
     except ClientError as error:
-        if error_code(error) == "ResourceNotFoundException":
+        if is_not_found(error):
             return False
         raise explain(error, target, "DeleteAlternateContact", {}) from None
 
@@ -426,35 +235,3 @@ def delete_contact(
 
     wait_until(settled, what=f"DeleteAlternateContact {target.physical_id}", deadline=deadline, policy=policy)
     return True
-
-
-#: Organizations states in which an account's contacts can be managed.
-ACTIVE_STATES = frozenset({"ACTIVE"})
-
-
-def inactive_state(organizations: Any, account_id: str, *, deadline: Deadline, policy: RetryPolicy) -> str | None:
-    """Return the account's state when it is not active (SUSPENDED, PENDING_CLOSURE, CLOSED, NOT_FOUND), else None.
-
-    Reads ``State`` (current API) or ``Status`` (older) from Organizations DescribeAccount; an account the
-    organization no longer knows (closed for good, or removed) counts as NOT_FOUND.
-    """
-    try:
-        response = call_with_retry(
-            lambda: organizations.describe_account(AccountId=account_id),
-            what=f"DescribeAccount {account_id}",
-            deadline=deadline,
-            policy=policy,
-        )
-    except ClientError as error:
-        if error_code(error) == "AccountNotFoundException":
-            return "NOT_FOUND"
-        raise ContactError(
-            fit_reason(
-                f"DescribeAccount {account_id}: {error_code(error)}; skipping inactive accounts needs "
-                "organizations:DescribeAccount, from the management account or a delegated administrator"
-                + (f"; {IAM_PROPAGATION_HINT}" if is_access_denied(error) else "")
-            )
-        ) from None
-    details = response.get("Account", {})
-    state = str(details.get("State") or details.get("Status") or "UNKNOWN")
-    return None if state in ACTIVE_STATES else state

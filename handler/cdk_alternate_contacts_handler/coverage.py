@@ -15,25 +15,17 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from functools import partial
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
 
 from . import spec
-from .account_api import (
-    ContactError,
-    Deadline,
-    RetryPolicy,
-    Target,
-    call_with_retry,
-    error_code,
-    inactive_state,
-    put_contact,
-    read_contact,
-)
+from .account_api import Target, put_contact, read_contact
 from .coverage_events import account_of, is_event
 from .coverage_rules import ALL, CoverageRules, OnDriftValue
+from .errors import ContactError, error_code
+from .organizations import accounts_page, child_units, inactive_state, path_of, root_id
+from .retry import Deadline, RetryPolicy
 
 logger = logging.getLogger(__name__)
 
@@ -43,9 +35,6 @@ WRITTEN: Final = "written"
 DRIFTED: Final = "drifted"
 FAILED: Final = "failed"
 SKIPPED: Final = "skipped"
-
-#: The most accounts an organizational unit's page holds (ListAccountsForParent's MaxResults).
-PAGE_SIZE: Final = 20
 
 
 class StaleRulesError(Exception):
@@ -89,25 +78,6 @@ class Step:
 
     report: AccountReport | None = None
     send: list[dict[str, Any]] = field(default_factory=list)
-
-
-def path_of(organizations: Any, child_id: str, *, deadline: Deadline, policy: RetryPolicy) -> tuple[str, ...]:
-    """The organizational units above an account or unit, from the root's child down (ListParents)."""
-    path: list[str] = []
-    current = child_id
-    for _ in range(10):  # Organizations nests at most five levels of units under the root
-        response: dict[str, Any] = call_with_retry(
-            partial(organizations.list_parents, ChildId=current),
-            what=f"ListParents {current}",
-            deadline=deadline,
-            policy=policy,
-        )
-        parents = response.get("Parents", [])
-        if not parents or parents[0]["Type"] == "ROOT":
-            return tuple(reversed(path))
-        current = parents[0]["Id"]
-        path.append(current)
-    raise ContactError(f"ListParents {child_id}: no root found above it")
 
 
 class Decision(Enum):
@@ -205,38 +175,20 @@ def list_page(
     parent = str(message["parent"])
     path = [str(unit) for unit in message.get("path", [])]
     run, reason = message.get("run", ""), message.get("reason", "")
-    arguments: dict[str, Any] = {"ParentId": parent, "MaxResults": PAGE_SIZE}
-    if message.get("next"):
-        arguments["NextToken"] = message["next"]
-    page = call_with_retry(
-        lambda: organizations.list_accounts_for_parent(**arguments),
-        what=f"ListAccountsForParent {parent}",
-        deadline=deadline,
-        policy=policy,
+    accounts, next_page = accounts_page(
+        organizations, parent, message.get("next") or None, deadline=deadline, policy=policy
     )
     send = [
         {"action": "apply", "account": str(account["Id"]), "path": path, "run": run, "reason": reason}
-        for account in page.get("Accounts", [])
+        for account in accounts
     ]
-    if page.get("NextToken"):
-        send.append({**message, "next": page["NextToken"]})
+    if next_page:
+        send.append({**message, "next": next_page})
     if not message.get("next"):  # the first page of a unit also walks into its child units
-        token = None
-        while True:
-            more: dict[str, str] = {"NextToken": token} if token else {}
-            units: dict[str, Any] = call_with_retry(
-                partial(organizations.list_organizational_units_for_parent, ParentId=parent, **more),
-                what=f"ListOrganizationalUnitsForParent {parent}",
-                deadline=deadline,
-                policy=policy,
+        for unit in child_units(organizations, parent, deadline=deadline, policy=policy):
+            send.append(
+                {"action": "list", "parent": unit["Id"], "path": [*path, unit["Id"]], "run": run, "reason": reason}
             )
-            for unit in units.get("OrganizationalUnits", []):
-                send.append(
-                    {"action": "list", "parent": unit["Id"], "path": [*path, unit["Id"]], "run": run, "reason": reason}
-                )
-            token = units.get("NextToken")
-            if not token:
-                break
     return send
 
 
@@ -245,10 +197,8 @@ def start_run(
 ) -> list[dict[str, Any]]:
     """The first messages of a full run: the root, or each unit of the scope that no other one contains."""
     if rules.scope == ALL:
-        roots = call_with_retry(
-            lambda: organizations.list_roots()["Roots"], what="ListRoots", deadline=deadline, policy=policy
-        )
-        return [{"action": "list", "parent": roots[0]["Id"], "path": [], "run": run, "reason": reason}]
+        root = root_id(organizations, deadline=deadline, policy=policy)
+        return [{"action": "list", "parent": root, "path": [], "run": run, "reason": reason}]
     messages = []
     for unit in rules.scope:
         above = path_of(organizations, unit, deadline=deadline, policy=policy)

@@ -27,9 +27,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from . import coverage
-from .account_api import Deadline, RetryPolicy
 from .clients import client
 from .coverage_rules import RULES_FILE, CoverageRules, parse
+from .retry import Deadline, RetryPolicy
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)

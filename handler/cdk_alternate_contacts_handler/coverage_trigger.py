@@ -22,7 +22,8 @@ from typing import Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 
 from . import spec
-from .account_api import ContactError, Deadline, RetryPolicy, call_with_retry, error_code
+from .errors import ContactError, error_code
+from .retry import Deadline, RetryPolicy, call_with_retry
 
 logger = logging.getLogger(__name__)
 

@@ -29,9 +29,10 @@ from typing import Any
 from crhelper import CfnResource
 
 from . import coverage_trigger, freshness, lifecycle, spec
-from .account_api import IAM_PROPAGATION_S, MAX_REASON, ContactError, Deadline, fit_reason
 from .answer import deliver
-from .clients import _CLIENTS, client  # noqa: F401 - _CLIENTS: tests clear it between cases
+from .clients import _CLIENTS, Clients, client  # noqa: F401 - _CLIENTS: tests clear it between cases
+from .errors import MAX_REASON, ContactError, fit_reason
+from .retry import IAM_PROPAGATION_S, Deadline
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +102,7 @@ _ARN_ACCOUNT_FIELD = 4
 REQUEST_TYPES = ("Create", "Update", "Delete")
 _ENVELOPE_KEYS = ("RequestType", "ResponseURL", "StackId", "RequestId", "LogicalResourceId")
 
-Step = Callable[[Mapping[str, Any], lifecycle.Clients, Deadline], Any]
+Step = Callable[[Mapping[str, Any], Clients, Deadline], Any]
 
 
 def now() -> datetime:
@@ -109,13 +110,13 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def make_clients(context: Any, deadline: Deadline) -> lifecycle.Clients:
-    """The clients for one invocation, with retries left to :func:`.account_api.call_with_retry`.
+def make_clients(context: Any, deadline: Deadline) -> Clients:
+    """The clients for one invocation, with retries left to :func:`.retry.call_with_retry`.
 
     A call may not wait longer than the invocation can afford, so the socket timeouts shrink near the end.
     """
     call_timeout = max(1.0, min(CALL_TIMEOUT_S, deadline.seconds_left() / 2))
-    return lifecycle.Clients(
+    return Clients(
         # The Account Management and Organizations APIs have one global endpoint each (us-east-1 for aws).
         account=client("account", call_timeout),
         cloudformation=client("cloudformation", call_timeout),
@@ -188,19 +189,19 @@ def _safe(step: Step) -> Callable[[Any, Any], Any]:
     return run
 
 
-def _create(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+def _create(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> Any:
     if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
         return coverage_trigger.start(event, _sqs(deadline), deadline, clients.policy)
     return lifecycle.create(event, clients, deadline)
 
 
-def _update(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+def _update(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> Any:
     if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
         return coverage_trigger.start(event, _sqs(deadline), deadline, clients.policy)
     return lifecycle.update(event, clients, deadline)
 
 
-def _delete(event: Mapping[str, Any], clients: lifecycle.Clients, deadline: Deadline) -> Any:
+def _delete(event: Mapping[str, Any], clients: Clients, deadline: Deadline) -> Any:
     if event.get("ResourceType") == spec.COVERAGE_RESOURCE_TYPE:
         return coverage_trigger.stop(event)
     lifecycle.delete(event, clients, deadline)

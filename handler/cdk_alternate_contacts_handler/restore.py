@@ -16,20 +16,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from . import spec
-from .account_api import (
-    IAM_PROPAGATION_HINT,
-    ContactError,
-    Deadline,
-    RetryPolicy,
-    Target,
-    call_with_retry,
-    delete_contact,
-    error_code,
-    fit_reason,
-    is_access_denied,
-    put_contact,
-    read_contact,
-)
+from .account_api import Target, delete_contact, put_contact, read_contact
+from .clients import Clients
+from .errors import ContactError, error_code, fit_reason, iam_hint, is_access_denied
+from .retry import Deadline, call_with_retry
 
 logger = logging.getLogger(__name__)
 
@@ -54,19 +44,17 @@ def _ssm_error(error: ClientError, action: str, target: Target) -> ContactError:
         fit_reason(
             f"{action} of the record of {target.physical_id} before this stack failed ({error_code(error)}); "
             "restore on delete needs ssm:PutParameter, GetParameter and DeleteParameter on its records"
-            + (f"; {IAM_PROPAGATION_HINT}" if is_access_denied(error) else "")
+            + iam_hint(error)
         )
     )
 
 
 def remember_previous(
-    ssm: Any,
-    account: Any,
+    clients: Clients,
     stack_id: str,
     target: Target,
     *,
     deadline: Deadline,
-    policy: RetryPolicy,
     current: Mapping[str, Any] | _Unread | None = UNREAD,
 ) -> bool:
     """Record the slot's current contact (or that it has none), unless a record exists already.
@@ -85,21 +73,25 @@ def remember_previous(
     name = parameter_name(stack_id, target)
     try:
         call_with_retry(
-            lambda: ssm.get_parameter(Name=name, WithDecryption=False),
+            lambda: clients.ssm.get_parameter(Name=name, WithDecryption=False),
             what="GetParameter",
             deadline=deadline,
-            policy=policy,
+            policy=clients.policy,
         )
         logger.info("Restore record for %s exists already: kept", target.physical_id)
         return False
     except ClientError as error:
         if error_code(error) != "ParameterNotFound":
             raise _ssm_error(error, "Reading", target) from None
-    live = read_contact(account, target, deadline=deadline, policy=policy) if isinstance(current, _Unread) else current
+    live = (
+        read_contact(clients.account, target, deadline=deadline, policy=clients.policy)
+        if isinstance(current, _Unread)
+        else current
+    )
     record = {"existed": False} if live is None else {"existed": True, **{k: live[k] for k in spec.DETAIL_FIELDS}}
     try:
         call_with_retry(
-            lambda: ssm.put_parameter(
+            lambda: clients.ssm.put_parameter(
                 Name=name,
                 Value=json.dumps(record),
                 Type="SecureString",
@@ -108,7 +100,7 @@ def remember_previous(
             ),
             what="PutParameter",
             deadline=deadline,
-            policy=policy,
+            policy=clients.policy,
         )
     except ClientError as error:
         if error_code(error) == "ParameterAlreadyExists":
@@ -119,13 +111,7 @@ def remember_previous(
 
 
 def read_record(
-    ssm: Any,
-    stack_id: str,
-    target: Target,
-    *,
-    deadline: Deadline,
-    policy: RetryPolicy,
-    denied_means_none: bool = False,
+    clients: Clients, stack_id: str, target: Target, *, deadline: Deadline, denied_means_none: bool = False
 ) -> dict[str, Any] | None:
     """The record of the slot, or ``None`` when there is none (or it is unreadable).
 
@@ -137,10 +123,10 @@ def read_record(
     name = parameter_name(stack_id, target)
     try:
         response = call_with_retry(
-            lambda: ssm.get_parameter(Name=name, WithDecryption=True),
+            lambda: clients.ssm.get_parameter(Name=name, WithDecryption=True),
             what="GetParameter",
             deadline=deadline,
-            policy=policy,
+            policy=clients.policy,
             retry_access_denied=not denied_means_none,
         )
     except ClientError as error:
@@ -156,13 +142,7 @@ def read_record(
 
 
 def forget(
-    ssm: Any,
-    stack_id: str,
-    target: Target,
-    *,
-    deadline: Deadline,
-    policy: RetryPolicy,
-    denied_means_none: bool = False,
+    clients: Clients, stack_id: str, target: Target, *, deadline: Deadline, denied_means_none: bool = False
 ) -> None:
     """Delete the slot's record (absent counts as done).
 
@@ -176,10 +156,10 @@ def forget(
     name = parameter_name(stack_id, target)
     try:
         call_with_retry(
-            lambda: ssm.delete_parameter(Name=name),
+            lambda: clients.ssm.delete_parameter(Name=name),
             what="DeleteParameter",
             deadline=deadline,
-            policy=policy,
+            policy=clients.policy,
             retry_access_denied=not denied_means_none,
         )
     except ClientError as error:
@@ -191,14 +171,7 @@ def forget(
 
 
 def restore_previous(
-    ssm: Any,
-    account: Any,
-    stack_id: str,
-    target: Target,
-    *,
-    deadline: Deadline,
-    policy: RetryPolicy,
-    deleted: Mapping[str, Any] | None = None,
+    clients: Clients, stack_id: str, target: Target, *, deadline: Deadline, deleted: Mapping[str, Any] | None = None
 ) -> str:
     """Put back the contact recorded before the stack, or delete the contact if there was none; drop the record.
 
@@ -212,12 +185,12 @@ def restore_previous(
         What was done, for the log: ``restored``, ``deleted``, ``deleted (no record)``, ``nothing to
         delete`` or ``left in place (changed by another writer)``.
     """
-    record = read_record(ssm, stack_id, target, deadline=deadline, policy=policy)
-    live = read_contact(account, target, deadline=deadline, policy=policy)
+    record = read_record(clients, stack_id, target, deadline=deadline)
+    live = read_contact(clients.account, target, deadline=deadline, policy=clients.policy)
     if live is not None and deleted is not None and not spec.same_contact(deleted, live):
         # Another writer set the contact after this stack did: it is theirs now, not ours to restore over.
         logger.warning("%s: changed by another writer since this stack wrote it; left in place", target.physical_id)
-        forget(ssm, stack_id, target, deadline=deadline, policy=policy)
+        forget(clients, stack_id, target, deadline=deadline)
         return "left in place (changed by another writer)"
     if (
         record is not None
@@ -226,12 +199,18 @@ def restore_previous(
             {spec.CONTACT_TYPE: target.contact_type, **{k: record.get(k) for k in spec.DETAIL_FIELDS}}
         )
     ):
-        put_contact(account, target, {k: record[k] for k in spec.DETAIL_FIELDS}, deadline=deadline, policy=policy)
+        put_contact(
+            clients.account,
+            target,
+            {k: record[k] for k in spec.DETAIL_FIELDS},
+            deadline=deadline,
+            policy=clients.policy,
+        )
         outcome = "restored"
     elif live is None:
         outcome = "nothing to delete"
     else:
-        delete_contact(account, target, deadline=deadline, policy=policy, deleted=deleted)
+        delete_contact(clients.account, target, deadline=deadline, policy=clients.policy, deleted=deleted)
         outcome = "deleted" if record is not None else "deleted (no record)"
-    forget(ssm, stack_id, target, deadline=deadline, policy=policy)
+    forget(clients, stack_id, target, deadline=deadline)
     return outcome

@@ -21,7 +21,7 @@ from cli_support import (
     write_assembly,
 )
 
-from cdk_alternate_contacts_handler.account_api import ACCESS_DENIED_HINT
+from cdk_alternate_contacts_handler.errors import ACCESS_DENIED_HINT
 
 
 def test_help_documents_the_exit_codes() -> None:

@@ -28,8 +28,8 @@ from cli_support import (
 )
 from sample_contacts import BILLING, OPERATIONS, SECURITY
 
-from cdk_alternate_contacts_cli.aws import OrgAccount
 from cdk_alternate_contacts_cli.importer import choose
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 
 #: The management account's own SECURITY contact: another address and name, the same phone and title.
 MANAGEMENT_SECURITY = {**SECURITY, "EmailAddress": "root-security@example.com", "Name": "Root account owners"}

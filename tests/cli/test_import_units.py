@@ -34,8 +34,8 @@ from sample_contacts import BILLING, OPERATIONS, SECURITY
 
 from cdk_alternate_contacts.model import ContactsModelError
 from cdk_alternate_contacts.structure import CONTEXT_KEY, OrganizationStructure
-from cdk_alternate_contacts_cli.aws import OrgAccount
 from cdk_alternate_contacts_cli.importer import ImportCheckError, ImportedContacts, check, choose, render
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 
 TYPES = ("BILLING", "OPERATIONS", "SECURITY")
 

@@ -13,12 +13,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
-from cdk_alternate_contacts_cli.aws import ContactReader, OrgAccount, Reading, split_active
+from cdk_alternate_contacts_cli.aws import ContactReader, Reading, split_active
 from cdk_alternate_contacts_cli.compare import changed_fields
-from cdk_alternate_contacts_cli.masking import initials, mask_email, mask_phone
 from cdk_alternate_contacts_cli.progress import Progress
 from cdk_alternate_contacts_cli.ratelimit import RateLimiter
-from cdk_alternate_contacts_handler.account_api import ACCESS_DENIED_HINT, RetryPolicy
+from cdk_alternate_contacts_handler.errors import ACCESS_DENIED_HINT
+from cdk_alternate_contacts_handler.masking import initials, mask_email, mask_phone
+from cdk_alternate_contacts_handler.organizations import OrgAccount
+from cdk_alternate_contacts_handler.retry import RetryPolicy
 
 OWN = "123456789012"
 MEMBER = "111111111111"

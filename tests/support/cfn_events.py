@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
-from cdk_alternate_contacts_handler.account_api import Deadline, RetryPolicy
+from cdk_alternate_contacts_handler.retry import Deadline, RetryPolicy
 
 OWN_ACCOUNT = "123456789012"  # moto's default account: the one the function runs in
 MEMBER_ACCOUNT = "210987654321"

@@ -33,7 +33,7 @@ from moto.account.models import account_backends
 from moto.ssm.models import ssm_backends
 
 from cdk_alternate_contacts_handler import index
-from cdk_alternate_contacts_handler.account_api import RetryPolicy
+from cdk_alternate_contacts_handler.retry import RetryPolicy
 from localdeploy.cfn_api import NAMESPACE, CloudFormationApi
 from localdeploy.registry import ResourceSummary, StackRegistry, StackView
 from localdeploy.responses import Answer, ResponseListener

@@ -7,11 +7,12 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.config import Config
 from botocore.stub import Stubber
 from cfn_events import OWN_ACCOUNT, FakeTime
 from moto import mock_aws
 
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
 
 
 @pytest.fixture
@@ -24,6 +25,17 @@ def moto_account() -> Iterator[Any]:
     """The Account API of moto, in-process. moto is lenient (see the Stubber tests for what it skips)."""
     with mock_aws():
         yield boto3.client("account", region_name="us-east-1")
+
+
+@pytest.fixture
+def account() -> Iterator[tuple[Any, Stubber]]:
+    """An Account API client whose answers come from the test (botocore's Stubber), making one try per call.
+
+    For what moto does not emulate: throttling, server faults, AccessDenied, eventual consistency.
+    """
+    client = boto3.client("account", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
+    with Stubber(client) as stubber:
+        yield client, stubber
 
 
 @pytest.fixture

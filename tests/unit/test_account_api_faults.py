@@ -15,31 +15,18 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
-from botocore.exceptions import ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import Stubber
 from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
-from cdk_alternate_contacts_handler.account_api import (
-    ContactError,
-    Deadline,
-    Target,
-    delete_contact,
-    is_retryable,
-    put_contact,
-    read_contact,
-)
+from cdk_alternate_contacts_handler.account_api import Target, delete_contact, get_contact, put_contact, read_contact
+from cdk_alternate_contacts_handler.errors import ContactError, is_retryable
+from cdk_alternate_contacts_handler.retry import Deadline, without_deadline
 
 OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
 MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)
 LIVE = {"AlternateContact": {"AlternateContactType": "SECURITY", **DETAILS}}
 STALE = {"AlternateContact": {"AlternateContactType": "SECURITY", **DETAILS, "Title": "Old title"}}
-
-
-@pytest.fixture
-def account() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("account", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
-    with Stubber(client) as stubber:
-        yield client, stubber
 
 
 class ScriptedEndpoint:
@@ -137,64 +124,58 @@ def test_put_never_confirmed_fails_in_time_with_a_reason(account: tuple[Any, Stu
     assert fake_time.remaining_ms() >= Deadline(fake_time.remaining_ms).reserve_s * 1000
 
 
-def test_delete_of_an_absent_contact_counts_as_success(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
+def answer(stubber: Stubber, *steps: str) -> None:
+    """Queue the API's answers, in order: ``live`` (a Get finds DETAILS), ``stale`` (a Get finds other details),
+    ``none`` (a Get finds no contact), ``deleted`` (a Delete succeeds), ``absent`` (a Delete finds no contact)."""
+    for step in steps:
+        if step in ("live", "stale"):
+            stubber.add_response("get_alternate_contact", LIVE if step == "live" else STALE)
+        elif step == "none":
+            stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
+        elif step == "deleted":
+            stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
+        else:
+            stubber.add_client_error("delete_alternate_contact", "ResourceNotFoundException", "No contact", 404)
+
+
+#: Each Delete against an eventually consistent API and concurrent writers: the answers it gets, the details
+#: the resource wrote (None: not known), and whether it reports a deletion. The stubber fails the test on any
+#: call beyond the script, and on any answer left unused.
+DELETES = [
     # The real API answers ResourceNotFoundException; moto would simply succeed.
-    client, stubber = account
-    stubber.add_client_error("delete_alternate_contact", "ResourceNotFoundException", "No contact", 404)
-    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy())
-    assert existed is False
-    stubber.assert_no_pending_responses()
+    pytest.param(["absent"], None, False, id="of-an-absent-contact-counts-as-success"),
+    pytest.param(["deleted", "live", "none", "none"], None, True, id="waits-until-reads-show-the-contact-gone"),
+    # Still ours when the Delete starts, then someone else puts other values: the wait stops there, the other
+    # writer's contact stays and nothing more is deleted.
+    pytest.param(
+        ["live", "deleted", "stale", "stale"], DETAILS, True, id="racing-a-concurrent-put-leaves-the-new-contact"
+    ),
+    pytest.param(
+        ["live", "deleted", "live", "live", "none", "none"],
+        DETAILS,
+        True,
+        id="keeps-waiting-while-reads-still-show-its-own-values",
+    ),
+    # The slot holds other details than the ones this resource wrote: no DeleteAlternateContact at all.
+    pytest.param(["stale"], DETAILS, False, id="leaves-a-contact-another-writer-set-after-this-resource"),
+]
 
 
-def test_delete_waits_until_reads_show_the_contact_gone(account: tuple[Any, Stubber], fake_time: FakeTime) -> None:
-    client, stubber = account
-    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
-    stubber.add_response("get_alternate_contact", LIVE)
-    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
-    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
-    assert delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy()) is True
-    stubber.assert_no_pending_responses()
-
-
-def test_delete_racing_a_concurrent_put_leaves_the_new_contact(
-    account: tuple[Any, Stubber], fake_time: FakeTime
+@pytest.mark.parametrize(("steps", "deleted", "existed"), DELETES)
+def test_delete(
+    account: tuple[Any, Stubber],
+    fake_time: FakeTime,
+    steps: list[str],
+    deleted: dict[str, str] | None,
+    existed: bool,
 ) -> None:
-    # GIVEN a Delete of the values this resource wrote, while someone else puts other values
+    # GIVEN the API's answers
     client, stubber = account
-    stubber.add_response("get_alternate_contact", LIVE)  # still ours when the Delete starts
-    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
-    stubber.add_response("get_alternate_contact", STALE)
-    stubber.add_response("get_alternate_contact", STALE)
-    # WHEN the handler waits for the delete to show
-    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
-    # THEN it stops waiting (the contact is the other writer's now) and deletes nothing more
-    assert existed is True
-    stubber.assert_no_pending_responses()
-
-
-def test_delete_keeps_waiting_while_reads_still_show_its_own_values(
-    account: tuple[Any, Stubber], fake_time: FakeTime
-) -> None:
-    client, stubber = account
-    stubber.add_response("get_alternate_contact", LIVE)
-    stubber.add_response("delete_alternate_contact", {}, {"AlternateContactType": "SECURITY"})
-    stubber.add_response("get_alternate_contact", LIVE)
-    stubber.add_response("get_alternate_contact", LIVE)
-    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
-    stubber.add_client_error("get_alternate_contact", "ResourceNotFoundException", "none", 404)
-    delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
-    stubber.assert_no_pending_responses()
-
-
-def test_delete_leaves_a_contact_another_writer_set_after_this_resource(
-    account: tuple[Any, Stubber], fake_time: FakeTime
-) -> None:
-    # GIVEN the slot holds other details than the ones this resource wrote
-    client, stubber = account
-    stubber.add_response("get_alternate_contact", STALE)
-    # WHEN the Delete runs, THEN it deletes nothing (no DeleteAlternateContact is expected by the stubber)
-    existed = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=DETAILS)
-    assert existed is False
+    answer(stubber, *steps)
+    # WHEN the contact is deleted
+    outcome = delete_contact(client, OWN, deadline=fake_time.deadline(), policy=fake_time.policy(), deleted=deleted)
+    # THEN it reports whether it deleted, having made exactly the calls the script answers
+    assert outcome is existed
     stubber.assert_no_pending_responses()
 
 
@@ -212,27 +193,45 @@ def settled(fake_time: FakeTime) -> Deadline:
     return Deadline(fake_time.remaining_ms, clock=lambda: fake_time.now, access_denied_grace_s=0.0)
 
 
-def test_access_denied_for_a_member_account_explains_the_organization_setup(
-    account: tuple[Any, Stubber], fake_time: FakeTime
+#: Each AccessDenied's reason says what to fix: a member account's, the organization set-up; the own
+#: account's, the missing permission.
+DENIALS = [
+    pytest.param(
+        "put_alternate_contact",
+        lambda client, deadline, policy: put_contact(client, MEMBER, DETAILS, deadline=deadline, policy=policy),
+        [
+            f"{MEMBER_ACCOUNT}/BILLING",
+            "management account",
+            "delegated administrator",
+            "trusted access",
+            "member account",
+        ],
+        id="member-account-explains-the-organization-setup",
+    ),
+    pytest.param(
+        "delete_alternate_contact",
+        lambda client, deadline, policy: delete_contact(client, OWN, deadline=deadline, policy=policy),
+        ["account:DeleteAlternateContact"],
+        id="own-account-names-the-missing-permission",
+    ),
+]
+
+
+@pytest.mark.parametrize(("operation", "call", "hints"), DENIALS)
+def test_access_denied_is_explained_in_a_reason_cloudformation_shows_whole(
+    account: tuple[Any, Stubber], fake_time: FakeTime, operation: str, call: Any, hints: list[str]
 ) -> None:
+    # GIVEN IAM refuses the call for good (past the propagation time)
     client, stubber = account
-    stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    stubber.add_client_error(operation, "AccessDeniedException", "not authorized", 403)
+    # WHEN the call is made
     with pytest.raises(ContactError) as raised:
-        put_contact(client, MEMBER, DETAILS, deadline=settled(fake_time), policy=fake_time.policy())
+        call(client, settled(fake_time), fake_time.policy())
+    # THEN the reason names what to fix, within CloudFormation's 256 characters
     reason = str(raised.value)
-    assert f"{MEMBER_ACCOUNT}/BILLING" in reason
-    for hint in ("management account", "delegated administrator", "trusted access", "member account"):
+    for hint in hints:
         assert hint in reason
     assert len(reason) <= 256
-
-
-def test_access_denied_for_the_own_account_names_the_missing_permission(
-    account: tuple[Any, Stubber], fake_time: FakeTime
-) -> None:
-    client, stubber = account
-    stubber.add_client_error("delete_alternate_contact", "AccessDeniedException", "not authorized", 403)
-    with pytest.raises(ContactError, match="account:DeleteAlternateContact"):
-        delete_contact(client, OWN, deadline=settled(fake_time), policy=fake_time.policy())
 
 
 def test_validation_error_from_the_api_is_reported_without_contact_details(
@@ -271,6 +270,22 @@ def test_broken_connections_are_retryable(error: Exception) -> None:
 
 def test_programming_errors_are_not_retried() -> None:
     assert not is_retryable(KeyError("AlternateContact"))
+
+
+def test_a_read_without_a_deadline_gives_up_after_the_policys_attempts_with_the_api_error(
+    fake_time: FakeTime,
+) -> None:
+    # GIVEN an API that throttles every call, and a caller without a deadline (the command-line tool)
+    client, endpoint = scripted_client([THROTTLED] * 10)
+    policy = fake_time.policy()
+    policy.max_attempts = 3
+    # WHEN a contact is read
+    with pytest.raises(ClientError) as raised:
+        get_contact(client, MEMBER, deadline=without_deadline(), policy=policy)
+    # THEN it made three attempts, slept between them only, and raised the API's own error for the caller to word
+    assert len(endpoint.requests) == 3
+    assert fake_time.sleeps == [0.5, 1.0]
+    assert raised.value.response["Error"]["Code"] == "TooManyRequestsException"
 
 
 def test_member_target_sends_account_id_and_own_target_does_not() -> None:

@@ -25,8 +25,9 @@ from cfn_events import (
 )
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
+from cdk_alternate_contacts_handler.retry import Deadline
 
 NESTED_A = (
     f"arn:aws:cloudformation:us-east-1:{OWN_ACCOUNT}:stack/Contacts-NestedA-1AB/5b0a2f10-0000-4000-8000-00000000000a"

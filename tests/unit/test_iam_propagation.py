@@ -6,25 +6,18 @@ the fake clock of ``cfn_events.FakeTime``: the retries' sleeps move it, nothing 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from botocore.config import Config
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime
 
-from cdk_alternate_contacts_handler.account_api import (
-    IAM_PROPAGATION_S,
-    ContactError,
-    Deadline,
-    Target,
-    call_with_retry,
-    put_contact,
-)
-from cdk_alternate_contacts_handler.lifecycle import root_stack
+from cdk_alternate_contacts_handler.account_api import Target, put_contact
+from cdk_alternate_contacts_handler.claims import root_stack
+from cdk_alternate_contacts_handler.errors import ContactError
+from cdk_alternate_contacts_handler.retry import IAM_PROPAGATION_S, Deadline, call_with_retry
 
 OWN = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
 MEMBER = Target(MEMBER_ACCOUNT, "BILLING", own_account=False)
@@ -32,11 +25,10 @@ LIVE = {"AlternateContact": {"AlternateContactType": "SECURITY", **DETAILS}}
 STACK_ID = f"arn:aws:cloudformation:us-east-1:{OWN_ACCOUNT}:stack/Contacts/5b0a2f10-0000-4000-8000-000000000001"
 
 
-@pytest.fixture
-def account() -> Iterator[tuple[Any, Stubber]]:
-    client = boto3.client("account", region_name="us-east-1", config=Config(retries={"total_max_attempts": 1}))
-    with Stubber(client) as stubber:
-        yield client, stubber
+def deny_puts(stubber: Stubber, times: int) -> None:
+    """Answer the next ``times`` PutAlternateContact calls with IAM's AccessDeniedException."""
+    for _ in range(times):
+        stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
 
 
 def test_access_denied_on_the_first_calls_is_retried_until_the_policy_applies(
@@ -44,8 +36,7 @@ def test_access_denied_on_the_first_calls_is_retried_until_the_policy_applies(
 ) -> None:
     # GIVEN a Put denied twice (IAM still applying the policy CloudFormation just updated), then allowed
     client, stubber = account
-    for _ in range(2):
-        stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    deny_puts(stubber, 2)
     stubber.add_response("put_alternate_contact", {})
     stubber.add_response("get_alternate_contact", LIVE)
     # WHEN the contact is put at the start of an invocation
@@ -60,8 +51,7 @@ def test_access_denied_that_outlasts_the_propagation_time_is_explained(
 ) -> None:
     # GIVEN a role that never gets the permission
     client, stubber = account
-    for _ in range(40):
-        stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    deny_puts(stubber, 40)
     # WHEN the contact is put
     with pytest.raises(ContactError) as raised:
         put_contact(client, MEMBER, DETAILS, deadline=fake_time.deadline(), policy=fake_time.policy())
@@ -78,7 +68,7 @@ def test_access_denied_late_in_an_invocation_is_not_retried(account: tuple[Any, 
     client, stubber = account
     deadline = fake_time.deadline()
     fake_time.now = IAM_PROPAGATION_S + 1
-    stubber.add_client_error("put_alternate_contact", "AccessDeniedException", "not authorized", 403)
+    deny_puts(stubber, 1)
     # WHEN a call is denied
     with pytest.raises(ContactError, match="AccessDenied"):
         put_contact(client, OWN, DETAILS, deadline=deadline, policy=fake_time.policy())

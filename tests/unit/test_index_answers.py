@@ -18,7 +18,8 @@ from botocore.exceptions import ClientError
 from cfn_events import DETAILS, OWN_ACCOUNT, event, properties
 from moto import mock_aws
 
-from cdk_alternate_contacts_handler import index, lifecycle
+from cdk_alternate_contacts_handler import index
+from cdk_alternate_contacts_handler.clients import Clients
 from localdeploy.responses import ResponseListener
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{OWN_ACCOUNT}:function:provider"
@@ -118,9 +119,7 @@ def test_work_that_overruns_is_abandoned_and_answered_once_before_crhelpers_time
         def __getattr__(self, _name: str) -> Any:  # every call hangs (a Create reads the slot before it puts)
             return lambda **_: time.sleep(30)
 
-    monkeypatch.setattr(
-        index, "make_clients", lambda *_: lifecycle.Clients(Hanging(), None, own_account_id=OWN_ACCOUNT)
-    )
+    monkeypatch.setattr(index, "make_clients", lambda *_: Clients(Hanging(), None, own_account_id=OWN_ACCOUNT))
     started = time.monotonic()
     # WHEN the handler runs, and we wait past the moment crhelper's own timer would fire (4.5 s)
     answers = send(event("Create", properties("SECURITY")), seconds=5.0, settle_s=1.5)
@@ -139,7 +138,7 @@ def test_unexpected_errors_answer_their_type_not_their_message(send: Any, monkey
         def put_alternate_contact(self, **kwargs: Any) -> None:
             raise KeyError(kwargs["EmailAddress"])
 
-    monkeypatch.setattr(index, "make_clients", lambda *_: lifecycle.Clients(Broken(), None, own_account_id=OWN_ACCOUNT))
+    monkeypatch.setattr(index, "make_clients", lambda *_: Clients(Broken(), None, own_account_id=OWN_ACCOUNT))
     answers = send(event("Create", properties("SECURITY")))
     assert len(answers) == 1
     assert answers[0]["Reason"] == "internal error (KeyError); see the function's log"

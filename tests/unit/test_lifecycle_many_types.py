@@ -22,8 +22,8 @@ from cfn_events import (
 )
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
 
 OPS = {**DETAILS, "EmailAddress": "ops@example.com", "Title": "On-call"}
 BILL = {**DETAILS, "EmailAddress": "ap@example.com", "Title": "Accounts payable"}

@@ -23,8 +23,9 @@ from cfn_events import (
 )
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
+from cdk_alternate_contacts_handler.retry import Deadline
 
 
 def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[str, Any] | None:

@@ -18,8 +18,9 @@ from botocore.stub import Stubber
 from cfn_events import DETAILS, OWN_ACCOUNT, STACK_ID, FakeTime, event, properties, stack_resources
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import Deadline
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.claims import declared_in_template
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.retry import Deadline
 
 PHYSICAL = f"{OWN_ACCOUNT}/SECURITY"
 NEW = {**DETAILS, "EmailAddress": "soc@example.com", "Title": "SOC lead"}
@@ -139,7 +140,7 @@ def test_unusable_templates_give_no_values(kind: str, fake_time: FakeTime, cloud
         ),
     }[kind]
     stubber.add_response("get_template", {"TemplateBody": body})
-    found = lifecycle.declared_in_template(
+    found = declared_in_template(
         client, STACK_ID, "SecurityContact", "SECURITY", deadline=fake_time.deadline(), policy=fake_time.policy()
     )
     assert found is None

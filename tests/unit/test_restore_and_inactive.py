@@ -27,8 +27,9 @@ from cfn_events import (
 )
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError, Target
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.account_api import Target
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
 from cdk_alternate_contacts_handler.restore import parameter_name
 
 

@@ -29,8 +29,9 @@ from cfn_events import (
 from handler_harness import api_error_response
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError, Deadline
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
+from cdk_alternate_contacts_handler.retry import Deadline
 
 NEW = {**DETAILS, "Title": "Incident commander"}
 

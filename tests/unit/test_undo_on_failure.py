@@ -23,9 +23,11 @@ from cfn_events import (
 from handler_harness import api_error_response
 
 from cdk_alternate_contacts_handler import lifecycle
-from cdk_alternate_contacts_handler.account_api import ContactError, Target
-from cdk_alternate_contacts_handler.lifecycle import Clients
+from cdk_alternate_contacts_handler.account_api import Target
+from cdk_alternate_contacts_handler.clients import Clients
+from cdk_alternate_contacts_handler.errors import ContactError
 from cdk_alternate_contacts_handler.restore import remember_previous
+from cdk_alternate_contacts_handler.undo import Journal, Write, undo
 
 NEW = {**DETAILS, "Title": "Incident commander"}
 
@@ -101,10 +103,10 @@ def test_update_failing_after_writing_a_new_slot_puts_that_slot_back(with_ssm: C
 def test_undo_leaves_a_slot_another_writer_set_since(with_ssm: Clients, fake_time: FakeTime) -> None:
     clients = with_ssm
     # GIVEN a failed Create whose BILLING write was replaced by another writer before the undo
-    journal = lifecycle.Journal([lifecycle.Write(Target(OWN_ACCOUNT, "BILLING", own_account=True), None, DETAILS)])
+    journal = Journal([Write(Target(OWN_ACCOUNT, "BILLING", own_account=True), None, DETAILS)])
     clients.account.put_alternate_contact(AlternateContactType="BILLING", **BEFORE)
     # WHEN the undo runs
-    problems = lifecycle.undo(journal, {"StackId": STACK_ID}, clients, fake_time.deadline())
+    problems = undo(journal, {"StackId": STACK_ID}, clients, fake_time.deadline())
     # THEN the other writer's contact stays
     assert problems == [] and live(clients.account, "BILLING") == BEFORE
 
@@ -127,9 +129,7 @@ def test_rollback_update_restores_a_slot_the_failed_update_could_not_undo(
     clients.account.put_alternate_contact(AlternateContactType="BILLING", **DETAILS)
     clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
     target = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
-    remember_previous(
-        clients.ssm, clients.account, STACK_ID, target, deadline=fake_time.deadline(), policy=clients.policy
-    )
+    remember_previous(clients, STACK_ID, target, deadline=fake_time.deadline())
     clients.account.put_alternate_contact(AlternateContactType="SECURITY", **NEW)
     old = {**contacts_properties({"BILLING": DETAILS}), "RestoreOnDelete": "true"}
     failed = {**contacts_properties({"BILLING": DETAILS, "SECURITY": NEW}), "RestoreOnDelete": "true"}

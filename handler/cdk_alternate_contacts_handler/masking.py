@@ -1,7 +1,8 @@
 """Contact details shown masked: enough to recognise a contact, not enough to harvest it.
 
-Every contact field is marked sensitive in the Account API's model, and the tool's output often ends up in
-CI logs. ``--show-details`` turns masking off.
+Every contact field is marked sensitive in the Account API's model, and what shows them often ends up in CI
+logs: the command-line tool (whose ``--show-details`` turns masking off), the local engine's reports and its
+demo all mask with these functions, the one masking of the project.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Final
 
-from cdk_alternate_contacts_handler import spec
+from . import spec
 
 #: Shown for a value too short to mask meaningfully.
 HIDDEN: Final = "***"
@@ -55,9 +56,23 @@ MASKS: Final[Mapping[str, Callable[[str], str]]] = {
 }
 
 
+def mask(field: str, value: str) -> str:
+    """The masked value of detail ``field``: ``s***@example.com``, ``+1 *** ***0100``, initials."""
+    return MASKS[field](value)
+
+
+#: Anything shaped like an email address, for masking free text such as a failure reason.
+EMAIL_LIKE: Final = re.compile(r"([^\s@<>()\"']+)@([\w.-]+\.\w+)")
+
+
+def mask_text(text: str) -> str:
+    """Mask every email address in free text (reasons and messages shown to a reader)."""
+    return EMAIL_LIKE.sub(lambda match: mask_email(match.group(0)), text)
+
+
 def show(field: str, value: str, *, reveal: bool) -> str:
     """The value of detail ``field`` as the user sees it: itself with ``reveal``, masked otherwise."""
-    return value if reveal else MASKS[field](value)
+    return value if reveal else mask(field, value)
 
 
 def show_details(details: Mapping[str, str], *, reveal: bool) -> dict[str, str]:
