@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Final, NoReturn
 
@@ -169,6 +169,43 @@ never shown on the terminal (the summary masks them): keep it where such data be
 repository.
 """
 
+PLAN_DESCRIPTION: Final = (
+    "Compare the contacts declared in a synthesized app with the live ones, per account and type:\n"
+    "CREATE (no live contact), UPDATE (names the fields that differ), NO CHANGE, or UNKNOWN when a\n"
+    "declared value is only known during the deploy. An account only the deploy knows is read from the\n"
+    "deployed stack (the resource's physical id); while the stack or the resource is not deployed, the\n"
+    "contact is NEW: a deploy creates it. Contact details are masked unless --show-details.\n\n"
+    f"{COVERAGE_PLAN}"
+)
+
+DRIFT_DESCRIPTION: Final = (
+    "Compare the live contacts with the ones the deployed app declares, per account and type:\n"
+    "DRIFTED (names the fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is\n"
+    "missing. An account only the deploy knows is read from the deployed stack (the resource's physical\n"
+    "id). A contact that cannot be checked is UNKNOWN (a value the deployed stack does not tell) or NOT\n"
+    f"DEPLOYED, never IN SYNC: exit {EXIT_UNCHECKED} when nothing else is wrong. Contact details are masked\n"
+    "unless --show-details.\n\n"
+    f"{COVERAGE_DRIFT}"
+)
+
+AUDIT_DESCRIPTION: Final = (
+    "List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE\n"
+    "accounts are skipped) and report those without a contact of the given types. Run it from the\n"
+    "management account (its own contacts are read without AccountId) or a delegated administrator.\n\n"
+    "With --cdk-out, every ACTIVE account is listed with the RULE that keeps it: listed (<stack>) when a\n"
+    "stack declares its contacts, coverage: <unit id | defaults> when a coverage keeps it (the deepest\n"
+    "unit with a rule on its path; the organization's structure is read for it: Organizations ListRoots,\n"
+    "ListOrganizationalUnitsForParent, ListAccountsForParent, DescribeOrganization), or not covered."
+)
+
+LOOKUP_DESCRIPTION: Final = (
+    "Read the organization's structure (Organizations ListRoots, ListOrganizationalUnitsForParent,\n"
+    "ListAccountsForParent) and record it in the app's cdk.context.json, as CDK's context lookups do:\n"
+    "OrganizationContacts applies [[organizational_units]] rules to listed accounts by the unit that\n"
+    "holds them, read from there at synth. Run it again when accounts move or join. Only ids and\n"
+    "the units' names are recorded. Nothing is written to AWS."
+)
+
 
 def _common_options(*, report: bool) -> _Parser:
     """The AWS, output and pacing options; ``report``: with ``--format table|json`` for a report on stdout."""
@@ -204,26 +241,55 @@ def _common_options(*, report: bool) -> _Parser:
     return common
 
 
+def _command(
+    commands: argparse._SubParsersAction[_Parser],
+    name: str,
+    run: Callable[[argparse.Namespace], int],
+    *,
+    parents: list[_Parser],
+    summary: str,
+    description: str,
+) -> _Parser:
+    """A sub-command that runs ``run``: its description keeps its line breaks, its help ends with the exit codes."""
+    command = commands.add_parser(
+        name,
+        parents=parents,
+        help=summary,
+        description=description,
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    command.set_defaults(run=run)
+    return command
+
+
+def _stack_option(group: argparse._ActionsContainer, help_text: str) -> None:
+    """``--stack NAME...``: the stacks of the cloud assembly to read, glob patterns (default: every stack)."""
+    group.add_argument("--stack", action="extend", nargs="+", default=[], metavar="NAME", help=help_text)
+
+
+def _path_option(
+    group: argparse._ActionsContainer, flag: str, metavar: str, default: Path | None = None, *, help_text: str
+) -> None:
+    """A folder or file option (``--cdk-out DIR``, ``--context-file FILE``), read as a :class:`Path`."""
+    group.add_argument(flag, type=Path, default=default, metavar=metavar, help=help_text)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command line: four sub-commands sharing the AWS, output and pacing options."""
     common = _common_options(report=True)
     declared = _Parser(add_help=False)
     app = declared.add_argument_group("app")
-    app.add_argument(
+    _path_option(
+        app,
         "--cdk-out",
-        type=Path,
+        "DIR",
         default=Path("cdk.out"),
-        metavar="DIR",
-        help="the synthesized cloud assembly (default: %(default)s; run `cdk synth` first)",
+        help_text="the synthesized cloud assembly (default: %(default)s; run `cdk synth` first)",
     )
-    app.add_argument(
-        "--stack",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NAME",
-        help="only these stacks (glob patterns as in the CDK CLI; nested stacks follow their parent; "
-        "default: every stack)",
+    _stack_option(
+        app,
+        "only these stacks (glob patterns as in the CDK CLI; nested stacks follow their parent; default: every stack)",
     )
     app.add_argument("--show-details", action="store_true", help="show contact details in clear (default: masked)")
 
@@ -236,20 +302,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(title="commands", dest="command", required=True, metavar="COMMAND")
 
-    plan = commands.add_parser(
+    plan = _command(
+        commands,
         "plan",
+        run_plan,
         parents=[declared, common],
-        help="what a deploy would create, update or leave alone",
-        description=(
-            "Compare the contacts declared in a synthesized app with the live ones, per account and type:\n"
-            "CREATE (no live contact), UPDATE (names the fields that differ), NO CHANGE, or UNKNOWN when a\n"
-            "declared value is only known during the deploy. An account only the deploy knows is read from the\n"
-            "deployed stack (the resource's physical id); while the stack or the resource is not deployed, the\n"
-            "contact is NEW: a deploy creates it. Contact details are masked unless --show-details.\n\n"
-            f"{COVERAGE_PLAN}"
-        ),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        summary="what a deploy would create, update or leave alone",
+        description=PLAN_DESCRIPTION,
     )
     plan.add_argument(
         "--detailed-exitcode",
@@ -258,42 +317,25 @@ def build_parser() -> argparse.ArgumentParser:
         "`terraform plan` does), or a coverage would write one",
     )
     _no_coverage_option(plan, "plan")
-    plan.set_defaults(run=run_plan)
 
-    drift = commands.add_parser(
+    drift = _command(
+        commands,
         "drift",
+        run_drift,
         parents=[declared, common],
-        help="after a deploy: live contacts that differ from the app (exit 1)",
-        description=(
-            "Compare the live contacts with the ones the deployed app declares, per account and type:\n"
-            "DRIFTED (names the fields that differ), MISSING, IN SYNC. Exits 1 when any contact drifted or is\n"
-            "missing. An account only the deploy knows is read from the deployed stack (the resource's physical\n"
-            "id). A contact that cannot be checked is UNKNOWN (a value the deployed stack does not tell) or NOT\n"
-            f"DEPLOYED, never IN SYNC: exit {EXIT_UNCHECKED} when nothing else is wrong. Contact details are masked\n"
-            "unless --show-details.\n\n"
-            f"{COVERAGE_DRIFT}"
-        ),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        summary="after a deploy: live contacts that differ from the app (exit 1)",
+        description=DRIFT_DESCRIPTION,
     )
     _no_coverage_option(drift, "drift check")
-    drift.set_defaults(run=run_drift, detailed_exitcode=False)
+    drift.set_defaults(detailed_exitcode=False)
 
-    audit = commands.add_parser(
+    audit = _command(
+        commands,
         "audit",
+        run_audit,
         parents=[common],
-        help="ACTIVE accounts of the organization missing a contact (exit 1)",
-        description=(
-            "List the organization's ACTIVE accounts (Organizations ListAccounts; SUSPENDED and PENDING_CLOSURE\n"
-            "accounts are skipped) and report those without a contact of the given types. Run it from the\n"
-            "management account (its own contacts are read without AccountId) or a delegated administrator.\n\n"
-            "With --cdk-out, every ACTIVE account is listed with the RULE that keeps it: listed (<stack>) when a\n"
-            "stack declares its contacts, coverage: <unit id | defaults> when a coverage keeps it (the deepest\n"
-            "unit with a rule on its path; the organization's structure is read for it: Organizations ListRoots,\n"
-            "ListOrganizationalUnitsForParent, ListAccountsForParent, DescribeOrganization), or not covered."
-        ),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        summary="ACTIVE accounts of the organization missing a contact (exit 1)",
+        description=AUDIT_DESCRIPTION,
     )
     audit.add_argument(
         "--type",
@@ -306,52 +348,37 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"contact types to require, of {', '.join(spec.CONTACT_TYPES)} (default: SECURITY)",
     )
     audit_app = audit.add_argument_group("app")
-    audit_app.add_argument(
+    _path_option(
+        audit_app,
         "--cdk-out",
-        type=Path,
-        metavar="DIR",
-        help="a synthesized cloud assembly: show which rule keeps each ACTIVE account (default: none, no RULE)",
+        "DIR",
+        help_text="a synthesized cloud assembly: show which rule keeps each ACTIVE account (default: none, no RULE)",
     )
-    audit_app.add_argument(
-        "--stack",
-        action="extend",
-        nargs="+",
-        default=[],
-        metavar="NAME",
-        help="with --cdk-out: only these stacks (glob patterns; default: every stack)",
-    )
-    audit.set_defaults(run=run_audit)
+    _stack_option(audit_app, "with --cdk-out: only these stacks (glob patterns; default: every stack)")
 
-    lookup = commands.add_parser(
+    lookup = _command(
+        commands,
         "lookup",
+        run_lookup,
         parents=[common],
-        help="record which organizational unit holds each account, for units' rules (cdk.context.json)",
-        description=(
-            "Read the organization's structure (Organizations ListRoots, ListOrganizationalUnitsForParent,\n"
-            "ListAccountsForParent) and record it in the app's cdk.context.json, as CDK's context lookups do:\n"
-            "OrganizationContacts applies [[organizational_units]] rules to listed accounts by the unit that\n"
-            "holds them, read from there at synth. Run it again when accounts move or join. Only ids and\n"
-            "the units' names are recorded. Nothing is written to AWS."
-        ),
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        summary="record which organizational unit holds each account, for units' rules (cdk.context.json)",
+        description=LOOKUP_DESCRIPTION,
     )
-    lookup.add_argument(
+    _path_option(
+        lookup,
         "--context-file",
-        type=Path,
+        "FILE",
         default=Path("cdk.context.json"),
-        metavar="FILE",
-        help="the app's context file (default: %(default)s in the current folder; other keys are kept)",
+        help_text="the app's context file (default: %(default)s in the current folder; other keys are kept)",
     )
-    lookup.set_defaults(run=run_lookup)
 
-    importing = commands.add_parser(
+    importing = _command(
+        commands,
         "import",
+        run_import,
         parents=[_common_options(report=False)],
-        help="write the organization's live contacts to a contacts file that, deployed, changes nothing",
+        summary="write the organization's live contacts to a contacts file that, deployed, changes nothing",
         description=IMPORT_DESCRIPTION,
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     file = importing.add_argument_group("file")
     file.add_argument(
@@ -376,14 +403,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="give values an organizational unit's accounts share to the unit's rule (default: only defaults "
         "and accounts); reads the organization's structure (as `lookup` does) and records it in --context-file",
     )
-    units.add_argument(
+    _path_option(
+        units,
         "--context-file",
-        type=Path,
-        metavar="FILE",
-        help="with --organizational-units: the app's context file the structure is recorded in (default: "
+        "FILE",
+        help_text="with --organizational-units: the app's context file the structure is recorded in (default: "
         "cdk.context.json in the current folder; other keys are kept)",
     )
-    importing.set_defaults(run=run_import)
     return parser
 
 
