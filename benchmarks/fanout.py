@@ -58,12 +58,10 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import hashlib
+import functools
 import json
 import os
-import platform
 import re
-import subprocess
 import sys
 import tempfile
 import threading
@@ -75,10 +73,21 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmark_support import (
+    REPO,
+    cores,
+    cpu_seconds,
+    handler_version,
+    load,
+    print_outcome,
+    print_table,
+    python_version,
+)
+
 sys.path[:0] = [str(REPO), str(REPO / "handler")]
 
-from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
+from organization_model import organization_model  # noqa: E402
+
 from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
 from localdeploy.contacts import account_client, put_contacts, read_contacts  # noqa: E402
@@ -174,19 +183,6 @@ def expected_contacts(requests: list[tuple[str, str, dict[str, Any]]]) -> dict[t
     return expected
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """User plus system CPU seconds of live processes (and of their waited-for children)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(value) for value in fields[11:15])
-    return total / ticks
-
-
 def physical_id(properties: dict[str, Any]) -> str:
     """The identity the handler gives a resource: ``<account>/<TYPE>[+<TYPE>...]``."""
     types = (
@@ -235,18 +231,18 @@ def measure(
     client = CustomResourceClient(cloud.functions, cloud.responses)
     start = threading.Barrier(len(requests) + 1)
 
+    # What every request of the run shares: the phase, its type and the stack.
+    phase = "deploy" if request_type == "Create" else "destroy"
+    send_to_stack = functools.partial(
+        client.send, phase=phase, request_type=request_type, stack_id=stack_id, stack_name=STACK
+    )
+
     def send(request: tuple[str, str, dict[str, Any]]) -> RequestRecord:
         logical_id, resource_type, properties = request
+        physical = physical_id(properties) if request_type == "Delete" else None
         start.wait()
-        return client.send(
-            phase="deploy" if request_type == "Create" else "destroy",
-            request_type=request_type,
-            stack_id=stack_id,
-            stack_name=STACK,
-            logical_id=logical_id,
-            resource_type=resource_type,
-            properties=properties,
-            physical_id=physical_id(properties) if request_type == "Delete" else None,
+        return send_to_stack(
+            logical_id=logical_id, resource_type=resource_type, properties=properties, physical_id=physical
         )
 
     with ThreadPoolExecutor(max_workers=len(requests)) as senders:
@@ -330,151 +326,6 @@ def _moto_pids(cloud: LocalCloud) -> list[int]:
     return [process.pid] if process is not None else []
 
 
-def handler_version() -> str:
-    """The commit the handler code comes from, and whether the working tree changes it."""
-    commit = subprocess.run(
-        ["git", "log", "-1", "--format=%h", "--", "handler"], cwd=REPO, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    dirty = subprocess.run(
-        ["git", "status", "--porcelain", "--", "handler"], cwd=REPO, capture_output=True, text=True, check=False
-    ).stdout.strip()
-    return f"{commit or 'unknown'}{' + uncommitted changes' if dirty else ''}"
-
-
-ORGANIZATION_APP = """
-import hashlib
-import aws_cdk as cdk
-from cdk_alternate_contacts import AccountContacts, ContactDetails, OrganizationContacts
-
-app = cdk.App()
-ids = [f"{{int(hashlib.sha256(f'scale{{i}}'.encode()).hexdigest(), 16) % 10**12:012d}}" for i in range({accounts})]
-details = {{
-    kind: ContactDetails(email_address=f"{{kind}}@example.com", name=f"{{kind.title()}} team",
-                         phone_number="+1 206 555 0100", title="Scale model")
-    for kind in ("security", "operations", "billing")
-}}
-OrganizationContacts(
-    cdk.Stack(app, "{stack}"), "Organization", defaults=details, accounts=[AccountContacts(a) for a in ids],
-    nested_stacks={stacks},
-)
-app.synth()
-"""
-
-ORGANIZATION_STACK = "OrganizationScale"
-
-
-@dataclass
-class ModelRun:
-    """One operation of the scale model: what failed, how long it took, the longest wait for an answer."""
-
-    variant: str
-    operation: str
-    status: str
-    requests: int
-    failed: int
-    total_s: float
-    longest_wait_s: float
-    reasons: Counter[str]
-
-
-def scale_templates(assembly: CloudAssembly, service_timeout_s: int, *, chained: bool) -> tuple[int, list[int]]:
-    """Set every contacts resource's ServiceTimeout; unchained, drop the nested stacks' DependsOn on each other.
-
-    Returns the number of nested stacks and the accounts each holds.
-    """
-    stack = assembly.stack(ORGANIZATION_STACK)
-    parent_path = stack.template_path
-    parent = json.loads(parent_path.read_text(encoding="utf-8"))
-    nested = [k for k, v in parent["Resources"].items() if v["Type"] == "AWS::CloudFormation::Stack"]
-    if not chained:
-        for logical_id in nested:
-            resource = parent["Resources"][logical_id]
-            resource["DependsOn"] = [d for d in resource.get("DependsOn", []) if d not in nested]
-        parent_path.write_text(json.dumps(parent, indent=1), encoding="utf-8")
-    sizes = []
-    for path in stack.nested_template_paths().values():
-        template = json.loads(path.read_text(encoding="utf-8"))
-        contacts = [r for r in template["Resources"].values() if r["Type"] == "Custom::AlternateContacts"]
-        for resource in contacts:
-            resource["Properties"]["ServiceTimeout"] = str(service_timeout_s)
-        sizes.append(len(contacts))
-        path.write_text(json.dumps(template, indent=1), encoding="utf-8")
-    return len(nested), sorted(sizes, reverse=True)
-
-
-def model_run(variant: str, operation: str, result: Any) -> ModelRun:
-    records = result.requests
-    failed = [r for r in records if not r.succeeded]
-    began = min((r.sent_at for r in records), default=0.0)
-    ended = max(((r.answered_at or time.time()) for r in records), default=0.0)
-    return ModelRun(
-        variant=variant,
-        operation=operation,
-        status=result.status,
-        requests=len(records),
-        failed=len(failed),
-        total_s=ended - began,
-        longest_wait_s=max(((r.answered_at or ended) - r.sent_at for r in records), default=0.0),
-        reasons=Counter(r.reason[:100] for r in failed),
-    )
-
-
-def organization_model(arguments: argparse.Namespace) -> int:
-    """The scale model of creating and destroying a large organization (see the module's docstring)."""
-    workdir = Path(arguments.workdir or tempfile.mkdtemp(prefix="fanout-org-")).resolve()
-    workdir.mkdir(parents=True, exist_ok=True)
-    accounts = arguments.stacks * arguments.per_stack
-    contacts = 3 * accounts
-    print(
-        f"scale model: {accounts} accounts x 3 contacts in {arguments.stacks} nested stacks, ServiceTimeout "
-        f"{arguments.service_timeout} s, function limited to 5 executions, quotas Put 5/s, Get 10/s, Delete 1/s"
-    )
-    print(f"python {platform.python_version()}, {os.cpu_count()} cores, handler {handler_version()}")
-    app = workdir / "organization_app.py"
-    app.write_text(
-        ORGANIZATION_APP.format(accounts=accounts, stack=ORGANIZATION_STACK, stacks=arguments.stacks), encoding="utf-8"
-    )
-    ids = [f"{int(hashlib.sha256(f'scale{i}'.encode()).hexdigest(), 16) % 10**12:012d}" for i in range(accounts)]
-    runs: list[ModelRun] = []
-    for variant, chained in (("chained", True), ("all at once", False)):
-        assembly = synth(workdir / f"cdk.out-{'chained' if chained else 'parallel'}", app=f"{sys.executable} {app}")
-        stacks, sizes = scale_templates(assembly, arguments.service_timeout, chained=chained)
-        print(f"\n{variant}: {stacks} nested stacks holding {sizes} accounts", flush=True)
-        with LocalCloud(workdir / f"cloud-{variant[:3]}", concurrency=5, account_quotas=DOCUMENTED_QUOTAS) as cloud:
-            engine = cloud.engine(workdir / f"state-{variant[:3]}")
-            client = account_client(cloud.moto.endpoint)
-            created = model_run(variant, "create", engine.deploy(assembly, ORGANIZATION_STACK))
-            runs.append(created)
-            _print_model_run(created, contacts, len(read_contacts(client, set(ids))))
-            if created.status == "CREATE_COMPLETE":
-                destroyed = model_run(variant, "destroy", engine.destroy(ORGANIZATION_STACK, assembly=assembly))
-                runs.append(destroyed)
-                _print_model_run(destroyed, contacts, len(read_contacts(client, set(ids))))
-    per_real_stack = 10_000 / 40
-    print(
-        "\nat full size (arithmetic, the same design): 10,000 accounts grow to 40 nested stacks of about "
-        f"{per_real_stack:.0f} accounts (the fullest about 290); one nested stack's Deletes take about "
-        f"{3 * per_real_stack:.0f} s (at most 870 s), within the 1,560 s ServiceTimeout; the whole destroy "
-        "takes the quota's 30,000 s (8 h 20 min) one nested stack after another; the create, 30,000 Puts at "
-        "5 a second with 2 Gets each at 10 a second, 6,000 s (100 min)."
-    )
-    chained_ok = all(r.failed == 0 for r in runs if r.variant == "chained")
-    return 0 if chained_ok else 1
-
-
-def _print_model_run(run: ModelRun, contacts: int, live: int) -> None:
-    rate = 5.0 if run.operation == "create" else 1.0
-    floor = contacts / rate
-    print(
-        f"  {run.operation:<7} {run.status:<18} {run.requests} requests, {run.failed} failed, {run.total_s:.0f} s "
-        f"(x{run.total_s / floor:.2f} of the {floor:.0f} s floor), longest wait {run.longest_wait_s:.0f} s; "
-        f"{live} of {contacts} contacts live after it",
-        flush=True,
-    )
-    for reason, count in run.reasons.most_common(2):
-        print(f"      {count} x {reason}")
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--writes", type=int, default=300, help="contact writes sent at once (N), default 300")
@@ -508,10 +359,7 @@ def main() -> int:
         f"{'one resource per contact' if arguments.shape == 'single' else 'one resource per account, 3 types'}), "
         f"quotas {'OFF' if arguments.no_quotas else 'Put 5/s burst 8, Get 10/s burst 15, Delete 1/s burst 6'}"
     )
-    print(
-        f"python {platform.python_version()}, {os.cpu_count()} cores, load {os.getloadavg()[0]:.1f}, "
-        f"handler {handler_version()}; N / {rate:g} s = {floor:.0f} s"
-    )
+    print(f"{python_version()}, {cores()}, load {load(1)}, handler {handler_version()}; N / {rate:g} s = {floor:.0f} s")
     app = workdir / "fanout_app.py"
     app.write_text(APP.format(stack=STACK), encoding="utf-8")
     began = time.monotonic()
@@ -542,14 +390,13 @@ def main() -> int:
         for limit in limits:
             run = measure(cloud, arn, deployed.stack_id, requests, limit, request_type=request_type)
             runs.append(run)
-            print(
+            print_outcome(
                 f"  concurrency {limit:>3}: {run.successes} ok, {run.failures} failed, {run.total_s:.1f} s "
                 f"(x{run.total_s / floor:.2f}), {operation} 429s {run.write_throttled}, Get 429s {run.get_throttled}, "
                 f"CPU {run.cpu_s:.0f} s, started {limit} environments in {run.warm_s:.0f} s",
-                flush=True,
+                run.failure_reasons,
+                most=3,
             )
-            for reason, count in run.failure_reasons.most_common(3):
-                print(f"      {count} x {reason}")
 
     print()
     header = [
@@ -589,9 +436,7 @@ def main() -> int:
         ]
         for run in runs
     ]
-    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
-    for row in [header, *rows]:
-        print("  ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)))
+    print_table([header, *rows])
     print(
         f"\nN = {n}; total s: first request sent to last answer received; x N/{rate:g}s: total / {floor:.0f} s; "
         f"{operation}/Get calls: passed to the API (429s not counted); slowest s: the longest wait for one answer "

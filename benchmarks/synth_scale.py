@@ -42,7 +42,6 @@ import argparse
 import hashlib
 import json
 import os
-import platform
 import re
 import resource
 import statistics
@@ -52,11 +51,20 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from benchmark_support import (
+    REPO,
+    cdk_version,
+    cores,
+    descendants_of,
+    high_water_kib,
+    load,
+    print_table,
+    python_version,
+)
+
 NODE = REPO / "node_modules" / ".bin" / "node"
 if NODE.exists():
     os.environ.setdefault("JSII_NODE", str(NODE))
@@ -107,6 +115,11 @@ def account_ids(count: int) -> list[str]:
     ids = [f"{int(hashlib.sha256(str(i).encode()).hexdigest(), 16) % 10**12:012d}" for i in range(count)]
     assert len(set(ids)) == count
     return ids
+
+
+def machine() -> str:
+    """The interpreter, the CDK and the machine the figures were measured on, and its load."""
+    return f"{python_version()}, aws-cdk-lib {cdk_version()}, {cores()}, load {load()}"
 
 
 # --- the three ways to declare the contacts ---------------------------------------------------------------
@@ -212,12 +225,17 @@ def synth(build: Callable[..., None], accounts: list[str], **settings: Any) -> S
         build(cdk.Stack(app, "Contacts"), accounts, **settings)
         app.synth()
         seconds = time.perf_counter() - started
-        templates = {
-            path.name: (len(json.loads(path.read_text()).get("Resources", {})), path.stat().st_size)
-            for path in Path(outdir).glob("*.template.json")
-        }
-        parent = json.loads((Path(outdir) / "Contacts.template.json").read_text())
+        templates, parent = measure_templates(Path(outdir))
     return Synth(seconds, templates, parent)
+
+
+def measure_templates(outdir: Path) -> tuple[dict[str, tuple[int, int]], dict[str, Any]]:
+    """Each template of a cloud assembly with its resources and bytes, and the parent stack's template."""
+    templates = {
+        path.name: (len(json.loads(path.read_text()).get("Resources", {})), path.stat().st_size)
+        for path in sorted(outdir.glob("*.template.json"))
+    }
+    return templates, json.loads((outdir / "Contacts.template.json").read_text())
 
 
 def timed(build: Callable[..., None], accounts: list[str], repeat: int, **settings: Any) -> tuple[float, Synth]:
@@ -311,7 +329,7 @@ def main() -> None:
         organization_sizes([int(n) for n in arguments.organization_sizes.split(",")])
         return
 
-    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    print(machine())
     for build in (recipe, alternate_contacts, organization):  # warm-up: jsii runtime, asset cache
         synth(build, account_ids(2))
 
@@ -329,10 +347,8 @@ def main() -> None:
         "synthesized at max, max+1",
         "synth 80 accts",
     )
-    widths = (30, 17, 13, 18, 44, 14)
-    print("  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)))
-    for row in rows:
-        cells = (
+    cells = [
+        (
             row.name,
             f"{row.resources_per_contact:.3f}",
             f"{row.bytes_per_contact:.0f}",
@@ -340,7 +356,9 @@ def main() -> None:
             row.measured,
             f"{row.seconds_80:.1f} s",
         )
-        print("  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)))
+        for row in rows
+    ]
+    print_table([header, *cells], widths=(30, 17, 13, 18, 44, 14), justify=str.ljust)
 
     repeat = max(1, min(arguments.repeat, 2))
     seconds, big = timed(organization, account_ids(arguments.accounts), repeat)
@@ -359,7 +377,7 @@ def main() -> None:
 
 def policy_sizes() -> None:
     """(c): the provider role's inline policy as the organization grows."""
-    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    print(machine())
     print("\n(c) provider role inline policy, OrganizationContacts x 3 contacts per account")
     print("  accounts  nested stacks  templates  policy characters (of 10,240)")
     for count in (1, 10, 100, 1_000, 5_000):
@@ -370,34 +388,6 @@ def policy_sizes() -> None:
         )
         policy = inline_policy_characters(result.parent, "Contacts")
         print(f"  {count:>8,}  {nested:>13}  {len(result.templates):>9}  {policy:,}")
-
-
-def high_water_kib(pid: int) -> int:
-    """A live process's peak resident memory (VmHWM), in KiB; 0 when it cannot be read."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def descendants_of(pid: int) -> list[int]:
-    """The live descendants of ``pid``: for this process, jsii's runtime and the Node process it starts."""
-    parents: dict[int, int] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parents[int(stat.parent.name)] = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, ValueError, IndexError):
-            continue
-    found, frontier = [], [pid]
-    while frontier:
-        parent = frontier.pop()
-        children = [child for child, of in parents.items() if of == parent]
-        found += children
-        frontier += children
-    return found
 
 
 def one_organization(count: int) -> dict[str, Any]:
@@ -417,8 +407,7 @@ def one_organization(count: int) -> dict[str, Any]:
         node_kib = sum(high_water_kib(pid) for pid in descendants_of(os.getpid()))
         python_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         paths = sorted(Path(outdir).glob("*.template.json"))
-        templates = {p.name: (len(json.loads(p.read_text()).get("Resources", {})), p.stat().st_size) for p in paths}
-        parent = json.loads((Path(outdir) / "Contacts.template.json").read_text())
+        templates, parent = measure_templates(Path(outdir))
         linted = time.perf_counter()
         lint = subprocess.run(
             [str(Path(sys.executable).with_name("cfn-lint")), "--format", "json", "--include-checks", "I", "--"]
@@ -451,7 +440,7 @@ def one_organization(count: int) -> dict[str, Any]:
 
 def organization_sizes(sizes: list[int]) -> None:
     """(d): each size in a fresh process, so that each peak memory is that size's own."""
-    print(f"python {platform.python_version()}, aws-cdk-lib {cdk_version()}, {os.cpu_count()} cores, load {load()}")
+    print(machine())
     print("\n(d) OrganizationContacts with its defaults, 3 contacts per account, under cdk-nag AwsSolutionsChecks")
     header = (
         "accounts",
@@ -486,20 +475,6 @@ def organization_sizes(sizes: list[int]) -> None:
         f"{MAX_ROLE_POLICY:,} characters of inline policy per role; cfn-lint findings leave out the one W3005 "
         "aws-cdk-lib always writes (the function's DependsOn on its role, which its GetAtt enforces already)"
     )
-
-
-def cdk_version() -> str:
-    try:
-        return version("aws-cdk-lib")
-    except PackageNotFoundError:
-        return "?"
-
-
-def load() -> str:
-    try:
-        return " ".join(f"{x:.1f}" for x in os.getloadavg())
-    except OSError:
-        return "?"
 
 
 if __name__ == "__main__":

@@ -294,7 +294,7 @@ def _contacts(
         resource_type=str(resource.get("Type")),
         condition=condition,
     )
-    always: list[str] = [f"created only if condition {condition} holds (decided at deploy time)"] if condition else []
+    always = (f"created only if condition {condition} holds (decided at deploy time)",) if condition else ()
 
     account_value = _field(properties.get(spec.ACCOUNT_ID), scope)
     account: str | Unresolved
@@ -304,33 +304,44 @@ def _contacts(
         account = scope.account or Unresolved("the deploying account")
     else:
         account = str(account_value)
+    declaring = _Declaring(stack.name, declared_by, account, location, always)
 
     if resource.get("Type") == spec.RESOURCE_TYPE:
         entries: list[tuple[Any, Any]] = [(_field(properties.get(spec.CONTACT_TYPE), scope), properties)]
     else:
         contacts = resolve(properties.get(spec.CONTACTS), scope)
         if isinstance(contacts, Unresolved):
-            reason = f"{spec.CONTACTS}: {contacts.reason}"
-            return [
-                Declaration(stack.name, declared_by, account, contacts, unresolved=(*always, reason), location=location)
-            ]
+            return [declaring.contact(contacts, unresolved=(*always, f"{spec.CONTACTS}: {contacts.reason}"))]
         if not isinstance(contacts, Mapping) or not contacts:
             errors = spec.contacts_errors({spec.CONTACTS: contacts}, skip=frozenset({spec.ACCOUNT_ID}))
-            return [Declaration(stack.name, declared_by, account, "?", invalid=tuple(errors), location=location)]
+            return [declaring.contact("?", invalid=tuple(errors))]
         entries = list(contacts.items())
-    return [
-        _declaration(
-            stack=stack.name,
-            declared_by=declared_by,
-            account=account,
-            contact_type=contact_type,
-            source=source,
-            scope=scope,
-            always=always,
-            location=location,
+    return [_declaration(declaring, contact_type, source, scope) for contact_type, source in entries]
+
+
+@dataclass(frozen=True)
+class _Declaring:
+    """What every contact of one resource shares: its stack, construct path, account and location, and the
+    entries that each of its evaluated contacts carries first (the resource's condition)."""
+
+    stack: str
+    declared_by: str
+    account: str | Unresolved
+    location: ResourceLocation
+    always: tuple[str, ...]
+
+    def contact(
+        self,
+        contact_type: str | Unresolved,
+        details: Mapping[str, str] | None = None,
+        *,
+        unresolved: tuple[str, ...] = (),
+        invalid: tuple[str, ...] = (),
+    ) -> Declaration:
+        """One contact of the resource."""
+        return Declaration(
+            self.stack, self.declared_by, self.account, contact_type, details or {}, unresolved, invalid, self.location
         )
-        for contact_type, source in entries
-    ]
 
 
 def _field(value: Any, scope: Scope) -> Any:
@@ -343,19 +354,10 @@ def _field(value: Any, scope: Scope) -> Any:
     return resolved if isinstance(resolved, Unresolved) else stringify(resolved)
 
 
-def _declaration(
-    *,
-    stack: str,
-    declared_by: str,
-    account: str | Unresolved,
-    contact_type: Any,
-    source: Any,
-    scope: Scope,
-    always: list[str],
-    location: ResourceLocation,
-) -> Declaration:
-    """One contact, its values evaluated and checked with the shared spec's rules."""
-    unresolved = list(always)
+def _declaration(declaring: _Declaring, contact_type: Any, source: Any, scope: Scope) -> Declaration:
+    """One contact of a resource, its values evaluated and checked with the shared spec's rules."""
+    account = declaring.account
+    unresolved = list(declaring.always)
     properties: dict[str, Any] = {}
     skip: set[str] = set()
     for key, value in ((spec.ACCOUNT_ID, account), (spec.CONTACT_TYPE, contact_type)):
@@ -367,9 +369,7 @@ def _declaration(
     shown_type = contact_type if isinstance(contact_type, Unresolved) else str(contact_type)
     if not isinstance(source, Mapping):
         invalid = f"{spec.CONTACTS}.{contact_type} must be a map of {', '.join(spec.DETAIL_FIELDS)}"
-        return Declaration(
-            stack, declared_by, account, shown_type, unresolved=tuple(unresolved), invalid=(invalid,), location=location
-        )
+        return declaring.contact(shown_type, unresolved=tuple(unresolved), invalid=(invalid,))
     details: dict[str, str] = {}
     for key in spec.DETAIL_FIELDS:
         value = _field(source.get(key), scope)
@@ -381,4 +381,4 @@ def _declaration(
             if isinstance(value, str):
                 details[key] = value
     errors = spec.field_errors(properties, skip=frozenset(skip))
-    return Declaration(stack, declared_by, account, shown_type, details, tuple(unresolved), tuple(errors), location)
+    return declaring.contact(shown_type, details, unresolved=tuple(unresolved), invalid=tuple(errors))

@@ -73,17 +73,23 @@ def test_plan_then_deploy_then_drift_after_a_change_by_hand(
     ]
 
 
-def test_accounts_given_at_deploy_time_are_read_from_the_deployed_stack(
-    cloud: LocalCloud, assemblies: Assemblies, tmp_path: Path
-) -> None:
+def _planned_before_deploy(cloud: LocalCloud, assembly: Path) -> tuple[Cli, list[str], list[str]]:
+    """The tool against ``cloud`` and its plan and drift of ``assembly``, once the plan before the deploy has
+    counted every contact as NEW (a contact whose account only the deploy knows) and so as a change."""
     cli = Cli(moto_environment(cloud.moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION=cloud.cfn_api.endpoint))
-    plan = ["plan", "--cdk-out", str(assemblies.deploy_time), "--detailed-exitcode"]
-    drift = ["drift", "--cdk-out", str(assemblies.deploy_time)]
-
-    # GIVEN a stack whose accounts are CfnParameters, not deployed: the plan counts its contacts as changes
+    plan = ["plan", "--cdk-out", str(assembly), "--detailed-exitcode"]
+    drift = ["drift", "--cdk-out", str(assembly)]
     before = cli(*plan)
     assert before.returncode == 2, before.stdout + before.stderr
     assert {lines[0] for lines in rows(before.stdout).values()} == {"NEW"}
+    return cli, plan, drift
+
+
+def test_accounts_given_at_deploy_time_are_read_from_the_deployed_stack(
+    cloud: LocalCloud, assemblies: Assemblies, tmp_path: Path
+) -> None:
+    # GIVEN a stack whose accounts are CfnParameters, not deployed: the plan counts its contacts as changes
+    cli, plan, drift = _planned_before_deploy(cloud, assemblies.deploy_time)
 
     # WHEN it is deployed with the member accounts as parameters (the nested stack's passed down)
     deployed = cloud.engine(tmp_path / "state").deploy(
@@ -132,15 +138,9 @@ def test_accounts_given_at_deploy_time_are_read_from_the_deployed_stack(
 def test_an_account_the_stack_creates_is_read_from_the_deployed_stack(
     cloud: LocalCloud, assemblies: Assemblies, tmp_path: Path
 ) -> None:
-    cli = Cli(moto_environment(cloud.moto.endpoint, AWS_ENDPOINT_URL_CLOUDFORMATION=cloud.cfn_api.endpoint))
-    plan = ["plan", "--cdk-out", str(assemblies.vended), "--detailed-exitcode"]
-    drift = ["drift", "--cdk-out", str(assemblies.vended)]
-
     # GIVEN a stack that creates an account (AWS::Organizations::Account) and declares its contacts with the
     # new id: before the deploy the account has no id, and the plan counts both contacts as changes
-    before = cli(*plan)
-    assert before.returncode == 2, before.stdout + before.stderr
-    assert {lines[0] for lines in rows(before.stdout).values()} == {"NEW"}
+    cli, plan, drift = _planned_before_deploy(cloud, assemblies.vended)
 
     # WHEN the local engine deploys it (moto's Organizations creates the account)
     deployed = cloud.engine(tmp_path / "state").deploy(CloudAssembly(assemblies.vended), "Vended")

@@ -218,19 +218,23 @@ def test_plan_and_drift_find_nothing_once_every_covered_account_holds_the_rules_
     assert {row[0] for row in rows(drift.stdout).values()} == {"IN SYNC"}
 
 
+def _findings_of_mixed(org: Organization, run: Cli, command: str) -> tuple[str, dict[str, Any]]:
+    """The JSON output of ``command`` of stack CoverAll over the mixed contacts, as printed and as read,
+    once it exited 1 (findings)."""
+    org.set_contacts(MIXED)
+    result = run(command, "--cdk-out", org.assembly, "--stack", "CoverAll", "--format", "json")
+    assert result.returncode == 1, result.stdout + result.stderr
+    return result.stdout, json.loads(result.stdout)
+
+
 def test_drift_compares_the_covered_accounts_with_the_rules_and_json_says_which_rows_come_from_the_coverage(
     org: Organization, run: Cli
 ) -> None:
-    # GIVEN the mixed contacts
-    org.set_contacts(MIXED)
+    # GIVEN the mixed contacts; WHEN the user checks for drift, as JSON (it exits 1: findings)
+    printed, report = _findings_of_mixed(org, run, "drift")
     a = org.accounts
 
-    # WHEN the user checks for drift, as JSON
-    result = run("drift", "--cdk-out", org.assembly, "--stack", "CoverAll", "--format", "json")
-
-    # THEN it exits 1, counting the covered contacts like the others
-    assert result.returncode == 1, result.stdout + result.stderr
-    report = json.loads(result.stdout)
+    # THEN it counts the covered contacts like the others
     assert (report["Summary"]["MISSING"], report["Summary"]["DRIFTED"], report["Summary"]["IN SYNC"]) == (7, 2, 3)
     # AND a covered row names its coverage and rule; a declared one has none
     by_slot = {(c["AccountId"], c["AlternateContactType"]): c for c in report["Contacts"]}
@@ -246,7 +250,7 @@ def test_drift_compares_the_covered_accounts_with_the_rules_and_json_says_which_
     assert pay["ChangedFields"] == ["EmailAddress", "Name", "PhoneNumber", "Title"]
     # AND details stay masked in JSON too
     assert pay["Declared"]["EmailAddress"] == "p***@example.com"
-    assert [value for value in CLEAR_DETAILS if value in result.stdout] == []
+    assert [value for value in CLEAR_DETAILS if value in printed] == []
 
 
 def test_a_coverage_that_only_reports_drift_plans_no_change_for_it_and_drift_still_finds_it(
@@ -333,16 +337,11 @@ def test_show_details_shows_the_rules_contact_in_clear(org: Organization, run: C
 def test_audit_with_the_cloud_assembly_names_the_rule_that_keeps_each_active_account(
     org: Organization, run: Cli
 ) -> None:
-    # GIVEN the mixed contacts
-    org.set_contacts(MIXED)
+    # GIVEN the mixed contacts; WHEN the user audits with the app's coverage of every account (it exits 1)
+    _, report = _findings_of_mixed(org, run, "audit")
     a = org.accounts
 
-    # WHEN the user audits with the app's coverage of every account
-    result = run("audit", "--cdk-out", org.assembly, "--stack", "CoverAll", "--format", "json")
-
     # THEN every ACTIVE account has its rule: listed, the payments unit's, or the defaults
-    assert result.returncode == 1, result.stdout + result.stderr
-    report = json.loads(result.stdout)
     assert {entry["AccountId"]: entry["Rule"] for entry in report["Accounts"]} == {
         CALLER: "coverage: defaults",
         a["loose"]: "coverage: defaults",

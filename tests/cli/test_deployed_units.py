@@ -18,9 +18,9 @@ from cdk_alternate_contacts_cli.assembly import Declaration, read_declarations
 from cdk_alternate_contacts_cli.aws import Reading, StackReadError, StackResource
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from cdk_alternate_contacts_cli.compare import PLAN_WORDS, Outcome, compare
+from cdk_alternate_contacts_cli.contact_report import ContactReport
 from cdk_alternate_contacts_cli.deployed import Found, Resolution, resolve_deployed
 from cdk_alternate_contacts_cli.intrinsics import Unresolved
-from cdk_alternate_contacts_cli.report import ContactReport
 
 CALLER = "123456789012"
 MEMBER = "111111111111"

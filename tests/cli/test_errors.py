@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -88,6 +89,24 @@ def test_an_unknown_profile_is_named(assemblies: Assemblies) -> None:
     assert "Traceback" not in result.stderr
 
 
+def _drift_through(
+    front: FrontedAccountApi, cli: Cli, assemblies: Assemblies, *options: str
+) -> subprocess.CompletedProcess[str]:
+    """``drift`` of stack Contacts with the Account API behind ``front``, which is stopped afterwards."""
+    try:
+        return cli(
+            "drift",
+            "--cdk-out",
+            assemblies.basic,
+            "--stack",
+            "Contacts",
+            *options,
+            env={"AWS_ENDPOINT_URL_ACCOUNT": front.endpoint},
+        )
+    finally:
+        front.stop()
+
+
 def test_access_denied_on_member_accounts_gives_the_organization_guidance(
     cli: Cli, aws: Any, endpoint: str, assemblies: Assemblies
 ) -> None:
@@ -97,18 +116,8 @@ def test_access_denied_on_member_accounts_gives_the_organization_guidance(
     front = FrontedAccountApi(
         endpoint, answer=lambda body: (403, "AccessDeniedException") if "AccountId" in body else None
     )
-    try:
-        # WHEN the user checks for drift
-        result = cli(
-            "drift",
-            "--cdk-out",
-            assemblies.basic,
-            "--stack",
-            "Contacts",
-            env={"AWS_ENDPOINT_URL_ACCOUNT": front.endpoint},
-        )
-    finally:
-        front.stop()
+    # WHEN the user checks for drift
+    result = _drift_through(front, cli, assemblies)
 
     # THEN the caller's contacts are still checked, the member's are errors, and it exits 3 (incomplete)
     assert result.returncode == 3, result.stdout + result.stderr
@@ -134,20 +143,8 @@ def test_throttled_reads_are_retried_until_they_succeed(
     front = FrontedAccountApi(
         endpoint, answer=lambda body: (429, "TooManyRequestsException") if next(refusals, None) is not None else None
     )
-    try:
-        # WHEN the user checks for drift, as JSON
-        result = cli(
-            "drift",
-            "--cdk-out",
-            assemblies.basic,
-            "--stack",
-            "Contacts",
-            "--format",
-            "json",
-            env={"AWS_ENDPOINT_URL_ACCOUNT": front.endpoint},
-        )
-    finally:
-        front.stop()
+    # WHEN the user checks for drift, as JSON
+    result = _drift_through(front, cli, assemblies, "--format", "json")
 
     # THEN every contact was read in the end: four reads and three retries
     assert result.returncode == 0, result.stdout + result.stderr

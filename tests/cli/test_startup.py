@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
+from pathlib import Path
 
 from cli_support import REPO, Assemblies, moto_environment
 
@@ -24,24 +26,29 @@ def _imported(stderr: str) -> set[str]:
     return names
 
 
+def _python(
+    *args: str | Path,
+    env: Mapping[str, str] | None,
+    python: str | Path = sys.executable,
+    timeout: float = 60,
+) -> subprocess.CompletedProcess[str]:
+    """``python`` run with ``args`` in ``env`` (``None``: this process's), its output captured as text."""
+    return subprocess.run(
+        [str(python), *map(str, args)], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
 def test_a_full_run_never_imports_aws_cdk_jsii_or_the_construct_library(endpoint: str, assemblies: Assemblies) -> None:
     # WHEN the tool plans an app, with Python reporting every import
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-X",
-            "importtime",
-            "-m",
-            "cdk_alternate_contacts_cli",
-            "plan",
-            "--cdk-out",
-            str(assemblies.basic),
-        ],
+    result = _python(
+        "-X",
+        "importtime",
+        "-m",
+        "cdk_alternate_contacts_cli",
+        "plan",
+        "--cdk-out",
+        assemblies.basic,
         env=moto_environment(endpoint),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
     )
 
     # THEN it worked, with boto3 and the shared spec, and without the CDK or the construct package
@@ -59,13 +66,7 @@ def test_a_full_run_never_imports_aws_cdk_jsii_or_the_construct_library(endpoint
 
 
 def test_help_imports_neither_boto3_nor_the_cdk() -> None:
-    result = subprocess.run(
-        [sys.executable, "-X", "importtime", "-m", "cdk_alternate_contacts_cli", "--help"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = _python("-X", "importtime", "-m", "cdk_alternate_contacts_cli", "--help", env=None)
 
     assert result.returncode == 0
     assert (
@@ -83,22 +84,16 @@ def test_the_tool_runs_where_only_boto3_is_installed(endpoint: str, assemblies: 
     assert no_cdk.returncode != 0
 
     # WHEN it runs the tool from the sources
-    result = subprocess.run(
-        [
-            str(BOTO3_ONLY_PYTHON),
-            "-m",
-            "cdk_alternate_contacts_cli",
-            "plan",
-            "--cdk-out",
-            str(assemblies.basic),
-            "--stack",
-            "Contacts",
-        ],
+    result = _python(
+        "-m",
+        "cdk_alternate_contacts_cli",
+        "plan",
+        "--cdk-out",
+        assemblies.basic,
+        "--stack",
+        "Contacts",
         env=moto_environment(endpoint, PYTHONPATH=SOURCE_ROOTS),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        python=BOTO3_ONLY_PYTHON,
     )
 
     # THEN the plan is complete
@@ -114,22 +109,8 @@ def test_python_m_cdk_alternate_contacts_runs_the_same_tool(endpoint: str, assem
         JSII_SILENCE_WARNING_UNTESTED_NODE_VERSION="1",
     )
     args = ["plan", "--cdk-out", str(assemblies.basic), "--stack", "Contacts"]
-    through_package = subprocess.run(
-        [sys.executable, "-m", "cdk_alternate_contacts", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    console = subprocess.run(
-        [sys.executable, "-m", "cdk_alternate_contacts_cli", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    through_package = _python("-m", "cdk_alternate_contacts", *args, env=env, timeout=120)
+    console = _python("-m", "cdk_alternate_contacts_cli", *args, env=env)
 
     # THEN it prints the same plan and exits the same way
     assert through_package.returncode == console.returncode == 0, through_package.stderr
