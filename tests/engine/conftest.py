@@ -17,21 +17,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.assembly import CloudAssembly  # noqa: E402
-from localdeploy.engine import Engine, OperationResult  # noqa: E402
-from localdeploy.functions import HostSettings  # noqa: E402
-from localdeploy.iam import PolicyRegistry  # noqa: E402
-from localdeploy.kinds import event_kinds  # noqa: E402
-from localdeploy.lambda_permission import FunctionPolicies  # noqa: E402
-from localdeploy.lambda_service import FunctionService  # noqa: E402
-from localdeploy.registry import StackRegistry  # noqa: E402
-from localdeploy.sqs_poller import SqsPollers  # noqa: E402
-from localdeploy.state import StateStore  # noqa: E402
-from tests.engine.tiny_apps import ACCOUNT, write_assembly  # noqa: E402
+from localdeploy.assembly import CloudAssembly
+from localdeploy.engine import Engine, OperationResult
+from localdeploy.functions import HostSettings
+from localdeploy.iam import PolicyRegistry
+from localdeploy.kinds import event_kinds
+from localdeploy.lambda_permission import FunctionPolicies
+from localdeploy.lambda_service import FunctionService
+from localdeploy.registry import StackRegistry
+from localdeploy.sqs_poller import SqsPollers
+from localdeploy.state import StateStore
+from tests.engine.tiny_apps import ACCOUNT, write_assembly
 
 REGION = "us-east-1"
 

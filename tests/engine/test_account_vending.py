@@ -8,7 +8,6 @@ source): ids and attributes, in-place updates, refused changes, rollback, delete
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -17,15 +16,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
-from localdeploy.engine import Engine  # noqa: E402
-from localdeploy.organizations import ACCOUNT_TYPE, AccountVending  # noqa: E402
-from localdeploy.registry import StackRegistry  # noqa: E402
-from localdeploy.state import StateStore  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
+from localdeploy.engine import Engine
+from localdeploy.organizations import ACCOUNT_TYPE, AccountVending
+from localdeploy.registry import StackRegistry
+from localdeploy.state import StateStore
 
 STACK = "Vending"
 SANDBOX = {"AccountName": "sandbox", "Email": "aws-sandbox@example.com", "Tags": [{"Key": "team", "Value": "platform"}]}

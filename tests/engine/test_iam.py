@@ -8,20 +8,14 @@ pointed at it; moto_server stands behind it.
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.iam import (  # noqa: E402
+from localdeploy.iam import (
     IamFront,
     IdentityPolicy,
     Organization,
@@ -33,7 +27,7 @@ from localdeploy.iam import (  # noqa: E402
     condition_holds,
     glob_match,
 )
-from localdeploy.moto import MotoServer  # noqa: E402
+from localdeploy.moto import MotoServer
 
 ACCOUNT = "123456789012"
 ROLE = "Stack-ProviderRole-ABC"

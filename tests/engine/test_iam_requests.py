@@ -5,21 +5,15 @@ service answers, as boto3 raises it. The front runs against a real moto_server."
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.iam import IamFront, Organization, PolicyRegistry, PolicyResource, RequestMapper  # noqa: E402
-from localdeploy.moto import MotoServer  # noqa: E402
+from localdeploy.iam import IamFront, Organization, PolicyRegistry, PolicyResource, RequestMapper
+from localdeploy.moto import MotoServer
 
 ACCOUNT = "123456789012"
 ROLE = "Coverage-WorkerRole-ABC"

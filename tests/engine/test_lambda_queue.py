@@ -8,12 +8,8 @@ import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.functions import Attempt, FunctionConfig, HostSettings, Invocation  # noqa: E402
-from localdeploy.lambda_service import AsyncInvokeConfig, FunctionPool  # noqa: E402
+from localdeploy.functions import Attempt, FunctionConfig, HostSettings, Invocation
+from localdeploy.lambda_service import AsyncInvokeConfig, FunctionPool
 
 CONFIG = FunctionConfig(
     function_name="f",

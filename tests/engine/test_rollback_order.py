@@ -7,15 +7,8 @@ which then run under the old policy (shared/REFERENCE.md section 6).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.engine import _in_dependency_order, _Step  # noqa: E402
-from localdeploy.state import ResourceState  # noqa: E402
+from localdeploy.engine import _in_dependency_order, _Step
+from localdeploy.state import ResourceState
 
 
 def state(logical_id: str, depends_on: list[str]) -> ResourceState:
