@@ -33,33 +33,38 @@ class FakeThings:
 
     resource_type = FAKE
 
-    def __init__(self, timeline: list[tuple[str, ...]]) -> None:
+    def __init__(self, timeline: list[str]) -> None:
         self.timeline = timeline
         self.ids = itertools.count(1)
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         physical_id = f"{logical_id}#{next(self.ids)}"
         if properties.get("Fail") == "create":
-            self.timeline.append(("refuse create", logical_id))
+            self.timeline.append(f"refuse create {logical_id}")
             raise ResourceError("fake create refused")
         if properties.get("Fail") == "create-after":
-            self.timeline.append(("refuse create", physical_id))
+            self.timeline.append(f"refuse create {physical_id}")
             raise ResourceError("fake create failed late", physical_id=physical_id)
-        self.timeline.append(("create", physical_id))
+        self.timeline.append(f"create {physical_id}")
         return Created(physical_id, {"Value": properties.get("Value", "")})
 
     def update(self, physical_id: str, old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
         if new.get("Fail") == "update":
-            self.timeline.append(("refuse update", physical_id))
+            self.timeline.append(f"refuse update {physical_id}")
             raise ResourceError("fake update refused")
-        self.timeline.append(("update", physical_id, f"{old.get('Value')}->{new.get('Value')}"))
+        self.timeline.append(f"update {physical_id} {old.get('Value')}->{new.get('Value')}")
         return {"Value": new.get("Value", "")}
 
     def delete(self, physical_id: str, properties: Mapping[str, Any]) -> None:
-        self.timeline.append(("delete", physical_id))
+        self.timeline.append(f"delete {physical_id}")
 
     def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         return old.get("Name") != new.get("Name")
+
+
+def timeline(text: str) -> list[str]:
+    """The expected timeline, one entry a line."""
+    return [line.strip() for line in text.strip().splitlines()]
 
 
 def thing(*depends_on: str, **properties: str) -> dict[str, Any]:
@@ -72,7 +77,7 @@ class Fakes:
 
     def __init__(self, folder: Path) -> None:
         self.folder = folder
-        self.timeline: list[tuple[str, ...]] = []
+        self.timeline: list[str] = []
         self.engine = Engine(
             functions=cast(Any, None),  # no function in these templates
             requests=cast(Any, None),  # no custom resource either
@@ -85,7 +90,7 @@ class Fakes:
 
     def _stack_event(self, event: StackEvent) -> None:
         if event.logical_id == event.stack_name:
-            self.timeline.append(("stack", event.status))
+            self.timeline.append(f"stack {event.status}")
 
     def deploy(self, resources: dict[str, Any]) -> OperationResult:
         """Deploy the stack with ``resources``; the timeline then holds this deploy only."""
@@ -105,22 +110,6 @@ def fakes(tmp_path: Path) -> Fakes:
     return Fakes(tmp_path)
 
 
-def test_a_new_stack_creates_its_resources_in_dependency_order_not_in_the_templates(fakes: Fakes) -> None:
-    # GIVEN a template that declares a chain of resources last first
-    resources = {"C": thing("B"), "B": thing("A"), "A": thing()}
-    # WHEN it is deployed as a new stack
-    result = fakes.deploy(resources)
-    # THEN each resource is created after the one it depends on
-    assert result.status == "CREATE_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "CREATE_IN_PROGRESS"),
-        ("create", "A#1"),
-        ("create", "B#2"),
-        ("create", "C#3"),
-        ("stack", "CREATE_COMPLETE"),
-    ]
-
-
 def test_an_update_deletes_the_replaced_and_the_removed_resources_in_its_cleanup_phase(fakes: Fakes) -> None:
     # GIVEN a stack of A, B depending on A, C depending on B
     fakes.deploy({"A": thing(Name="a", Value="1"), "B": thing("A"), "C": thing("B")})
@@ -129,15 +118,15 @@ def test_an_update_deletes_the_replaced_and_the_removed_resources_in_its_cleanup
     # THEN the new A is created in the update phase; in the cleanup phase the old A goes first, then the
     # removed resources in reverse dependency order
     assert result.status == "UPDATE_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "UPDATE_IN_PROGRESS"),
-        ("create", "A#4"),
-        ("stack", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"),
-        ("delete", "A#1"),
-        ("delete", "C#3"),
-        ("delete", "B#2"),
-        ("stack", "UPDATE_COMPLETE"),
-    ]
+    assert fakes.timeline == timeline("""
+        stack UPDATE_IN_PROGRESS
+        create A#4
+        stack UPDATE_COMPLETE_CLEANUP_IN_PROGRESS
+        delete A#1
+        delete C#3
+        delete B#2
+        stack UPDATE_COMPLETE
+    """)
 
 
 def test_a_failed_update_restores_the_old_resources_then_deletes_the_new_ones(fakes: Fakes) -> None:
@@ -155,19 +144,19 @@ def test_a_failed_update_restores_the_old_resources_then_deletes_the_new_ones(fa
     # THEN the rollback first updates A back, then, in its cleanup, deletes what the update created: the new
     # C, and R's replacement (the old R is listed again, untouched)
     assert result.status == "UPDATE_ROLLBACK_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "UPDATE_IN_PROGRESS"),
-        ("update", "A#1", "1->2"),
-        ("create", "R#4"),
-        ("create", "C#5"),
-        ("refuse update", "B#3"),
-        ("stack", "UPDATE_ROLLBACK_IN_PROGRESS"),
-        ("update", "A#1", "2->1"),
-        ("stack", "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS"),
-        ("delete", "C#5"),
-        ("delete", "R#4"),
-        ("stack", "UPDATE_ROLLBACK_COMPLETE"),
-    ]
+    assert fakes.timeline == timeline("""
+        stack UPDATE_IN_PROGRESS
+        update A#1 1->2
+        create R#4
+        create C#5
+        refuse update B#3
+        stack UPDATE_ROLLBACK_IN_PROGRESS
+        update A#1 2->1
+        stack UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS
+        delete C#5
+        delete R#4
+        stack UPDATE_ROLLBACK_COMPLETE
+    """)
     stored = fakes.engine.store.load(STACK)
     assert stored is not None
     assert {lid: s.physical_id for lid, s in stored.resources.items()} == {"A": "A#1", "B": "B#3", "R": "R#2"}
@@ -180,15 +169,15 @@ def test_a_failed_create_of_a_new_stack_deletes_what_it_created_newest_first(fak
     result = fakes.deploy(resources)
     # THEN C is never started; the rollback deletes B, then A; the stack is forgotten
     assert result.status == "ROLLBACK_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "CREATE_IN_PROGRESS"),
-        ("create", "A#1"),
-        ("refuse create", "B#2"),
-        ("stack", "ROLLBACK_IN_PROGRESS"),
-        ("delete", "B#2"),
-        ("delete", "A#1"),
-        ("stack", "ROLLBACK_COMPLETE"),
-    ]
+    assert fakes.timeline == timeline("""
+        stack CREATE_IN_PROGRESS
+        create A#1
+        refuse create B#2
+        stack ROLLBACK_IN_PROGRESS
+        delete B#2
+        delete A#1
+        stack ROLLBACK_COMPLETE
+    """)
     assert fakes.engine.store.load(STACK) is None
 
 
@@ -197,29 +186,47 @@ def test_a_failed_create_that_made_nothing_deletes_only_what_exists(fakes: Fakes
     result = fakes.deploy({"A": thing(), "B": thing("A", Fail="create")})
     # THEN the rollback deletes A and sends no Delete for B
     assert result.status == "ROLLBACK_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "CREATE_IN_PROGRESS"),
-        ("create", "A#1"),
-        ("refuse create", "B"),
-        ("stack", "ROLLBACK_IN_PROGRESS"),
-        ("delete", "A#1"),
-        ("stack", "ROLLBACK_COMPLETE"),
-    ]
+    assert fakes.timeline == timeline("""
+        stack CREATE_IN_PROGRESS
+        create A#1
+        refuse create B
+        stack ROLLBACK_IN_PROGRESS
+        delete A#1
+        stack ROLLBACK_COMPLETE
+    """)
 
 
-def test_destroy_deletes_in_reverse_dependency_order_and_keeps_what_is_retained(fakes: Fakes) -> None:
-    # GIVEN a stack of A, B depending on A, C depending on B, and a retained D depending on C
+def test_a_stack_is_created_in_dependency_order_and_destroyed_in_reverse_keeping_what_is_retained(
+    fakes: Fakes,
+) -> None:
+    # GIVEN a template that declares a chain last first: a retained D depending on C, C on B, B on A
     retained = {**thing("C"), "DeletionPolicy": "Retain"}
-    fakes.deploy({"A": thing(), "B": thing("A"), "C": thing("B"), "D": retained})
+    resources = {"D": retained, "C": thing("B"), "B": thing("A"), "A": thing()}
+    # WHEN it is deployed as a new stack
+    created = fakes.deploy(resources)
+    # THEN each resource is created after the one it depends on, not in the template's order
+    assert (created.status, fakes.timeline) == (
+        "CREATE_COMPLETE",
+        timeline("""
+        stack CREATE_IN_PROGRESS
+        create A#1
+        create B#2
+        create C#3
+        create D#4
+        stack CREATE_COMPLETE
+    """),
+    )
     # WHEN it is destroyed
-    result = fakes.destroy()
+    destroyed = fakes.destroy()
     # THEN each resource is deleted after those that depend on it, and D is left as it is
-    assert result.status == "DELETE_COMPLETE"
-    assert fakes.timeline == [
-        ("stack", "DELETE_IN_PROGRESS"),
-        ("delete", "C#3"),
-        ("delete", "B#2"),
-        ("delete", "A#1"),
-        ("stack", "DELETE_COMPLETE"),
-    ]
-    assert [e.status for e in result.events if e.logical_id == "D"] == ["DELETE_SKIPPED"]
+    assert (destroyed.status, fakes.timeline) == (
+        "DELETE_COMPLETE",
+        timeline("""
+        stack DELETE_IN_PROGRESS
+        delete C#3
+        delete B#2
+        delete A#1
+        stack DELETE_COMPLETE
+    """),
+    )
+    assert [e.status for e in destroyed.events if e.logical_id == "D"] == ["DELETE_SKIPPED"]
