@@ -138,7 +138,7 @@ def _normalized(target: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-class RuleEmulator:
+class RuleEmulator(native.ClientEmulator):
     """Creates, updates and deletes rules and targets in moto as CloudFormation does for ``AWS::Events::Rule``.
 
     Parameters
@@ -150,15 +150,7 @@ class RuleEmulator:
     """
 
     resource_type = RULE_TYPE
-
-    def __init__(self, client: Any, *, region: str, account_id: str) -> None:
-        self.client = client
-        self.region = region
-        self.account_id = account_id
-
-    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """Name and EventBusName are create-only."""
-        return native.create_only_changed(CREATE_ONLY, old, new)
+    create_only = CREATE_ONLY
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """PutRule, then PutTargets."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -25,45 +26,38 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 
+@dataclass(eq=False)
 class Operation:
     """The working state of one operation on one stack: the stack as it is now, published on every change.
 
-    A nested stack gets an operation of its own (a child), sharing the top-level operation's result.
+    A nested stack gets an operation of its own (a child), sharing the top-level operation's result
+    (``result_lock`` guards it) and placed at ``path`` (its logical ids from the top-level stack down).
     """
 
-    def __init__(
-        self,
-        engine: Engine,
-        stack: StackState,
-        result: OperationResult,
-        assembly: CloudAssembly | None,
-        artifact: str,
-        *,
-        path: str = "",
-        result_lock: threading.RLock | None = None,
-    ) -> None:
-        self.engine = engine
-        self.stack = stack
-        self.result = result
-        self.assembly = assembly
-        self.artifact = artifact
-        self.path = path
-        self.lock = threading.RLock()
-        #: Guards the result, which a stack shares with its nested stacks.
-        self.result_lock = result_lock or threading.RLock()
-        self.journal = Journal()
-        self.replaced: list[ResourceState] = []
-        self.removed: list[str] = []
-        self.actions = 0
-        #: Nested stacks' operations, by their StackId.
-        self.children: dict[str, Operation] = {}
-        self.touched = False
-        self.rolled_back = False
-        #: Resources whose cleanup Delete failed every attempt: removed from the stack, not deleted.
-        self.left_behind: list[str] = []
-        self.previous_parameters = dict(stack.parameters)
-        self.previous_outputs = dict(stack.outputs)
-        self.previous_template = stack.template
+    engine: Engine
+    stack: StackState
+    result: OperationResult
+    assembly: CloudAssembly | None
+    artifact: str
+    _: KW_ONLY
+    path: str = ""
+    result_lock: threading.RLock = field(default_factory=threading.RLock)
+    lock: threading.RLock = field(default_factory=threading.RLock, init=False)
+    journal: Journal = field(default_factory=Journal, init=False)
+    replaced: list[ResourceState] = field(default_factory=list, init=False)
+    removed: list[str] = field(default_factory=list, init=False)
+    actions: int = field(default=0, init=False)
+    #: Nested stacks' operations, by their StackId.
+    children: dict[str, Operation] = field(default_factory=dict, init=False)
+    touched: bool = field(default=False, init=False)
+    rolled_back: bool = field(default=False, init=False)
+    #: Resources whose cleanup Delete failed every attempt: removed from the stack, not deleted.
+    left_behind: list[str] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        self.previous_parameters = dict(self.stack.parameters)
+        self.previous_outputs = dict(self.stack.outputs)
+        self.previous_template = self.stack.template
         # The stack's roles and policies are in force from the start: a destroy in a new process, or the
         # first request of an update, is authorized against the policy as deployed.
         self.publish_policies()

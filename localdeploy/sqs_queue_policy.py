@@ -47,7 +47,7 @@ def _queues(properties: Mapping[str, Any]) -> list[str]:
     return [str(q) for q in queues]
 
 
-class QueuePolicyEmulator:
+class QueuePolicyEmulator(native.ClientEmulator):
     """Sets and clears queues' ``Policy`` attribute as CloudFormation does for ``AWS::SQS::QueuePolicy``.
 
     Parameters
@@ -57,9 +57,6 @@ class QueuePolicyEmulator:
     """
 
     resource_type = QUEUE_POLICY_TYPE
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """SetQueueAttributes Policy on each queue."""

@@ -45,7 +45,7 @@ def _arguments(properties: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-class ParameterEmulator:
+class ParameterEmulator(native.ClientEmulator):
     """Creates, overwrites and deletes parameters as CloudFormation does for ``AWS::SSM::Parameter``.
 
     Parameters
@@ -55,13 +55,7 @@ class ParameterEmulator:
     """
 
     resource_type = PARAMETER_TYPE
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """A new Name replaces the parameter."""
-        return native.create_only_changed(_CREATE_ONLY, old, new)
+    create_only = _CREATE_ONLY
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """PutParameter without overwriting: an existing name fails, as CloudFormation's create does."""
