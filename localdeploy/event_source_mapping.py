@@ -89,7 +89,7 @@ def _schema_errors(logical_id: str, properties: Mapping[str, Any]) -> None:
         )
 
 
-@dataclass
+@dataclass(eq=False)
 class EventSourceMappingEmulator:
     """Creates, updates and deletes SQS event source mappings as CloudFormation (and Lambda) do.
 

@@ -139,15 +139,9 @@ def _normalized(target: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class RuleEmulator(native.ClientEmulator):
-    """Creates, updates and deletes rules and targets in moto as CloudFormation does for ``AWS::Events::Rule``.
-
-    Parameters
-    ----------
-    client:
-        An EventBridge client of the stack's region (moto's), with the deployer's credentials.
-    region, account_id:
-        Where the stack is deployed (for ARNs).
-    """
+    """Creates, updates and deletes rules and targets in moto (through an EventBridge client) as CloudFormation
+    does for ``AWS::Events::Rule``: ``Ref`` is the rule's name (``<bus>|<name>`` on another bus than the default
+    one), ``Fn::GetAtt Arn`` its ARN."""
 
     resource_type = RULE_TYPE
     create_only = CREATE_ONLY

@@ -211,27 +211,20 @@ class Organization:
 
 @dataclass(kw_only=True)
 class RequestMapper:
-    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for.
+    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for."""
 
-    Parameters
-    ----------
-    region, account_id:
-        Where the calls are made, and the calling account.
-    organization:
-        Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs
-        of the Account API and of Organizations embed its id and its management account.
-    stack_arn:
-        Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
-    org_path:
-        Returns an account's path in its organization (``o-.../r-.../ou-.../``), or ``None``: the Account
-        API's ``account:AccountResourceOrgPaths`` condition key for the account a call targets. Default: the
-        key is never given (a policy conditioned on it then denies, as AWS would for an account outside).
-    """
-
+    #: Where the calls are made.
     region: str
+    #: The calling account.
     account_id: str
+    #: Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs of
+    #: the Account API and of Organizations embed its id and its management account.
     organization: Callable[[], Organization | None]
+    #: Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
     stack_arn: Callable[[str], str | None]
+    #: Returns an account's path in its organization (``o-.../r-.../ou-.../``), or ``None``: the Account API's
+    #: ``account:AccountResourceOrgPaths`` condition key for the account a call targets. Default: the key is
+    #: never given (a policy conditioned on it then denies, as AWS would for an account outside).
     org_path: Callable[[str], str | None] = lambda account: None
 
     def map(self, service: str, path: str, headers: Mapping[str, str], body: bytes) -> Authorization | None:

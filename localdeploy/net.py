@@ -155,18 +155,11 @@ class ServerThread:
 
 class LocalServer:
     """Something served on 127.0.0.1 by a request handler class: every local front, API and listener here.
-    Its handlers reach it (or ``context``) as ``self.context``; ``tls`` serves HTTPS (see :class:`ServerThread`).
+    Its handlers reach it as ``self.context``; ``tls`` serves HTTPS (see :class:`ServerThread`).
     """
 
-    def __init__(
-        self,
-        handler: type[BaseHTTPRequestHandler],
-        *,
-        name: str,
-        context: Any = None,
-        tls: ssl.SSLContext | None = None,
-    ) -> None:
-        self._server = ServerThread(handler, name=name, context=self if context is None else context, tls=tls)
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str, tls: ssl.SSLContext | None = None) -> None:
+        self._server = ServerThread(handler, name=name, context=self, tls=tls)
         self._scheme = "http" if tls is None else "https"
 
     @property

@@ -63,7 +63,8 @@ class RuntimeApi(LocalServer):
     """
 
     def __init__(self, channel: RuntimeChannel, *, name: str) -> None:
-        super().__init__(_RuntimeHandler, name=f"runtime-api {name}", context=channel)
+        self.channel = channel
+        super().__init__(_RuntimeHandler, name=f"runtime-api {name}")
 
     @property
     def address(self) -> str:
@@ -73,7 +74,7 @@ class RuntimeApi(LocalServer):
 
 class _RuntimeHandler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        channel: RuntimeChannel = self.context
+        channel: RuntimeChannel = self.context.channel
         if self.path != f"{PREFIX}/invocation/next":
             self._not_found()
             return
@@ -99,7 +100,7 @@ class _RuntimeHandler(QuietHandler):
             raise
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        channel: RuntimeChannel = self.context
+        channel: RuntimeChannel = self.context.channel
         body = self.read_body()
         if self.path == f"{PREFIX}/init/error":
             channel.init_error(self.headers.get("Lambda-Runtime-Function-Error-Type", "Unknown"), body)

@@ -128,15 +128,8 @@ def attributes(properties: Mapping[str, Any]) -> dict[str, str]:
 
 
 class QueueEmulator(native.ClientEmulator):
-    """Creates, updates and deletes queues in moto as CloudFormation does for ``AWS::SQS::Queue``.
-
-    Parameters
-    ----------
-    client:
-        An SQS client of the region the stack is deployed to (moto's), with the deployer's credentials.
-    region, account_id:
-        Where the stack is deployed (for ARNs).
-    """
+    """Creates, updates and deletes queues in moto (through an SQS client) as CloudFormation does for
+    ``AWS::SQS::Queue``: ``Ref`` is the queue's URL; ``Fn::GetAtt`` gives Arn, QueueName and QueueUrl."""
 
     resource_type = QUEUE_TYPE
     create_only = CREATE_ONLY

@@ -48,13 +48,8 @@ def _queues(properties: Mapping[str, Any]) -> list[str]:
 
 
 class QueuePolicyEmulator(native.ClientEmulator):
-    """Sets and clears queues' ``Policy`` attribute as CloudFormation does for ``AWS::SQS::QueuePolicy``.
-
-    Parameters
-    ----------
-    client:
-        An SQS client of the stack's region (moto's), with the deployer's credentials.
-    """
+    """Sets and clears queues' ``Policy`` attribute (through an SQS client) as CloudFormation does for
+    ``AWS::SQS::QueuePolicy``, whose ``Ref`` is a generated id and which has no attributes."""
 
     resource_type = QUEUE_POLICY_TYPE
 

@@ -46,13 +46,8 @@ def _arguments(properties: Mapping[str, Any]) -> dict[str, Any]:
 
 
 class ParameterEmulator(native.ClientEmulator):
-    """Creates, overwrites and deletes parameters as CloudFormation does for ``AWS::SSM::Parameter``.
-
-    Parameters
-    ----------
-    client:
-        An SSM client of the stack's region (moto's), with the deployer's credentials.
-    """
+    """Creates, overwrites and deletes parameters in moto (through an SSM client) as CloudFormation does for
+    ``AWS::SSM::Parameter``. ``Ref`` is the parameter's name; ``Fn::GetAtt`` gives Type and Value."""
 
     resource_type = PARAMETER_TYPE
     create_only = _CREATE_ONLY

@@ -7,7 +7,6 @@ runs functions, is tested against a real local cloud in test_event_delivery.py.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,15 +18,15 @@ from moto import mock_aws
 
 from localdeploy.assembly import CloudAssembly
 from localdeploy.engine import Engine, OperationResult
-from localdeploy.functions import HostSettings
 from localdeploy.iam import PolicyRegistry
 from localdeploy.kinds import event_kinds
 from localdeploy.lambda_permission import FunctionPolicies
 from localdeploy.lambda_service import FunctionService
+from localdeploy.moto import MotoServer
 from localdeploy.registry import StackRegistry
 from localdeploy.sqs_poller import SqsPollers
 from localdeploy.state import StateStore
-from tests.engine.tiny_apps import ACCOUNT, write_assembly
+from tests.engine.tiny_apps import ACCOUNT, offline_host, write_assembly
 
 REGION = "us-east-1"
 
@@ -65,19 +64,31 @@ class Kinds:
         return found.resources[logical_id]
 
 
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto_server on a free 127.0.0.1 port, for the test module."""
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+def signed_client(service: str, endpoint: str, key: str) -> Any:
+    """A boto3 client of ``service`` at ``endpoint`` that signs with the access key ``key``."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key="secret",
+        aws_session_token="token",
+    )
+
+
 @pytest.fixture
 def kinds(tmp_path: Path) -> Iterator[Kinds]:
     """The event side's kinds in moto, an engine that deploys them, IAM evaluated by a policy registry."""
     with mock_aws():
-        host = HostSettings(
-            python=Path(sys.executable),
-            account_endpoint="http://127.0.0.1:1",
-            cloudformation_endpoint="http://127.0.0.1:1",
-            fallback_endpoint="http://127.0.0.1:1",
-            ca_file=Path("/nonexistent"),
-            log_root=tmp_path / "logs",
-        )
-        functions = FunctionService(host)
+        functions = FunctionService(offline_host(tmp_path / "logs"))
         sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
         pollers = SqsPollers(functions, lambda region, role: sqs, lambda region: sqs)
         permissions = FunctionPolicies()

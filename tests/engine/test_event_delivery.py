@@ -19,7 +19,7 @@ import pytest
 from localdeploy.cloud import LocalCloud
 from localdeploy.engine import EngineSettings, OperationResult
 from localdeploy.sqs_poller import WAIT_S
-from tests.engine.tiny_apps import consume, events_may_send, function, policy, role, write_assembly
+from tests.engine.tiny_apps import consume, events_may_send, function, policy, queue_worker, role, write_assembly
 
 #: Logs every event it gets; an "explode" body raises, a "fail-item" body is reported as a batch item failure,
 #: a "slow" body takes a second and a half.
@@ -97,18 +97,7 @@ def worker_stack(mapping: dict[str, Any], *, visibility: int = 3, max_receive: i
                     },
                 },
             },
-            "WorkerRole": role(),
-            "WorkerPolicy": policy([consume("Queue")]),
-            "Worker": {**function(WORKER, timeout=2), "DependsOn": ["WorkerPolicy"]},
-            "Mapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-                    "FunctionName": {"Ref": "Worker"},
-                    **mapping,
-                },
-                "DependsOn": ["WorkerPolicy"],
-            },
+            **queue_worker(WORKER, timeout=2, mapping=mapping),
         },
         "Outputs": {
             "Queue": {"Value": {"Ref": "Queue"}},
