@@ -24,7 +24,7 @@ Run ``python -m localdeploy --help``. Modules, one job each:
                    ``cdk_alternate_contacts_cli.cloud_assembly``)
 ``template``       parameters, conditions, rules, outputs and dependencies of a template (values: the
                    shared resolver, ``cdk_alternate_contacts_cli.intrinsics``)
-``native``         synthetic ids and attributes of resource types that are recorded, not emulated
+``native``         synthetic ids and attributes of recorded types; the emulators' interface, ``ResourceEmulator``
 ``organizations``  AWS::Organizations::Account, vended in moto's Organizations as CloudFormation does it
 ``kinds``          the event side's resource kinds, built together for one region:
 ``sqs_queue``      AWS::SQS::Queue in moto's SQS
@@ -41,7 +41,18 @@ Run ``python -m localdeploy --help``. Modules, one job each:
 ``account_events`` the events of accounts joining or moving (Organizations, Control Tower), as AWS documents them
 ``cloud_events``   the buses, pollers and permissions of a cloud, the helpers that cause account events, settle
 ``state``          persisted stack state in ``.local/``
-``engine``         the CloudFormation engine: deploy, update, cleanup, rollback and destroy
+``phases``         the phases of an operation (deploy, cleanup, rollback, ...) and the kinds of journalled step
+``scheduler``      the graph scheduler: dependency order, independent resources in parallel
+``journal``        the rollback journal: what an operation did and must undo, in which order
+``results``        what an operation reports (its result, its stack events) and the engine's settings
+``operation``      the working state of one operation on one stack, published on every change
+``resource_kind``  the one create/update/delete interface of every kind; emulated and recorded kinds
+``custom_resource`` custom resources: requests to their function, answers awaited
+``nested_stack``   AWS::CloudFormation::Stack: a stack of its own, deployed, rolled back and deleted by the engine
+``lambda_function`` AWS::Lambda::Function and AWS::Lambda::EventInvokeConfig on the local Lambda service
+``cleanup``        deleting in reverse dependency order: an update's cleanup phase, a destroy
+``rollback``       the rollback of a failed create or update, from the journal
+``engine``         the CloudFormation engine: deploy, update, cleanup, rollback and destroy, kind by kind
 ``cloud``          all of the above started together, stopped together
 ``report``         readable accounts of an operation, contact details masked
 ``demo``           the main job: deploy, update and destroy app.py, with checks

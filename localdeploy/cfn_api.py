@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs
 from xml.sax.saxutils import escape
 
-from .net import QuietHandler, ServerThread
+from .net import LocalServer, QuietHandler
 from .registry import ResourceSummary, StackRegistry, StackView
 
 NAMESPACE = "http://cloudformation.amazonaws.com/doc/2010-05-15/"
@@ -37,7 +37,7 @@ class ApiCall:
     view: StackView | None
 
 
-class CloudFormationApi:
+class CloudFormationApi(LocalServer):
     """Serves :class:`StackRegistry` over the query protocol.
 
     Parameters
@@ -50,21 +50,7 @@ class CloudFormationApi:
         self.registry = registry
         #: Every request served, with what it showed: tests assert on what the handler saw mid-operation.
         self.calls: list[ApiCall] = []
-        self._server = ServerThread(_QueryHandler, name="cloudformation-api", context=self)
-
-    @property
-    def endpoint(self) -> str:
-        """Base URL for boto3 (``AWS_ENDPOINT_URL_CLOUDFORMATION``)."""
-        return f"http://127.0.0.1:{self._server.port}"
-
-    def start(self) -> CloudFormationApi:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
+        super().__init__(_QueryHandler, name="cloudformation-api")
 
     def handle(self, form: dict[str, str]) -> tuple[int, bytes]:
         """Answer one query-API request; returns the HTTP status and the XML body."""

@@ -7,11 +7,9 @@ with LocalCloud(workdir) as cloud:
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 import boto3
@@ -26,6 +24,7 @@ from .functions import HostSettings
 from .iam import IamFront, Organization, PolicyRegistry, RequestMapper
 from .kinds import event_kinds
 from .lambda_service import DEFAULT_ACCOUNT_CONCURRENCY, DEFAULT_CONCURRENCY, DEFAULT_RETRY_DELAYS_S, FunctionService
+from .lifetime import Assembled
 from .moto import DEPLOYING_ACCOUNT, MotoServer
 from .native import ResourceEmulator
 from .organizations import ACCOUNT_TYPE, AccountVending
@@ -46,7 +45,7 @@ LAMBDA_PYTHON = REPO / ".venv-lambda" / "bin" / "python"
 REGION = "us-east-1"
 
 
-class LocalCloud:
+class LocalCloud(Assembled):
     """moto_server, the response listener, the CloudFormation API and the Lambda service, on 127.0.0.1, with
     EventBridge's delivery and Lambda's SQS pollers (:attr:`events`, :mod:`.cloud_events`).
 
@@ -99,6 +98,7 @@ class LocalCloud:
         account_concurrency: int = DEFAULT_ACCOUNT_CONCURRENCY,
         organization: bool = True,
     ) -> None:
+        super().__init__()
         self.workdir = workdir.resolve()
         self.concurrency = concurrency
         self.account_concurrency = account_concurrency
@@ -119,7 +119,6 @@ class LocalCloud:
         #: vends an account with one fails as AWS fails it (EMAIL_ALREADY_EXISTS). Emptied by reset().
         self.emails_elsewhere: set[str] = set()
         self._organizations: Any = None
-        self._stack = contextlib.ExitStack()
         self._bootstrap: threading.Thread | None = None
         self._bootstrap_error: BaseException | None = None
         self.moto: MotoServer
@@ -129,80 +128,64 @@ class LocalCloud:
         #: EventBridge's buses, Lambda's SQS pollers and the functions' permissions (:mod:`.cloud_events`).
         self.events: CloudEvents
 
-    def __enter__(self) -> LocalCloud:
-        return self.start()
-
-    def __exit__(
-        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
-    ) -> None:
-        self.stop()
-
-    def start(self) -> LocalCloud:
-        """Start everything; on any failure, stop what had started and re-raise."""
+    def _start_parts(self) -> None:
+        """moto first, then the fronts, the listener, the APIs and the Lambda service (stopped the other
+        way round: runtime processes first, moto last)."""
         if not self.lambda_python.exists():
             raise FileNotFoundError(f"{self.lambda_python} not found: run `make setup`")
         self.workdir.mkdir(parents=True, exist_ok=True)
-        try:
-            self.moto = MotoServer(self.workdir / "moto_server.log").start()
-            self._stack.callback(self.moto.stop)
-            account_endpoint = self.moto.endpoint
-            if self.account_quotas is not None:
-                self.quotas = AccountApiQuotas(self.moto.endpoint, self.account_quotas).start()
-                self._stack.callback(self.quotas.stop)
-                account_endpoint = self.quotas.endpoint
-            self.responses = ResponseListener(self.workdir).start()
-            self._stack.callback(self.responses.stop)
-            self.cfn_api = CloudFormationApi(self.registry).start()
-            self._stack.callback(self.cfn_api.stop)
-            endpoints = {"account": account_endpoint, "cloudformation": self.cfn_api.endpoint, "*": self.moto.endpoint}
-            credentials = None
-            if self.enforce_iam:
-                mapper = RequestMapper(
-                    region=REGION,
-                    account_id=DEPLOYING_ACCOUNT,
-                    organization=self.organization,
-                    stack_arn=lambda stack: view.stack_id if (view := self.registry.find(stack)) else None,
-                    org_path=self.org_path,
-                )
-                self.iam = IamFront(endpoints, self.policies, mapper).start()
-                self._stack.callback(self.iam.stop)
-                endpoints = {name: self.iam.endpoint for name in endpoints}
-                credentials = self.iam.register
-            host = HostSettings(
-                python=self.lambda_python,
-                account_endpoint=endpoints["account"],
-                cloudformation_endpoint=endpoints["cloudformation"],
-                fallback_endpoint=endpoints["*"],
-                ca_file=self.responses.ca_file,
-                log_root=self.workdir / "logs",
+        self.moto = MotoServer(self.workdir / "moto_server.log").start()
+        self._stack.callback(self.moto.stop)
+        account_endpoint = self.moto.endpoint
+        if self.account_quotas is not None:
+            self.quotas = AccountApiQuotas(self.moto.endpoint, self.account_quotas).start()
+            self._stack.callback(self.quotas.stop)
+            account_endpoint = self.quotas.endpoint
+        self.responses = ResponseListener(self.workdir).start()
+        self._stack.callback(self.responses.stop)
+        self.cfn_api = CloudFormationApi(self.registry).start()
+        self._stack.callback(self.cfn_api.stop)
+        endpoints = {"account": account_endpoint, "cloudformation": self.cfn_api.endpoint, "*": self.moto.endpoint}
+        credentials = None
+        if self.enforce_iam:
+            mapper = RequestMapper(
                 region=REGION,
                 account_id=DEPLOYING_ACCOUNT,
-                credentials=credentials,
+                organization=self.organization,
+                stack_arn=lambda stack: view.stack_id if (view := self.registry.find(stack)) else None,
+                org_path=self.org_path,
             )
-            self.functions = FunctionService(
-                host,
-                max_concurrency=self.concurrency,
-                retry_delays=self.retry_delays,
-                account_concurrency=self.account_concurrency,
-            )
-            self._stack.callback(self.functions.stop)
-            self.events = CloudEvents(self)
-            self._stack.callback(self.events.stop)
-            if self.iam is not None:
-                self.iam.intercept = self.events.intercept
-            # moto loads its SSM backend on first use (about 1.5 s): let that overlap whatever comes next
-            # (synthesis, usually); the first SSM lookup waits for it.
-            self._bootstrap = threading.Thread(target=self._bootstrap_in_background, name="bootstrap", daemon=True)
-            self._bootstrap.start()
-            self._stack.callback(self._bootstrap.join)
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Stop every process and server started (runtime processes first, moto last)."""
-        self._stack.close()
+            self.iam = IamFront(endpoints, self.policies, mapper).start()
+            self._stack.callback(self.iam.stop)
+            endpoints = {name: self.iam.endpoint for name in endpoints}
+            credentials = self.iam.register
+        host = HostSettings(
+            python=self.lambda_python,
+            account_endpoint=endpoints["account"],
+            cloudformation_endpoint=endpoints["cloudformation"],
+            fallback_endpoint=endpoints["*"],
+            ca_file=self.responses.ca_file,
+            log_root=self.workdir / "logs",
+            region=REGION,
+            account_id=DEPLOYING_ACCOUNT,
+            credentials=credentials,
+        )
+        self.functions = FunctionService(
+            host,
+            max_concurrency=self.concurrency,
+            retry_delays=self.retry_delays,
+            account_concurrency=self.account_concurrency,
+        )
+        self._stack.callback(self.functions.stop)
+        self.events = CloudEvents(self)
+        self._stack.callback(self.events.stop)
+        if self.iam is not None:
+            self.iam.intercept = self.events.intercept
+        # moto loads its SSM backend on first use (about 1.5 s): let that overlap whatever comes next
+        # (synthesis, usually); the first SSM lookup waits for it.
+        self._bootstrap = threading.Thread(target=self._bootstrap_in_background, name="bootstrap", daemon=True)
+        self._bootstrap.start()
+        self._stack.callback(self._bootstrap.join)
 
     def bootstrap(self) -> None:
         """What `cdk bootstrap` leaves in an account that templates read (the bootstrap version), and the

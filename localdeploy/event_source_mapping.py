@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Mapping
+from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -88,6 +89,7 @@ def _schema_errors(logical_id: str, properties: Mapping[str, Any]) -> None:
         )
 
 
+@dataclass(eq=False)
 class EventSourceMappingEmulator:
     """Creates, updates and deletes SQS event source mappings as CloudFormation (and Lambda) do.
 
@@ -109,22 +111,13 @@ class EventSourceMappingEmulator:
 
     resource_type = MAPPING_TYPE
 
-    def __init__(
-        self,
-        functions: FunctionService,
-        pollers: SqsPollers,
-        sqs: Any,
-        policies: PolicyRegistry | None,
-        *,
-        region: str,
-        account_id: str,
-    ) -> None:
-        self.functions = functions
-        self.pollers = pollers
-        self.sqs = sqs
-        self.policies = policies
-        self.region = region
-        self.account_id = account_id
+    functions: FunctionService
+    pollers: SqsPollers
+    sqs: Any
+    policies: PolicyRegistry | None
+    _: KW_ONLY
+    region: str
+    account_id: str
 
     def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
         """EventSourceArn is create-only."""

@@ -138,27 +138,13 @@ def _normalized(target: Mapping[str, Any]) -> dict[str, Any]:
     return result
 
 
-class RuleEmulator:
-    """Creates, updates and deletes rules and targets in moto as CloudFormation does for ``AWS::Events::Rule``.
-
-    Parameters
-    ----------
-    client:
-        An EventBridge client of the stack's region (moto's), with the deployer's credentials.
-    region, account_id:
-        Where the stack is deployed (for ARNs).
-    """
+class RuleEmulator(native.ClientEmulator):
+    """Creates, updates and deletes rules and targets in moto (through an EventBridge client) as CloudFormation
+    does for ``AWS::Events::Rule``: ``Ref`` is the rule's name (``<bus>|<name>`` on another bus than the default
+    one), ``Fn::GetAtt Arn`` its ARN."""
 
     resource_type = RULE_TYPE
-
-    def __init__(self, client: Any, *, region: str, account_id: str) -> None:
-        self.client = client
-        self.region = region
-        self.account_id = account_id
-
-    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """Name and EventBusName are create-only."""
-        return native.create_only_changed(CREATE_ONLY, old, new)
+    create_only = CREATE_ONLY
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """PutRule, then PutTargets."""

@@ -34,7 +34,7 @@ from urllib.parse import urlsplit
 
 from . import aws_managed_policies, iam_requests
 from .iam_requests import Authorization, Organization, RequestMapper, denial, json_body, signer
-from .net import LOCALHOST, QuietHandler, ServerThread, forward
+from .net import LocalServer, QuietHandler, forward
 
 __all__ = [
     "POLICY_TYPES",
@@ -337,7 +337,7 @@ class Decision:
     allowed: bool
 
 
-class IamFront:
+class IamFront(LocalServer):
     """An HTTP front that evaluates every call of a function against its role's policy, then forwards it.
 
     Parameters
@@ -365,21 +365,7 @@ class IamFront:
         self.intercept: Callable[[str, Mapping[str, str], bytes], tuple[int, dict[str, str], bytes] | None] | None = (
             None
         )
-        self._server = ServerThread(_IamHandler, name="iam-front", context=self)
-
-    @property
-    def endpoint(self) -> str:
-        """The base URL every function's ``AWS_ENDPOINT_URL*`` points at."""
-        return f"http://{LOCALHOST}:{self._server.port}"
-
-    def start(self) -> IamFront:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
+        super().__init__(_IamHandler, name="iam-front")
 
     def register(self, role_arn: str) -> str:
         """The access key a function running as ``role_arn`` gets; its calls are judged as that role's."""

@@ -209,38 +209,23 @@ class Organization:
     management_account_id: str
 
 
+@dataclass(kw_only=True)
 class RequestMapper:
-    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for.
+    """Turns a signed HTTP request into the :class:`Authorization` the real service would ask IAM for."""
 
-    Parameters
-    ----------
-    region, account_id:
-        Where the calls are made, and the calling account.
-    organization:
-        Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs
-        of the Account API and of Organizations embed its id and its management account.
-    stack_arn:
-        Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
-    org_path:
-        Returns an account's path in its organization (``o-.../r-.../ou-.../``), or ``None``: the Account
-        API's ``account:AccountResourceOrgPaths`` condition key for the account a call targets. Default: the
-        key is never given (a policy conditioned on it then denies, as AWS would for an account outside).
-    """
-
-    def __init__(
-        self,
-        *,
-        region: str,
-        account_id: str,
-        organization: Callable[[], Organization | None],
-        stack_arn: Callable[[str], str | None],
-        org_path: Callable[[str], str | None] = lambda account: None,
-    ) -> None:
-        self.region = region
-        self.account_id = account_id
-        self._organization = organization
-        self._stack_arn = stack_arn
-        self._org_path = org_path
+    #: Where the calls are made.
+    region: str
+    #: The calling account.
+    account_id: str
+    #: Returns the caller's organization (``None`` when there is none), asked lazily: member-account ARNs of
+    #: the Account API and of Organizations embed its id and its management account.
+    organization: Callable[[], Organization | None]
+    #: Returns a stack's ARN from its name or ARN (``None`` when there is no such stack).
+    stack_arn: Callable[[str], str | None]
+    #: Returns an account's path in its organization (``o-.../r-.../ou-.../``), or ``None``: the Account API's
+    #: ``account:AccountResourceOrgPaths`` condition key for the account a call targets. Default: the key is
+    #: never given (a policy conditioned on it then denies, as AWS would for an account outside).
+    org_path: Callable[[str], str | None] = lambda account: None
 
     def map(self, service: str, path: str, headers: Mapping[str, str], body: bytes) -> Authorization | None:
         """The authorization of one call, or ``None`` for one IAM does not authorize (sts:GetCallerIdentity)."""
@@ -263,7 +248,7 @@ class RequestMapper:
         return Authorization(f"{service}:{operation}", "*")
 
     def _organization_ids(self) -> tuple[str, str] | None:
-        organization = self._organization()
+        organization = self.organization()
         return (organization.management_account_id, organization.organization_id) if organization else None
 
     def _account(self, path: str, body: bytes) -> Authorization:
@@ -276,7 +261,7 @@ class RequestMapper:
             context["account:AlternateContactTypes"] = [contact_type]
         account = document.get("AccountId")
         # The target account's organization path (https://docs.aws.amazon.com/accounts/latest/reference/security_iam_service-with-iam.html).
-        org_path = self._org_path(str(account) if account else self.account_id)
+        org_path = self.org_path(str(account) if account else self.account_id)
         if org_path:
             context["account:AccountResourceOrgPaths"] = [org_path]
         if not account:
@@ -286,7 +271,7 @@ class RequestMapper:
     def _member_arn(self, service: str, account: str) -> str:
         """A member account's ARN in ``service`` (account, organizations): under its management account and
         organization, as both services authorize them."""
-        organization = self._organization()
+        organization = self.organization()
         management = organization.management_account_id if organization else self.account_id
         organization_id = organization.organization_id if organization else "o-none"
         return f"arn:aws:{service}::{management}:account/{organization_id}/{account}"
@@ -300,7 +285,7 @@ class RequestMapper:
         stack = form.get("StackName", "")
         if not stack:
             return Authorization(f"cloudformation:{action}", "*")
-        arn = self._stack_arn(stack)
+        arn = self.stack_arn(stack)
         if arn is None:
             # IAM authorizes a stack named by name against the stack/<name>/* form.
             name = stack.split(":stack/", 1)[-1].split("/", 1)[0]

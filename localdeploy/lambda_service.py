@@ -388,13 +388,7 @@ class FunctionService:
         FunctionNotFoundError
             When no function with that ARN is deployed.
         """
-        with self._lock:
-            pool = self._by_arn.get(arn)
-        if pool is None:
-            raise FunctionNotFoundError(f"Function not found: {arn}")
-        invocation = Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=payload)
-        pool.submit(invocation)
-        return invocation
+        return self._submit(arn, payload, synchronous=False)
 
     def invoke(self, arn: str, payload: bytes) -> Invocation:
         """Invoke ``arn`` synchronously (``InvocationType=RequestResponse``), as an event source mapping does:
@@ -405,12 +399,13 @@ class FunctionService:
         FunctionNotFoundError
             When no function with that ARN is deployed.
         """
-        with self._lock:
-            pool = self._by_arn.get(arn)
-        if pool is None:
-            raise FunctionNotFoundError(f"Function not found: {arn}")
-        invocation = Invocation(request_id=str(uuid.uuid4()), function_arn=arn, payload=payload, synchronous=True)
-        pool.submit(invocation)
+        return self._submit(arn, payload, synchronous=True)
+
+    def _submit(self, arn: str, payload: bytes, *, synchronous: bool) -> Invocation:
+        invocation = Invocation(
+            request_id=str(uuid.uuid4()), function_arn=arn, payload=payload, synchronous=synchronous
+        )
+        self.pool(arn).submit(invocation)
         return invocation
 
     def pools(self) -> list[FunctionPool]:

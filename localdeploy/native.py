@@ -175,3 +175,32 @@ def requires_replacement(emulator: ResourceEmulator, old: Mapping[str, Any], new
 def create_only_changed(keys: tuple[str, ...], old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
     """Whether any of the create-only ``keys`` differs between ``old`` and ``new`` (absent and unset are one)."""
     return any(old.get(key) != new.get(key) for key in keys)
+
+
+class ClientEmulator:
+    """The shape most emulators share: one moto client of the stack's region, with the deployer's
+    credentials, where the stack is deployed (for ARNs), and the type's create-only properties."""
+
+    #: The CloudFormation type it emulates.
+    resource_type: str
+    #: The schema's ``createOnlyProperties``: a change of one replaces the resource (none: always in place).
+    create_only: tuple[str, ...] = ()
+
+    def __init__(self, client: Any, *, region: str = "", account_id: str = "") -> None:
+        self.client = client
+        self.region = region
+        self.account_id = account_id
+
+    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
+        """Whether a create-only property changed."""
+        return create_only_changed(self.create_only, old, new)
+
+
+def tags(properties: Mapping[str, Any]) -> dict[str, str]:
+    """A resource's ``Tags`` (a list of Key and Value) as a mapping."""
+    return {str(tag["Key"]): str(tag["Value"]) for tag in properties.get("Tags") or []}
+
+
+def tag_changes(old: Mapping[str, str], new: Mapping[str, str]) -> tuple[list[str], dict[str, str]]:
+    """What an update does to a resource's tags: the keys to untag (sorted), and the tags to set."""
+    return sorted(set(old) - set(new)), {k: v for k, v in new.items() if old.get(k) != v}

@@ -9,7 +9,7 @@ import sys
 import threading
 from collections.abc import Mapping
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any, Self, cast
 from urllib.parse import SplitResult
 
 #: The only address anything here listens on or talks to.
@@ -151,3 +151,32 @@ class ServerThread:
             self.server.shutdown()
             self._thread.join()
         self.server.server_close()
+
+
+class LocalServer:
+    """Something served on 127.0.0.1 by a request handler class: every local front, API and listener here.
+    Its handlers reach it as ``self.context``; ``tls`` serves HTTPS (see :class:`ServerThread`).
+    """
+
+    def __init__(self, handler: type[BaseHTTPRequestHandler], *, name: str, tls: ssl.SSLContext | None = None) -> None:
+        self._server = ServerThread(handler, name=name, context=self, tls=tls)
+        self._scheme = "http" if tls is None else "https"
+
+    @property
+    def port(self) -> int:
+        """The listening port."""
+        return self._server.port
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL (``http://127.0.0.1:<port>``), what an ``AWS_ENDPOINT_URL_<SERVICE>`` is set to."""
+        return f"{self._scheme}://{LOCALHOST}:{self._server.port}"
+
+    def start(self) -> Self:
+        """Start serving; returns self."""
+        self._server.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        self._server.stop()

@@ -44,6 +44,7 @@ from botocore.exceptions import ClientError
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.masking import mask
 
+from . import native
 from .native import Created, ResourceError, handler_reason
 
 ACCOUNT_TYPE = "AWS::Organizations::Account"
@@ -118,10 +119,6 @@ def schema_errors(logical_id: str, properties: Mapping[str, Any]) -> str | None:
     return f"Properties validation failed for resource {logical_id} with message: [{', '.join(problems)}]"
 
 
-def _tags(properties: Mapping[str, Any]) -> dict[str, str]:
-    return {str(tag["Key"]): str(tag["Value"]) for tag in properties.get("Tags") or []}
-
-
 def _parent(properties: Mapping[str, Any]) -> str | None:
     parents = properties.get("ParentIds") or []
     return str(parents[0]) if parents else None
@@ -183,7 +180,7 @@ class AccountVending:
                         AccountName=str(properties["AccountName"]),
                         Email=email,
                         RoleName=str(properties.get("RoleName") or DEFAULT_ROLE),
-                        Tags=[{"Key": k, "Value": v} for k, v in _tags(properties).items()],
+                        Tags=[{"Key": k, "Value": v} for k, v in native.tags(properties).items()],
                     )["CreateAccountStatus"]
                     account_id = str(status["AccountId"])
             self._sleep(self.creation_s)
@@ -234,11 +231,9 @@ class AccountVending:
             if before != after:
                 root = None if before and after else self.client.list_roots()["Roots"][0]["Id"]
                 self._move(physical_id, before or root, after or root)
-            old_tags, new_tags = _tags(old), _tags(new)
-            removed = sorted(set(old_tags) - set(new_tags))
+            removed, changed = native.tag_changes(native.tags(old), native.tags(new))
             if removed:
                 self.client.untag_resource(ResourceId=physical_id, TagKeys=removed)
-            changed = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
             if changed:
                 self.client.tag_resource(
                     ResourceId=physical_id, Tags=[{"Key": k, "Value": v} for k, v in sorted(changed.items())]

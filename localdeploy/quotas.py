@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from .net import LOCALHOST, QuietHandler, ServerThread, forward
+from .net import LocalServer, QuietHandler, forward
 
 #: restJson paths of the contact operations (botocore's ``account`` model).
 OPERATION_PATHS = {
@@ -103,7 +103,7 @@ class OperationCounts:
         return len(self.accepted_at)
 
 
-class AccountApiQuotas:
+class AccountApiQuotas(LocalServer):
     """An HTTP front for ``moto_server`` that enforces Account API quotas.
 
     Parameters
@@ -129,21 +129,7 @@ class AccountApiQuotas:
         self._lock = threading.Lock()
         self._buckets = {name: TokenBucket(quota, clock) for name, quota in self.quotas.items()}
         self._counts: dict[str, OperationCounts] = {name: OperationCounts() for name in OPERATION_PATHS.values()}
-        self._server = ServerThread(_FrontHandler, name="account-api-quotas", context=self)
-
-    @property
-    def endpoint(self) -> str:
-        """Base URL for ``AWS_ENDPOINT_URL_ACCOUNT``."""
-        return f"http://{LOCALHOST}:{self._server.port}"
-
-    def start(self) -> AccountApiQuotas:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
+        super().__init__(_FrontHandler, name="account-api-quotas")
 
     def reset(self) -> None:
         """Full buckets and zero counts: the account has been quiet for a while."""

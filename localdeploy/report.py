@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import KW_ONLY, dataclass, field
+from typing import ClassVar
 
 from cdk_alternate_contacts_handler import spec
 from cdk_alternate_contacts_handler.masking import mask, mask_text
@@ -116,6 +118,7 @@ def render_failure(result: OperationResult) -> list[str]:
     return [f"  first failure: {where} ({event.resource_type}) {event.status}: {mask_text(event.reason)[:400]}"]
 
 
+@dataclass(eq=False)
 class Progress:
     """Reports how the operations on stack ``stack_name`` are going, at most once every ``interval_s``: an
     engine's ``on_event``.
@@ -125,24 +128,19 @@ class Progress:
     operation began; it names no contact detail. ``out`` receives each line.
     """
 
-    STARTS = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
+    STARTS: ClassVar[tuple[str, ...]] = ("CREATE_IN_PROGRESS", "UPDATE_IN_PROGRESS", "DELETE_IN_PROGRESS")
 
-    def __init__(
-        self,
-        stack_name: str,
-        out: Callable[[str], None] = print,
-        *,
-        interval_s: float = 10.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.stack_name = stack_name
-        self.out = out
-        self.interval_s = interval_s
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._operation = ""
-        self._started = self._last = clock()
-        self._status: dict[tuple[str, str], str] = {}
+    stack_name: str
+    out: Callable[[str], None] = print
+    _: KW_ONLY
+    interval_s: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _operation: str = field(default="", init=False)
+    _status: dict[tuple[str, str], str] = field(default_factory=dict, init=False)
+
+    def __post_init__(self) -> None:
+        self._started = self._last = self.clock()
 
     def __call__(self, event: StackEvent) -> None:
         with self._lock:

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs, quote, urlsplit
 
 import trustme
 
-from .net import LOCALHOST, QuietHandler, ServerThread
+from .net import LOCALHOST, LocalServer, QuietHandler
 
 #: Lifetime of CloudFormation's pre-signed response URLs (two hours).
 URL_LIFETIME_S = 7200
@@ -75,7 +75,7 @@ class Rejected:
     received_at: float
 
 
-class ResponseListener:
+class ResponseListener(LocalServer):
     """An HTTPS server on 127.0.0.1 that issues ResponseURLs and records every answer to them.
 
     Parameters
@@ -97,21 +97,7 @@ class ResponseListener:
         self._answers: dict[str, list[Answer]] = {}
         self._watchers: dict[str, list[threading.Event]] = {}
         self.rejected: list[Rejected] = []
-        self._server = ServerThread(_ResponseHandler, name="response-listener", context=self, tls=tls)
-
-    @property
-    def port(self) -> int:
-        """The listening port."""
-        return self._server.port
-
-    def start(self) -> ResponseListener:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving."""
-        self._server.stop()
+        super().__init__(_ResponseHandler, name="response-listener", tls=tls)
 
     def issue(self, stack_name: str, request_id: str) -> str:
         """A new ResponseURL for one request, shaped like CloudFormation's pre-signed S3 URLs."""

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-from .net import QuietHandler, ServerThread
+from .net import LOCALHOST, LocalServer, QuietHandler
 
 PREFIX = "/2018-06-01/runtime"
 _INVOCATION_POST = re.compile(rf"^{PREFIX}/invocation/(?P<id>[^/]+)/(?P<kind>response|error)$")
@@ -50,8 +50,9 @@ class RuntimeChannel(Protocol):
         """The runtime could not load the handler."""
 
 
-class RuntimeApi:
-    """A Runtime API endpoint for one execution environment.
+class RuntimeApi(LocalServer):
+    """A Runtime API endpoint for one execution environment. Stopping it does not release a poll still parked
+    in ``next``: the channel does.
 
     Parameters
     ----------
@@ -62,26 +63,18 @@ class RuntimeApi:
     """
 
     def __init__(self, channel: RuntimeChannel, *, name: str) -> None:
-        self._server = ServerThread(_RuntimeHandler, name=f"runtime-api {name}", context=channel)
+        self.channel = channel
+        super().__init__(_RuntimeHandler, name=f"runtime-api {name}")
 
     @property
     def address(self) -> str:
         """``host:port``, the value of ``AWS_LAMBDA_RUNTIME_API``."""
-        return f"127.0.0.1:{self._server.port}"
-
-    def start(self) -> RuntimeApi:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving (a poll still parked in ``next`` is released by the channel, not here)."""
-        self._server.stop()
+        return f"{LOCALHOST}:{self.port}"
 
 
 class _RuntimeHandler(QuietHandler):
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        channel: RuntimeChannel = self.context
+        channel: RuntimeChannel = self.context.channel
         if self.path != f"{PREFIX}/invocation/next":
             self._not_found()
             return
@@ -107,7 +100,7 @@ class _RuntimeHandler(QuietHandler):
             raise
 
     def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        channel: RuntimeChannel = self.context
+        channel: RuntimeChannel = self.context.channel
         body = self.read_body()
         if self.path == f"{PREFIX}/init/error":
             channel.init_error(self.headers.get("Lambda-Runtime-Function-Error-Type", "Unknown"), body)

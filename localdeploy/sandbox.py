@@ -249,24 +249,12 @@ class Sandbox:
 
     def invocation_error(self, request_id: str, error_type: str, body: bytes) -> bool:
         """The handler raised; the error document names the exception."""
-        message = ""
-        try:
-            document = json.loads(body)
-            message = str(document.get("errorMessage", ""))
-            error_type = str(document.get("errorType") or error_type)
-        except (ValueError, AttributeError):
-            message = body[:500].decode("utf-8", "replace")
+        error_type, message = _error_document(error_type, body)
         return self._complete(request_id, "error", error_type, message)
 
     def init_error(self, error_type: str, body: bytes) -> None:
         """The handler module could not be loaded (awslambdaric then exits)."""
-        try:
-            document = json.loads(body)
-            message = str(document.get("errorMessage", ""))
-            error_type = str(document.get("errorType") or error_type)
-        except (ValueError, AttributeError):
-            message = body[:500].decode("utf-8", "replace")
-        self.owner.init_failed(self, error_type, message)
+        self.owner.init_failed(self, *_error_document(error_type, body))
 
     # -- endings ---------------------------------------------------------------------------------------
 
@@ -356,3 +344,13 @@ def _python_version(python: Path) -> str:
         )
         _PYTHON_VERSIONS[python] = result.stdout.strip() or "unknown"
     return _PYTHON_VERSIONS[python]
+
+
+def _error_document(error_type: str, body: bytes) -> tuple[str, str]:
+    """The error type and message of a runtime's error document (``errorType``, ``errorMessage``); a body that
+    is no such document is the message, under ``error_type``."""
+    try:
+        document = json.loads(body)
+        return str(document.get("errorType") or error_type), str(document.get("errorMessage", ""))
+    except (ValueError, AttributeError):
+        return error_type, body[:500].decode("utf-8", "replace")

@@ -172,35 +172,23 @@ def failures_to_keep(response: bytes, batch_ids: list[str]) -> list[str] | None:
     return keep
 
 
+@dataclass(eq=False)
 class SqsPollers:
-    """The pollers of every SQS event source mapping.
+    """The pollers of every SQS event source mapping."""
 
-    Parameters
-    ----------
-    functions:
-        The local Lambda service (invoked synchronously).
-    client:
-        Returns an SQS client of a region signed as a role (``None``: unsigned by any function role), for the
-        pollers' calls; through the IAM front when IAM is enforced.
-    control_client:
-        Returns an SQS client of a region with the deployer's credentials, for looking at queues (how many
-        messages are left) without being judged.
-    """
-
-    def __init__(
-        self,
-        functions: FunctionService,
-        client: Callable[[str, str | None], Any],
-        control_client: Callable[[str], Any],
-    ) -> None:
-        self.functions = functions
-        self._client = client
-        self._control = control_client
-        self._lock = threading.Lock()
-        self._mappings: dict[str, SqsMapping] = {}
-        self._workers: dict[str, list[threading.Thread]] = {}
-        self._stops: dict[str, threading.Event] = {}
-        self._busy = 0
+    #: The local Lambda service (invoked synchronously).
+    functions: FunctionService
+    #: Returns an SQS client of a region signed as a role (``None``: unsigned by any function role), for the
+    #: pollers' calls; through the IAM front when IAM is enforced.
+    client: Callable[[str, str | None], Any]
+    #: Returns an SQS client of a region with the deployer's credentials, for looking at queues (how many
+    #: messages are left) without being judged.
+    control_client: Callable[[str], Any]
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _mappings: dict[str, SqsMapping] = field(default_factory=dict, init=False)
+    _workers: dict[str, list[threading.Thread]] = field(default_factory=dict, init=False)
+    _stops: dict[str, threading.Event] = field(default_factory=dict, init=False)
+    _busy: int = field(default=0, init=False)
 
     # -- the mappings ----------------------------------------------------------------------------------
 
@@ -252,7 +240,7 @@ class SqsPollers:
         found = [f"{busy} batch(es) being processed"] if busy else []
         for mapping in mappings:
             try:
-                attributes = self._control(mapping.region).get_queue_attributes(
+                attributes = self.control_client(mapping.region).get_queue_attributes(
                     QueueUrl=mapping.queue_url,
                     AttributeNames=[
                         "ApproximateNumberOfMessages",
@@ -316,7 +304,7 @@ class SqsPollers:
         if config is None:
             mapping.last_processing_result = f"PROBLEM: Function not found: {mapping.function_arn}"
             return False
-        client = self._client(mapping.region, config.role_arn or None)
+        client = self.client(mapping.region, config.role_arn or None)
         messages = self._receive(client, mapping, stop)
         if messages is None:
             return False

@@ -127,31 +127,12 @@ def attributes(properties: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
-def _tags(properties: Mapping[str, Any]) -> dict[str, str]:
-    return {str(tag["Key"]): str(tag["Value"]) for tag in properties.get("Tags") or []}
-
-
-class QueueEmulator:
-    """Creates, updates and deletes queues in moto as CloudFormation does for ``AWS::SQS::Queue``.
-
-    Parameters
-    ----------
-    client:
-        An SQS client of the region the stack is deployed to (moto's), with the deployer's credentials.
-    region, account_id:
-        Where the stack is deployed (for ARNs).
-    """
+class QueueEmulator(native.ClientEmulator):
+    """Creates, updates and deletes queues in moto (through an SQS client) as CloudFormation does for
+    ``AWS::SQS::Queue``: ``Ref`` is the queue's URL; ``Fn::GetAtt`` gives Arn, QueueName and QueueUrl."""
 
     resource_type = QUEUE_TYPE
-
-    def __init__(self, client: Any, *, region: str, account_id: str) -> None:
-        self.client = client
-        self.region = region
-        self.account_id = account_id
-
-    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """QueueName and FifoQueue are create-only."""
-        return native.create_only_changed(CREATE_ONLY, old, new)
+    create_only = CREATE_ONLY
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """CreateQueue; returns the URL and the attributes."""
@@ -171,7 +152,8 @@ class QueueEmulator:
         wanted = attributes(properties)
         self._check_dead_letter_target(wanted)
         try:
-            url = str(self.client.create_queue(QueueName=name, Attributes=wanted, tags=_tags(properties))["QueueUrl"])
+            created = self.client.create_queue(QueueName=name, Attributes=wanted, tags=native.tags(properties))
+            url = str(created["QueueUrl"])
         except ClientError as error:
             raise _failure(error) from None
         return Created(url, self._attributes(url))
@@ -196,11 +178,9 @@ class QueueEmulator:
                 if policy:
                     changed["Policy"] = policy
                 self.client.set_queue_attributes(QueueUrl=physical_id, Attributes=changed)
-            old_tags, new_tags = _tags(old), _tags(new)
-            removed = sorted(set(old_tags) - set(new_tags))
+            removed, added = native.tag_changes(native.tags(old), native.tags(new))
             if removed:
                 self.client.untag_queue(QueueUrl=physical_id, TagKeys=removed)
-            added = {k: v for k, v in new_tags.items() if old_tags.get(k) != v}
             if added:
                 self.client.tag_queue(QueueUrl=physical_id, Tags=added)
         except ClientError as error:

@@ -47,19 +47,11 @@ def _queues(properties: Mapping[str, Any]) -> list[str]:
     return [str(q) for q in queues]
 
 
-class QueuePolicyEmulator:
-    """Sets and clears queues' ``Policy`` attribute as CloudFormation does for ``AWS::SQS::QueuePolicy``.
-
-    Parameters
-    ----------
-    client:
-        An SQS client of the stack's region (moto's), with the deployer's credentials.
-    """
+class QueuePolicyEmulator(native.ClientEmulator):
+    """Sets and clears queues' ``Policy`` attribute (through an SQS client) as CloudFormation does for
+    ``AWS::SQS::QueuePolicy``, whose ``Ref`` is a generated id and which has no attributes."""
 
     resource_type = QUEUE_POLICY_TYPE
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """SetQueueAttributes Policy on each queue."""

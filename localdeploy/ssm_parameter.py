@@ -45,23 +45,12 @@ def _arguments(properties: Mapping[str, Any]) -> dict[str, Any]:
     return arguments
 
 
-class ParameterEmulator:
-    """Creates, overwrites and deletes parameters as CloudFormation does for ``AWS::SSM::Parameter``.
-
-    Parameters
-    ----------
-    client:
-        An SSM client of the stack's region (moto's), with the deployer's credentials.
-    """
+class ParameterEmulator(native.ClientEmulator):
+    """Creates, overwrites and deletes parameters in moto (through an SSM client) as CloudFormation does for
+    ``AWS::SSM::Parameter``. ``Ref`` is the parameter's name; ``Fn::GetAtt`` gives Type and Value."""
 
     resource_type = PARAMETER_TYPE
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    def replaces(self, old: Mapping[str, Any], new: Mapping[str, Any]) -> bool:
-        """A new Name replaces the parameter."""
-        return native.create_only_changed(_CREATE_ONLY, old, new)
+    create_only = _CREATE_ONLY
 
     def create(self, logical_id: str, properties: Mapping[str, Any], *, stack_name: str = "") -> Created:
         """PutParameter without overwriting: an existing name fails, as CloudFormation's create does."""

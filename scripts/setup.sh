@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything this repository needs, from nothing, into the repository itself:
-#   .venv         the library, its tools and test dependencies (pinned by requirements-dev.lock)
+#   .venv         the library, its tools and test dependencies (pinned by requirements-dev.lock), and
+#                 localdeploy (editable, from localdeploy/pyproject.toml)
 #   .venv-lambda  what the Lambda Python runtime provides and nothing more (boto3, awslambdaric)
 #   node_modules  the CDK CLI matching aws-cdk-lib, and a Node release jsii supports
 # Safe to run again: each step is skipped or brought up to date.
@@ -16,6 +17,9 @@ step "1/3 .venv: the library, the CDK, the test tools (pip, pinned by requiremen
 [ -x .venv/bin/python ] || "$python" -m venv .venv
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -c requirements-dev.lock -e '.[dev]'
+# localdeploy (the local model of AWS the tests and the demo use) is a development package of its own, not part
+# of the product's wheel; its dependencies are the ones just installed.
+.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e ./localdeploy
 
 step "2/3 .venv-lambda: what Lambda's Python runtime has (boto3, awslambdaric)"
 [ -x .venv-lambda/bin/python ] || "$python" -m venv .venv-lambda

@@ -12,7 +12,9 @@ from cdk_alternate_contacts_handler import spec
 from .command import EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, CommandError, emit, fatal, read_live
 
 if TYPE_CHECKING:
-    from .aws import Caller, OrgAccount
+    from cdk_alternate_contacts_handler.organizations import OrgAccount
+
+    from .aws import Caller
     from .cloud_assembly import StackArtifact
     from .coverage import CoverageFunction
 

@@ -19,10 +19,9 @@ import pytest
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
-# localdeploy is repository tooling, not part of the installed distribution; cli_support sits here.
-for _path in (REPO, HERE):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+# cli_support sits here (localdeploy is a development package installed by scripts/setup.sh).
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
 
 from cli_support import CONSOLE_SCRIPT, Assemblies, Cli, Synthesizer, moto_environment  # noqa: E402
 

@@ -16,11 +16,10 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-# localdeploy is repository tooling, not part of the installed distribution; e2e_support sits here.
-for _path in (REPO, Path(__file__).resolve().parent):
-    if str(_path) not in sys.path:
-        sys.path.insert(0, str(_path))
+# e2e_support sits here (localdeploy is a development package installed by scripts/setup.sh).
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
 

@@ -7,7 +7,6 @@ runs functions, is tested against a real local cloud in test_event_delivery.py.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,21 +16,17 @@ import boto3
 import pytest
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.assembly import CloudAssembly  # noqa: E402
-from localdeploy.engine import Engine, OperationResult  # noqa: E402
-from localdeploy.functions import HostSettings  # noqa: E402
-from localdeploy.iam import PolicyRegistry  # noqa: E402
-from localdeploy.kinds import event_kinds  # noqa: E402
-from localdeploy.lambda_permission import FunctionPolicies  # noqa: E402
-from localdeploy.lambda_service import FunctionService  # noqa: E402
-from localdeploy.registry import StackRegistry  # noqa: E402
-from localdeploy.sqs_poller import SqsPollers  # noqa: E402
-from localdeploy.state import StateStore  # noqa: E402
-from tests.engine.tiny_apps import ACCOUNT, write_assembly  # noqa: E402
+from localdeploy.assembly import CloudAssembly
+from localdeploy.engine import Engine, OperationResult
+from localdeploy.iam import PolicyRegistry
+from localdeploy.kinds import event_kinds
+from localdeploy.lambda_permission import FunctionPolicies
+from localdeploy.lambda_service import FunctionService
+from localdeploy.moto import MotoServer
+from localdeploy.registry import StackRegistry
+from localdeploy.sqs_poller import SqsPollers
+from localdeploy.state import StateStore
+from tests.engine.tiny_apps import ACCOUNT, offline_host, write_assembly
 
 REGION = "us-east-1"
 
@@ -69,19 +64,31 @@ class Kinds:
         return found.resources[logical_id]
 
 
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
+    """moto_server on a free 127.0.0.1 port, for the test module."""
+    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
+    yield server
+    server.stop()
+
+
+def signed_client(service: str, endpoint: str, key: str) -> Any:
+    """A boto3 client of ``service`` at ``endpoint`` that signs with the access key ``key``."""
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id=key,
+        aws_secret_access_key="secret",
+        aws_session_token="token",
+    )
+
+
 @pytest.fixture
 def kinds(tmp_path: Path) -> Iterator[Kinds]:
     """The event side's kinds in moto, an engine that deploys them, IAM evaluated by a policy registry."""
     with mock_aws():
-        host = HostSettings(
-            python=Path(sys.executable),
-            account_endpoint="http://127.0.0.1:1",
-            cloudformation_endpoint="http://127.0.0.1:1",
-            fallback_endpoint="http://127.0.0.1:1",
-            ca_file=Path("/nonexistent"),
-            log_root=tmp_path / "logs",
-        )
-        functions = FunctionService(host)
+        functions = FunctionService(offline_host(tmp_path / "logs"))
         sqs, events = boto3.client("sqs", region_name=REGION), boto3.client("events", region_name=REGION)
         pollers = SqsPollers(functions, lambda region, role: sqs, lambda region: sqs)
         permissions = FunctionPolicies()

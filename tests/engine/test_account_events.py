@@ -5,17 +5,12 @@ types, and the regions AWS sends them in."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy import account_events  # noqa: E402
+from localdeploy import account_events
 
 EVENTS = Path(__file__).parent / "events"
 MANAGEMENT = "111122223333"

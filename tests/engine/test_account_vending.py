@@ -8,7 +8,6 @@ source): ids and attributes, in-place updates, refused changes, rollback, delete
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, cast
@@ -17,15 +16,11 @@ import boto3
 import pytest
 from moto import mock_aws
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
-from localdeploy.engine import Engine  # noqa: E402
-from localdeploy.organizations import ACCOUNT_TYPE, AccountVending  # noqa: E402
-from localdeploy.registry import StackRegistry  # noqa: E402
-from localdeploy.state import StateStore  # noqa: E402
+from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
+from localdeploy.engine import Engine
+from localdeploy.organizations import ACCOUNT_TYPE, AccountVending
+from localdeploy.registry import StackRegistry
+from localdeploy.state import StateStore
 
 STACK = "Vending"
 SANDBOX = {"AccountName": "sandbox", "Email": "aws-sandbox@example.com", "Tags": [{"Key": "team", "Value": "platform"}]}
@@ -101,6 +96,13 @@ def engine_for(vending: AccountVending, tmp_path: Path) -> Engine:
     )
 
 
+def root_and_unit(organizations: Any) -> tuple[str, str]:
+    """The organization's root, and a new OU under it (Sandboxes)."""
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    unit = organizations.create_organizational_unit(ParentId=root, Name="Sandboxes")["OrganizationalUnit"]["Id"]
+    return str(root), str(unit)
+
+
 def parent_of(organizations: Any, account_id: str) -> str:
     return str(organizations.list_parents(ChildId=account_id)["Parents"][0]["Id"])
 
@@ -109,8 +111,7 @@ def test_a_vended_account_is_created_moved_in_place_and_closed_on_destroy(
     organizations: Any, assembly: CloudAssembly, tmp_path: Path
 ) -> None:
     # GIVEN an organization with an OU, and an engine that vends accounts in it
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    unit = organizations.create_organizational_unit(ParentId=root, Name="Sandboxes")["OrganizationalUnit"]["Id"]
+    root, unit = root_and_unit(organizations)
     engine = engine_for(AccountVending(organizations), tmp_path)
 
     # WHEN a stack vending two accounts is created
@@ -148,8 +149,7 @@ def test_a_refused_email_change_rolls_back_the_move_that_succeeded_beside_it(
     organizations: Any, assembly: CloudAssembly, tmp_path: Path
 ) -> None:
     # GIVEN a deployed stack of two accounts under the root
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    unit = organizations.create_organizational_unit(ParentId=root, Name="Sandboxes")["OrganizationalUnit"]["Id"]
+    root, unit = root_and_unit(organizations)
     engine = engine_for(AccountVending(organizations), tmp_path)
     sandbox = engine.deploy(assembly, STACK, artifact="Base").outputs["Id"]
 

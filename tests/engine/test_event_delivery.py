@@ -9,7 +9,6 @@ Visibility timeouts and function timeouts are a few seconds, so a failed batch c
 from __future__ import annotations
 
 import json
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,14 +16,10 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.cloud import LocalCloud  # noqa: E402
-from localdeploy.engine import EngineSettings, OperationResult  # noqa: E402
-from localdeploy.sqs_poller import WAIT_S  # noqa: E402
-from tests.engine.tiny_apps import consume, events_may_send, function, policy, role, write_assembly  # noqa: E402
+from localdeploy.cloud import LocalCloud
+from localdeploy.engine import EngineSettings, OperationResult
+from localdeploy.sqs_poller import WAIT_S
+from tests.engine.tiny_apps import consume, events_may_send, function, policy, queue_worker, role, write_assembly
 
 #: Logs every event it gets; an "explode" body raises, a "fail-item" body is reported as a batch item failure,
 #: a "slow" body takes a second and a half.
@@ -102,18 +97,7 @@ def worker_stack(mapping: dict[str, Any], *, visibility: int = 3, max_receive: i
                     },
                 },
             },
-            "WorkerRole": role(),
-            "WorkerPolicy": policy([consume("Queue")]),
-            "Worker": {**function(WORKER, timeout=2), "DependsOn": ["WorkerPolicy"]},
-            "Mapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-                    "FunctionName": {"Ref": "Worker"},
-                    **mapping,
-                },
-                "DependsOn": ["WorkerPolicy"],
-            },
+            **queue_worker(WORKER, timeout=2, mapping=mapping),
         },
         "Outputs": {
             "Queue": {"Value": {"Ref": "Queue"}},

@@ -5,19 +5,14 @@ eb-transform-target-input.html). Pure functions: no emulator runs."""
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.event_pattern import EventPatternError, matches, parse  # noqa: E402
-from localdeploy.schedule_expression import ScheduleExpressionError, validate  # noqa: E402
-from localdeploy.target_input import render  # noqa: E402
+from localdeploy.event_pattern import EventPatternError, matches, parse
+from localdeploy.schedule_expression import ScheduleExpressionError, validate
+from localdeploy.target_input import render
 
 EVENTS = Path(__file__).parent / "events"
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from tests.engine.conftest import Kinds
-from tests.engine.tiny_apps import consume, function, policy, role
+from tests.engine.tiny_apps import consume, queue_worker
 
 CODE = "def handler(event, context):\n    return None\n"
 
@@ -24,18 +24,7 @@ def template(
     return {
         "Resources": {
             "Queue": {"Type": "AWS::SQS::Queue", "Properties": {"VisibilityTimeout": visibility}},
-            "WorkerRole": role(),
-            "WorkerPolicy": policy(statements if statements is not None else [consume("Queue")]),
-            "Worker": {**function(CODE, timeout=timeout), "DependsOn": ["WorkerPolicy"]},
-            "Mapping": {
-                "Type": "AWS::Lambda::EventSourceMapping",
-                "Properties": {
-                    "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
-                    "FunctionName": {"Ref": "Worker"},
-                    **(mapping or {}),
-                },
-                "DependsOn": ["WorkerPolicy"],
-            },
+            **queue_worker(CODE, timeout=timeout, mapping=mapping, statements=statements),
         },
         "Outputs": {
             "Id": {"Value": {"Ref": "Mapping"}},

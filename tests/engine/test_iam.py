@@ -8,20 +8,12 @@ pointed at it; moto_server stands behind it.
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.iam import (  # noqa: E402
+from localdeploy.iam import (
     IamFront,
     IdentityPolicy,
     Organization,
@@ -33,7 +25,8 @@ from localdeploy.iam import (  # noqa: E402
     condition_holds,
     glob_match,
 )
-from localdeploy.moto import MotoServer  # noqa: E402
+from localdeploy.moto import MotoServer
+from tests.engine.conftest import signed_client
 
 ACCOUNT = "123456789012"
 ROLE = "Stack-ProviderRole-ABC"
@@ -206,24 +199,6 @@ def test_ssm_organizations_and_cloudformation_calls_map_to_their_resources() -> 
 # -- the front, as boto3 sees it ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
-    yield server
-    server.stop()
-
-
-def client(service: str, endpoint: str, key: str) -> Any:
-    return boto3.client(
-        service,
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=key,
-        aws_secret_access_key="secret",
-        aws_session_token="token",
-    )
-
-
 def test_front_answers_a_denied_call_with_the_services_own_access_denied(moto: MotoServer) -> None:
     # GIVEN a role allowed the SECURITY contact of its own account only, behind the front
     registry = PolicyRegistry(ACCOUNT)
@@ -232,7 +207,7 @@ def test_front_answers_a_denied_call_with_the_services_own_access_denied(moto: M
     try:
         key = front.register(ROLE_ARN)
         assert key == access_key_for(ROLE_ARN)
-        account = client("account", front.endpoint, key)
+        account = signed_client("account", front.endpoint, key)
         details = {"EmailAddress": "a@example.com", "Name": "N", "PhoneNumber": "+1 555", "Title": "T"}
         # WHEN it puts the allowed type THEN moto gets the call
         account.put_alternate_contact(AlternateContactType="SECURITY", **details)
@@ -243,13 +218,15 @@ def test_front_answers_a_denied_call_with_the_services_own_access_denied(moto: M
         assert "account:PutAlternateContact" in denied.value.response["Error"]["Message"]
         # AND SSM answers its own AccessDeniedException (json protocol), CloudFormation its AccessDenied (query)
         with pytest.raises(ClientError) as ssm_denied:
-            client("ssm", front.endpoint, key).get_parameter(Name="/cdk-alternate-contacts/x")
+            signed_client("ssm", front.endpoint, key).get_parameter(Name="/cdk-alternate-contacts/x")
         assert ssm_denied.value.response["Error"]["Code"] == "AccessDeniedException"
         with pytest.raises(ClientError) as cfn_denied:
-            client("cloudformation", front.endpoint, key).list_stack_resources(StackName="Stack")
+            signed_client("cloudformation", front.endpoint, key).list_stack_resources(StackName="Stack")
         assert cfn_denied.value.response["Error"]["Code"] == "AccessDenied"
         # AND a key that belongs to no function (a test's own client) is not judged at all
-        client("account", front.endpoint, "testing").put_alternate_contact(AlternateContactType="BILLING", **details)
+        signed_client("account", front.endpoint, "testing").put_alternate_contact(
+            AlternateContactType="BILLING", **details
+        )
         assert front.denied()[0].authorization.context == {TYPES: ["BILLING"]}
         assert len(front.denied()) == 3
     finally:
@@ -293,7 +270,7 @@ def test_front_refuses_the_callers_own_account_id_as_the_account_api_does(moto: 
     registry.publish("stack", [role(), policy("CREATE_COMPLETE", [contact_statement([OWN, member], ["SECURITY"])])])
     front = IamFront({"*": moto.endpoint}, registry, mapper()).start()
     try:
-        account = client("account", front.endpoint, front.register(ROLE_ARN))
+        account = signed_client("account", front.endpoint, front.register(ROLE_ARN))
         # WHEN the management account names itself in AccountId THEN the Account API's AccessDenied comes back
         with pytest.raises(ClientError) as refused:
             account.get_alternate_contact(AccountId=ACCOUNT, AlternateContactType="SECURITY")

@@ -5,21 +5,14 @@ service answers, as boto3 raises it. The front runs against a real moto_server."
 from __future__ import annotations
 
 import json
-import sys
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.iam import IamFront, Organization, PolicyRegistry, PolicyResource, RequestMapper  # noqa: E402
-from localdeploy.moto import MotoServer  # noqa: E402
+from localdeploy.iam import IamFront, Organization, PolicyRegistry, PolicyResource, RequestMapper
+from localdeploy.moto import MotoServer
+from tests.engine.conftest import signed_client
 
 ACCOUNT = "123456789012"
 ROLE = "Coverage-WorkerRole-ABC"
@@ -117,19 +110,6 @@ def test_organizations_calls_ask_for_the_account_unit_or_root(
 # -- the front, as boto3 sees it ------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def moto(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MotoServer]:
-    server = MotoServer(tmp_path_factory.mktemp("moto") / "moto.log").start()
-    yield server
-    server.stop()
-
-
-def client(service: str, endpoint: str, key: str) -> Any:
-    return boto3.client(
-        service, endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=key, aws_secret_access_key="s"
-    )
-
-
 def registry(statements: list[dict[str, Any]]) -> PolicyRegistry:
     found = PolicyRegistry(ACCOUNT)
     document = {"Version": "2012-10-17", "Statement": statements}
@@ -145,7 +125,7 @@ def registry(statements: list[dict[str, Any]]) -> PolicyRegistry:
 
 def test_each_service_answers_a_denied_call_with_its_own_access_denied(moto: MotoServer) -> None:
     # GIVEN a role allowed to send to one queue only, behind the front
-    own = client("sqs", moto.endpoint, "testing")
+    own = signed_client("sqs", moto.endpoint, "testing")
     url = own.create_queue(QueueName="work")["QueueUrl"]
     other = own.create_queue(QueueName="other")["QueueUrl"]
     front = IamFront(
@@ -156,7 +136,7 @@ def test_each_service_answers_a_denied_call_with_its_own_access_denied(moto: Mot
     front.start()
     try:
         key = front.register(ROLE_ARN)
-        sqs = client("sqs", front.endpoint, key)
+        sqs = signed_client("sqs", front.endpoint, key)
         # WHEN it sends to its queue THEN moto gets the message
         sqs.send_message(QueueUrl=url, MessageBody="{}")
         # WHEN it sends to another queue THEN SQS's AccessDenied, its action in lower case, as AWS writes it
@@ -170,7 +150,7 @@ def test_each_service_answers_a_denied_call_with_its_own_access_denied(moto: Mot
         )
         # AND CloudWatch's AccessDenied names no resource, Organizations says only that access is denied
         with pytest.raises(ClientError) as metric_denied:
-            client("cloudwatch", front.endpoint, key).put_metric_data(
+            signed_client("cloudwatch", front.endpoint, key).put_metric_data(
                 Namespace="Coverage", MetricData=[{"MetricName": "Swept", "Value": 1}]
             )
         assert metric_denied.value.response["Error"]["Code"] == "AccessDenied"
@@ -179,13 +159,13 @@ def test_each_service_answers_a_denied_call_with_its_own_access_denied(moto: Mot
             in metric_denied.value.response["Error"]["Message"]
         )
         with pytest.raises(ClientError) as org_denied:
-            client("organizations", front.endpoint, key).list_accounts()
+            signed_client("organizations", front.endpoint, key).list_accounts()
         assert org_denied.value.response["Error"] == {
             "Code": "AccessDeniedException",
             "Message": "You don't have permissions to access this resource.",
         }
         with pytest.raises(ClientError) as events_denied:
-            client("events", front.endpoint, key).put_events(
+            signed_client("events", front.endpoint, key).put_events(
                 Entries=[{"Source": "coverage", "DetailType": "Swept", "Detail": "{}"}]
             )
         assert events_denied.value.response["Error"]["Code"] == "AccessDeniedException"

@@ -4,16 +4,12 @@ for asynchronous invocation"). No execution environment is started: a stand-in h
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.functions import Attempt, FunctionConfig, HostSettings, Invocation  # noqa: E402
-from localdeploy.lambda_service import AsyncInvokeConfig, FunctionPool  # noqa: E402
+from localdeploy.functions import Attempt, FunctionConfig, Invocation
+from localdeploy.lambda_service import AsyncInvokeConfig, FunctionPool
+from tests.engine.tiny_apps import offline_host
 
 CONFIG = FunctionConfig(
     function_name="f",
@@ -27,14 +23,7 @@ CONFIG = FunctionConfig(
     environment=(),
     log_group="/aws/lambda/f",
 )
-HOST = HostSettings(
-    python=Path(sys.executable),
-    account_endpoint="http://127.0.0.1:1",
-    cloudformation_endpoint="http://127.0.0.1:1",
-    fallback_endpoint="http://127.0.0.1:1",
-    ca_file=Path("/nonexistent"),
-    log_root=Path("/nonexistent"),
-)
+HOST = offline_host(Path("/nonexistent"))
 
 
 class Slot:

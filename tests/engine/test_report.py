@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.engine import NESTED_STACK, OperationResult, StackEvent  # noqa: E402
-from localdeploy.report import Progress, first_failure, render_failure  # noqa: E402
+from localdeploy.engine import NESTED_STACK, OperationResult, StackEvent
+from localdeploy.report import Progress, first_failure, render_failure
 
 ROOT = "Org"
 NESTED = "Org-OrganizationAccounts00-ABC"

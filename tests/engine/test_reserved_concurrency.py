@@ -6,18 +6,12 @@ configuration-concurrency; aws-samples/one-observability-demo #278). No environm
 from __future__ import annotations
 
 import dataclasses
-import sys
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.functions import FunctionConfig  # noqa: E402
-from localdeploy.lambda_service import FunctionService  # noqa: E402
-from tests.engine.test_lambda_queue import CONFIG, HOST  # noqa: E402
+from localdeploy.functions import FunctionConfig
+from localdeploy.lambda_service import FunctionService
+from tests.engine.test_lambda_queue import CONFIG, HOST
 
 
 def function(name: str, reserved: int | None) -> FunctionConfig:

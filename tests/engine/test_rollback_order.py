@@ -7,15 +7,9 @@ which then run under the old policy (shared/REFERENCE.md section 6).
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
-
-from localdeploy.engine import _in_dependency_order, _Step  # noqa: E402
-from localdeploy.state import ResourceState  # noqa: E402
+from localdeploy.journal import Step, in_dependency_order
+from localdeploy.phases import StepKind
+from localdeploy.state import ResourceState
 
 
 def state(logical_id: str, depends_on: list[str]) -> ResourceState:
@@ -27,16 +21,16 @@ def test_a_rollback_restores_the_policy_before_the_contacts_that_depend_on_it_th
     # links them was not changed)
     depends_on = {"Contact": ["Function"], "Function": ["Policy", "Role"], "Policy": ["Role"], "Role": []}
     steps = [
-        _Step("update_failed", "Contact", before=state("Contact", depends_on["Contact"])),
-        _Step("updated", "Policy", before=state("Policy", depends_on["Policy"])),
+        Step(StepKind.UPDATE_FAILED, "Contact", before=state("Contact", depends_on["Contact"])),
+        Step(StepKind.UPDATED, "Policy", before=state("Policy", depends_on["Policy"])),
     ]
     # WHEN the rollback orders its Updates
-    ordered = _in_dependency_order(steps, depends_on)
+    ordered = in_dependency_order(steps, depends_on)
     # THEN the policy comes back first, though the contact depends on it only through the function
     assert [s.logical_id for s in ordered] == ["Policy", "Contact"]
 
 
 def test_unrelated_steps_keep_the_journals_order() -> None:
     depends_on: dict[str, list[str]] = {"A": [], "B": []}
-    steps = [_Step("updated", "B", before=state("B", [])), _Step("updated", "A", before=state("A", []))]
-    assert [s.logical_id for s in _in_dependency_order(steps, depends_on)] == ["B", "A"]
+    steps = [Step(StepKind.UPDATED, "B", before=state("B", [])), Step(StepKind.UPDATED, "A", before=state("A", []))]
+    assert [s.logical_id for s in in_dependency_order(steps, depends_on)] == ["B", "A"]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from localdeploy.assembly import CloudAssembly
+from localdeploy.functions import HostSettings
 
 ACCOUNT = "123456789012"
 
@@ -125,3 +127,36 @@ def events_may_send(queue: str, rule: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def queue_worker(
+    code: str, *, timeout: int, mapping: dict[str, Any] | None = None, statements: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """The resources of a function ``Worker`` fed by the stack's ``Queue`` through an event source ``Mapping``:
+    its role, its policy (``statements``, default: it may consume the queue), the function and the mapping."""
+    return {
+        "WorkerRole": role(),
+        "WorkerPolicy": policy(statements if statements is not None else [consume("Queue")]),
+        "Worker": {**function(code, timeout=timeout), "DependsOn": ["WorkerPolicy"]},
+        "Mapping": {
+            "Type": "AWS::Lambda::EventSourceMapping",
+            "Properties": {
+                "EventSourceArn": {"Fn::GetAtt": ["Queue", "Arn"]},
+                "FunctionName": {"Ref": "Worker"},
+                **(mapping or {}),
+            },
+            "DependsOn": ["WorkerPolicy"],
+        },
+    }
+
+
+def offline_host(log_root: Path) -> HostSettings:
+    """Where a local Lambda service that never starts a function would run them: every endpoint a closed port."""
+    return HostSettings(
+        python=Path(sys.executable),
+        account_endpoint="http://127.0.0.1:1",
+        cloudformation_endpoint="http://127.0.0.1:1",
+        fallback_endpoint="http://127.0.0.1:1",
+        ca_file=Path("/nonexistent"),
+        log_root=log_root,
+    )

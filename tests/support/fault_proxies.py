@@ -28,7 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from handler_harness import CountingListener
 
-from localdeploy.net import LOCALHOST, QuietHandler, ServerThread
+from localdeploy.net import LOCALHOST, LocalServer, QuietHandler
 
 #: restJson paths of the Account API's contact operations (botocore's ``account`` model).
 OPERATION_PATHS = {
@@ -147,7 +147,7 @@ class SlowDownListener(CountingListener):
         return super()._receive(path, body)
 
 
-class AccountApiFaultProxy:
+class AccountApiFaultProxy(LocalServer):
     """An HTTP reverse proxy in front of moto_server that fails scheduled Account API calls.
 
     Parameters
@@ -174,22 +174,12 @@ class AccountApiFaultProxy:
         self.calls: list[tuple[str, str | None]] = []
         self.released = threading.Event()
         self._lock = threading.Lock()
-        self._server = ServerThread(_ProxyHandler, name="account-fault-proxy", context=self)
-
-    @property
-    def endpoint(self) -> str:
-        """Base URL for the function's ``AWS_ENDPOINT_URL_ACCOUNT``."""
-        return f"http://{LOCALHOST}:{self._server.port}"
-
-    def start(self) -> AccountApiFaultProxy:
-        """Start serving; returns self."""
-        self._server.start()
-        return self
+        super().__init__(_ProxyHandler, name="account-fault-proxy")
 
     def stop(self) -> None:
         """Release held calls and stop serving."""
         self.released.set()
-        self._server.stop()
+        super().stop()
 
     def fault_for(self, path: str) -> tuple[str, str | None]:
         """The operation a request path names and the fault it gets (``None``: pass it on)."""

@@ -35,6 +35,7 @@ from moto.ssm.models import ssm_backends
 from cdk_alternate_contacts_handler import index
 from cdk_alternate_contacts_handler.retry import RetryPolicy
 from localdeploy.cfn_api import NAMESPACE, CloudFormationApi
+from localdeploy.lifetime import Assembled
 from localdeploy.registry import ResourceSummary, StackRegistry, StackView
 from localdeploy.responses import Answer, ResponseListener
 
@@ -382,7 +383,7 @@ def _query_error(code: str, message: str) -> tuple[int, bytes]:
     return 400, body.encode("utf-8")
 
 
-class HandlerHarness:
+class HandlerHarness(Assembled):
     """The handler's world in this process: listener, CloudFormation endpoint, moto, captured logs.
 
     Parameters
@@ -394,6 +395,7 @@ class HandlerHarness:
     """
 
     def __init__(self, workdir: Path, *, listener: ResponseListener | None = None) -> None:
+        super().__init__()
         self.workdir = workdir
         self.listener = listener or CountingListener(workdir)
         self.registry = StackRegistry()
@@ -403,40 +405,24 @@ class HandlerHarness:
         self.logs = LogCapture()
         #: How many answers each issued URL had when its invocation returned (for a later recount).
         self.answered: dict[str, int] = {}
-        self._stack = contextlib.ExitStack()
 
     # -- life cycle --------------------------------------------------------------------------------
 
-    def __enter__(self) -> HandlerHarness:
-        return self.start()
-
-    def __exit__(self, *_: object) -> None:
-        self.stop()
-
-    def start(self) -> HandlerHarness:
+    def _start_parts(self) -> None:
         """Start the servers, set the environment, enter moto's mock and the log capture."""
-        try:
-            self.listener.start()
-            self._stack.callback(self.listener.stop)
-            self.cfn_api.start()
-            self._stack.callback(self.cfn_api.stop)
-            self._set_env("SSL_CERT_FILE", str(self.listener.ca_file))
-            # Only CloudFormation goes to a local endpoint; the Account API is moto's, in-process.
-            self._set_env("AWS_ENDPOINT_URL_CLOUDFORMATION", self.cfn_api.endpoint)
-            self._stack.enter_context(mock_aws())
-            # A fresh default session: the handler's clients come from it, and fault hooks attach to it.
-            boto3.setup_default_session()
-            self._stack.callback(boto3.setup_default_session)
-            self._stack.enter_context(self.logs)
-            self.publish_stack()
-        except BaseException:
-            self.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        """Undo everything :meth:`start` did, in reverse order."""
-        self._stack.close()
+        self.listener.start()
+        self._stack.callback(self.listener.stop)
+        self.cfn_api.start()
+        self._stack.callback(self.cfn_api.stop)
+        self._set_env("SSL_CERT_FILE", str(self.listener.ca_file))
+        # Only CloudFormation goes to a local endpoint; the Account API is moto's, in-process.
+        self._set_env("AWS_ENDPOINT_URL_CLOUDFORMATION", self.cfn_api.endpoint)
+        self._stack.enter_context(mock_aws())
+        # A fresh default session: the handler's clients come from it, and fault hooks attach to it.
+        boto3.setup_default_session()
+        self._stack.callback(boto3.setup_default_session)
+        self._stack.enter_context(self.logs)
+        self.publish_stack()
 
     def _set_env(self, name: str, value: str) -> None:
         previous = os.environ.get(name)

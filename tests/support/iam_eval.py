@@ -7,16 +7,10 @@ function makes.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-_REPO = Path(__file__).resolve().parents[2]
-if str(_REPO) not in sys.path:
-    sys.path.insert(0, str(_REPO))
-
-from localdeploy.iam import Context, IdentityPolicy, UnsupportedPolicyError  # noqa: E402
+from localdeploy.iam import Context, IdentityPolicy, UnsupportedPolicyError
 
 __all__ = ["Context", "IdentityPolicy", "UnsupportedPolicyError", "role_statements"]
 
