@@ -22,6 +22,7 @@ for _path in (REPO, Path(__file__).resolve().parent):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
+from e2e_steps import E2e  # noqa: E402
 from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
 
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
@@ -101,3 +102,15 @@ def seed_contacts(cloud: LocalCloud) -> Callable[[dict[Slot, Details]], None]:
     """Writes contacts straight into moto: contacts that existed before any stack."""
     client = account_client(cloud.moto.endpoint)
     return lambda wanted: put_contacts(client, wanted)
+
+
+@pytest.fixture
+def e2e(
+    engine: Engine,
+    cloud: LocalCloud,
+    assemblies: Assemblies,
+    contacts: Callable[[], dict[Slot, Details]],
+    seed_contacts: Callable[[dict[Slot, Details]], None],
+) -> E2e:
+    """The test's engine, cloud, apps and contacts in one, with the steps a scenario is written in."""
+    return E2e(engine, cloud, assemblies, contacts, seed_contacts)
