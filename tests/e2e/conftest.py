@@ -22,8 +22,8 @@ for _path in (REPO, Path(__file__).resolve().parent):
     if str(_path) not in sys.path:
         sys.path.insert(0, str(_path))
 
-from e2e_steps import E2e  # noqa: E402
-from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
+from e2e_steps import E2e, Stack  # noqa: E402
+from e2e_support import ACCOUNTS, EXAMPLE_STACK, REPO, STACK, Assemblies  # noqa: E402
 
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
 from localdeploy.assembly import synth  # noqa: E402
@@ -111,6 +111,25 @@ def e2e(
     assemblies: Assemblies,
     contacts: Callable[[], dict[Slot, Details]],
     seed_contacts: Callable[[dict[Slot, Details]], None],
-) -> E2e:
-    """The test's engine, cloud, apps and contacts in one, with the steps a scenario is written in."""
-    return E2e(engine, cloud, assemblies, contacts, seed_contacts)
+) -> Iterator[E2e]:
+    """The test's engine, cloud, apps and contacts in one, with the steps a scenario is written in.
+
+    After the test, every request of every operation it ran must have had exactly one answer, and nothing
+    else may have reached the listener: a second answer or a stray PUT is a bug whatever the test checked.
+    """
+    e2e = E2e(engine, cloud, assemblies, contacts, seed_contacts)
+    yield e2e
+    if e2e.results:
+        e2e.assert_answered_exactly_once()
+
+
+@pytest.fixture
+def lifecycle_stack(e2e: E2e) -> Stack:
+    """Stack ``E2eContacts``, its versions (E2eBase, E2eRenamed, ...) in lifecycle_app.py."""
+    return e2e.stack(STACK, e2e.assemblies.lifecycle)
+
+
+@pytest.fixture
+def example_stack(e2e: E2e) -> Stack:
+    """The three-contact example's stack, its two versions in lifecycle_app.py."""
+    return e2e.stack(EXAMPLE_STACK, e2e.assemblies.lifecycle)
