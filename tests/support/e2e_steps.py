@@ -134,7 +134,7 @@ def assert_replacement_rolled_back(requests: list[RequestRecord], old: str, new:
 
 
 def assert_failed_create_deleted_nothing(
-    requests: list[RequestRecord], stack: str, logical_id: str, naming: str
+    requests: list[RequestRecord], stack: str, logical_id: str, *, naming: str
 ) -> RequestRecord:
     """One resource's failed Create and the rollback's Delete: the Create was answered FAILED with a reason
     ``naming`` the field but not showing the value the API rejected, and with crhelper's invented id
