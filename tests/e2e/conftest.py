@@ -21,7 +21,8 @@ _HERE = str(Path(__file__).resolve().parent)
 if _HERE not in sys.path:
     sys.path.insert(0, _HERE)
 
-from e2e_support import ACCOUNTS, REPO, Assemblies  # noqa: E402
+from e2e_steps import E2e, Stack  # noqa: E402
+from e2e_support import ACCOUNTS, EXAMPLE_STACK, REPO, STACK, Assemblies  # noqa: E402
 
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly  # noqa: E402
 from localdeploy.assembly import synth  # noqa: E402
@@ -100,3 +101,34 @@ def seed_contacts(cloud: LocalCloud) -> Callable[[dict[Slot, Details]], None]:
     """Writes contacts straight into moto: contacts that existed before any stack."""
     client = account_client(cloud.moto.endpoint)
     return lambda wanted: put_contacts(client, wanted)
+
+
+@pytest.fixture
+def e2e(
+    engine: Engine,
+    cloud: LocalCloud,
+    assemblies: Assemblies,
+    contacts: Callable[[], dict[Slot, Details]],
+    seed_contacts: Callable[[dict[Slot, Details]], None],
+) -> Iterator[E2e]:
+    """The test's engine, cloud, apps and contacts in one, with the steps a scenario is written in.
+
+    After the test, every request of every operation it ran must have had exactly one answer, and nothing
+    else may have reached the listener: a second answer or a stray PUT is a bug whatever the test checked.
+    """
+    e2e = E2e(engine, cloud, assemblies, contacts, seed_contacts)
+    yield e2e
+    if e2e.results:
+        e2e.assert_answered_exactly_once()
+
+
+@pytest.fixture
+def lifecycle_stack(e2e: E2e) -> Stack:
+    """Stack ``E2eContacts``, its versions (E2eBase, E2eRenamed, ...) in lifecycle_app.py."""
+    return e2e.stack(STACK, e2e.assemblies.lifecycle)
+
+
+@pytest.fixture
+def example_stack(e2e: E2e) -> Stack:
+    """The three-contact example's stack, its two versions in lifecycle_app.py."""
+    return e2e.stack(EXAMPLE_STACK, e2e.assemblies.lifecycle)

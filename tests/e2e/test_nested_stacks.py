@@ -10,22 +10,29 @@ failed nested stack rolls itself back and fails its resource in the parent.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import boto3
 import pytest
-from e2e_support import Assemblies, assert_answered_exactly_once, declared_contacts, explain, slots_of
+from e2e_steps import E2e, Stack, assert_failed_create_deleted_nothing, assert_replaced, assert_replacement_rolled_back
+from e2e_support import slots_of
 
 from localdeploy.cloud import LocalCloud
-from localdeploy.contacts import Details, Slot
-from localdeploy.engine import Engine, OperationResult
+from localdeploy.engine import OperationResult
 
 pytestmark = pytest.mark.e2e
 
 STACK = "E2eNested"
 OWN = "123456789012"
 NESTED = "AWS::CloudFormation::Stack"
+
+#: A SECURITY contact member 111111111111 had before any stack: a failed nested create must leave it.
+EXISTING = {
+    "EmailAddress": "soc.before.nested@example.com",
+    "Name": "Melba Roy Mouton",
+    "PhoneNumber": "+1 757 555 0192",
+    "Title": "Security operations",
+}
 
 
 def nested_resource(result: OperationResult) -> tuple[str, str]:
@@ -35,6 +42,12 @@ def nested_resource(result: OperationResult) -> tuple[str, str]:
         e.logical_id for e in result.events_of(STACK) if e.resource_type == NESTED and e.logical_id != STACK
     }
     return logical_id, name
+
+
+@pytest.fixture
+def nested(e2e: E2e) -> Stack:
+    """Stack ``E2eNested``, its versions in contacts_app.py."""
+    return e2e.stack(STACK, e2e.assemblies.contacts)
 
 
 def stack_statuses(result: OperationResult, stack_name: str) -> list[str]:
@@ -53,23 +66,20 @@ def cloudformation(cloud: LocalCloud) -> Any:
     )
 
 
-def test_nested_stack_is_a_stack_of_its_own_fed_by_parameters_read_through_outputs(
-    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
-) -> None:
+def test_nested_stack_is_a_stack_of_its_own_fed_by_parameters_read_through_outputs(e2e: E2e, nested: Stack) -> None:
     # GIVEN a parent whose provider function serves a nested stack's contacts too
-    _, own = declared_contacts(assemblies.contacts, "NestedBase", "Own")
-    member_id, member = declared_contacts(assemblies.contacts, "NestedBase", "Member")
+    _, own = nested.declared_contacts("NestedBase", "Own")
+    member_id, member = nested.declared_contacts("NestedBase", "Member")
 
     # WHEN it is deployed
-    deployed = engine.deploy(assemblies.contacts, STACK, artifact="NestedBase")
+    deployed = nested.deploy("NestedBase")
 
     # THEN both stacks were created, the nested one named <parent>-<logical id>-<suffix>
-    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
     logical_id, name = nested_resource(deployed)
     assert name.startswith(f"{STACK}-{logical_id}-")
     assert deployed.stacks == {STACK: "CREATE_COMPLETE", name: "CREATE_COMPLETE"}
-    nested_state = engine.store.load(name)
-    parent_state = engine.store.load(STACK)
+    nested_state = e2e.engine.store.load(name)
+    parent_state = e2e.engine.store.load(STACK)
     assert nested_state is not None and parent_state is not None
     # AND the nested stack's id is its resource's physical id in the parent, and is not the parent's
     assert parent_state.resources[logical_id].physical_id == nested_state.stack_id != deployed.stack_id
@@ -92,15 +102,14 @@ def test_nested_stack_is_a_stack_of_its_own_fed_by_parameters_read_through_outpu
     # AND the parent's output read the nested stack's output (Fn::GetAtt <Nested>.Outputs.<Name>)
     assert deployed.outputs == {"MemberIdentity": "111111111111/BILLING+SECURITY"}
     # AND ListStackResources of the nested stack lists its own resources only
-    listed = cloudformation(cloud).list_stack_resources(StackName=nested_state.stack_id)["StackResourceSummaries"]
+    listed = cloudformation(e2e.cloud).list_stack_resources(StackName=nested_state.stack_id)["StackResourceSummaries"]
     assert {r["LogicalResourceId"] for r in listed} == {member_id, "CDKMetadata"}
-    assert contacts() == {**slots_of(own), **slots_of(member)}
+    assert e2e.contacts() == {**slots_of(own), **slots_of(member)}
 
     # WHEN the stack is destroyed
-    destroyed = engine.destroy(STACK)
+    destroyed = nested.destroy()
 
     # THEN the nested stack and its contacts went first, then the function they depend on
-    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
     assert destroyed.stacks == {STACK: "DELETE_COMPLETE", name: "DELETE_COMPLETE"}
     [delete] = destroyed.requests_for(member_id)
     assert (delete.stack_id, delete.physical_id, delete.status) == (
@@ -112,54 +121,45 @@ def test_nested_stack_is_a_stack_of_its_own_fed_by_parameters_read_through_outpu
     assert parent_events.index((logical_id, "DELETE_COMPLETE")) < parent_events.index(
         ("CdkAlternateContactsProviderFunction25138139", "DELETE_IN_PROGRESS")
     )
-    assert contacts() == {}
-    assert engine.store.load(name) is None
-    assert engine.store.load(STACK) is None
-    assert_answered_exactly_once(cloud, deployed, destroyed)
+    assert e2e.contacts() == {}
+    assert e2e.engine.store.load(name) is None
+    assert nested.state_is_gone()
 
 
-def test_nested_update_leaves_its_cleanup_to_the_top_level_cleanup_phase(
-    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
-) -> None:
+def test_nested_update_leaves_its_cleanup_to_the_top_level_cleanup_phase(e2e: E2e, nested: Stack) -> None:
     # GIVEN the stack deployed with member 111111111111 in its nested stack
-    deployed = engine.deploy(assemblies.contacts, STACK, artifact="NestedBase")
-    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    _, name = nested_resource(deployed)
-    member_id, new_member = declared_contacts(assemblies.contacts, "NestedMoved", "Member")
-    extra_id, extra = declared_contacts(assemblies.contacts, "NestedMoved", "Extra")
-    _, own = declared_contacts(assemblies.contacts, "NestedMoved", "Own")
-    calls_before = len(cloud.cfn_api.calls)
+    _, name = nested_resource(nested.deploy("NestedBase"))
+    member_id, old_member = nested.declared_contacts("NestedBase", "Member")
+    _, new_member = nested.declared_contacts("NestedMoved", "Member")
+    extra_id, extra = nested.declared_contacts("NestedMoved", "Extra")
+    _, own = nested.declared_contacts("NestedMoved", "Own")
+    calls_before = len(e2e.cloud.cfn_api.calls)
 
     # WHEN the nested stack's member moves to 222222222222 (a replacement) and gains an account
-    updated = engine.deploy(assemblies.contacts, STACK, artifact="NestedMoved")
+    updated = nested.deploy("NestedMoved")
 
     # THEN the nested stack was updated in place, waited in UPDATE_COMPLETE_CLEANUP_IN_PROGRESS, and
-    # completed in the top-level stack's cleanup phase
-    assert updated.status == "UPDATE_COMPLETE", explain(updated)
+    # completed in the top-level stack's cleanup phase, where the member's old identity was deleted
     assert stack_statuses(updated, name) == [
         "UPDATE_IN_PROGRESS",
         "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
         "UPDATE_COMPLETE",
     ]
-    assert [
-        (r.phase, r.request_type, r.physical_id, r.answered_physical_id) for r in updated.requests_for(member_id)
-    ] == [
-        ("deploy", "Update", "111111111111/BILLING+SECURITY", "222222222222/BILLING+SECURITY"),
-        ("cleanup", "Delete", "111111111111/BILLING+SECURITY", "111111111111/BILLING+SECURITY"),
-    ]
+    moved = updated.requests_for(member_id)
+    assert_replaced(moved, "111111111111/BILLING+SECURITY", "222222222222/BILLING+SECURITY", old_member)
     # AND the cleanup Delete was sent only after the parent's resources had all completed
     parent_cleanup = next(
         e.timestamp
         for e in updated.events_of(STACK)
         if (e.logical_id, e.status) == (STACK, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
     )
-    assert updated.requests_for(member_id)[1].sent_at >= parent_cleanup
+    assert moved[1].sent_at >= parent_cleanup
     # AND the handler read the whole app: the root stack, then the nested stack (its own StackId, which the
     # event carried), where it saw the new identity
-    nested_state = engine.store.load(name)
+    nested_state = e2e.engine.store.load(name)
     assert nested_state is not None
-    assert updated.requests_for(member_id)[1].stack_id == nested_state.stack_id
-    listed = [c for c in cloud.cfn_api.calls[calls_before:] if c.action == "ListStackResources"]
+    assert moved[1].stack_id == nested_state.stack_id
+    listed = [c for c in e2e.cloud.cfn_api.calls[calls_before:] if c.action == "ListStackResources"]
     assert [c.view.stack_name for c in listed if c.view is not None] == [STACK, name]
     call = listed[1]
     assert call.view is not None
@@ -168,27 +168,21 @@ def test_nested_update_leaves_its_cleanup_to_the_top_level_cleanup_phase(
     assert seen[extra_id] == ("333333333333/OPERATIONS", "CREATE_COMPLETE")
     # AND the parent's output follows the nested stack's, and the accounts hold what the new version declares
     assert updated.outputs == {"MemberIdentity": "222222222222/BILLING+SECURITY"}
-    assert contacts() == {**slots_of(own), **slots_of(new_member), **slots_of(extra)}
-    assert_answered_exactly_once(cloud, deployed, updated)
+    assert e2e.contacts() == {**slots_of(own), **slots_of(new_member), **slots_of(extra)}
 
 
-def test_failed_parent_update_rolls_back_a_nested_stack_that_had_succeeded(
-    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
-) -> None:
+def test_failed_parent_update_rolls_back_a_nested_stack_that_had_succeeded(e2e: E2e, nested: Stack) -> None:
     # GIVEN the stack deployed with member 111111111111 in its nested stack
-    deployed = engine.deploy(assemblies.contacts, STACK, artifact="NestedBase")
-    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    _, name = nested_resource(deployed)
-    member_id, _ = declared_contacts(assemblies.contacts, "NestedMovedBadUpdate", "Member")
-    extra_id, _ = declared_contacts(assemblies.contacts, "NestedMovedBadUpdate", "Extra")
-    before = contacts()
+    _, name = nested_resource(nested.deploy("NestedBase"))
+    member_id, _ = nested.declared_contacts("NestedMovedBadUpdate", "Member")
+    extra_id, _ = nested.declared_contacts("NestedMovedBadUpdate", "Extra")
+    before = e2e.contacts()
 
     # WHEN the nested stack's update succeeds (the member moves, an account is added) while the parent's
     # own resource fails (an email the API rejects)
-    result = engine.deploy(assemblies.contacts, STACK, artifact="NestedMovedBadUpdate")
+    result = nested.deploy("NestedMovedBadUpdate", expect="UPDATE_ROLLBACK_COMPLETE")
 
     # THEN the top-level stack rolled back, and with it the nested stack, whose cleanup had not run
-    assert result.status == "UPDATE_ROLLBACK_COMPLETE", explain(result)
     assert stack_statuses(result, name) == [
         "UPDATE_IN_PROGRESS",
         "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS",
@@ -196,52 +190,34 @@ def test_failed_parent_update_rolls_back_a_nested_stack_that_had_succeeded(
         "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
         "UPDATE_ROLLBACK_COMPLETE",
     ]
-    assert [
-        (r.phase, r.request_type, r.physical_id, r.answered_physical_id) for r in result.requests_for(member_id)
-    ] == [
-        ("deploy", "Update", "111111111111/BILLING+SECURITY", "222222222222/BILLING+SECURITY"),
-        ("rollback", "Update", "222222222222/BILLING+SECURITY", "111111111111/BILLING+SECURITY"),
-        ("rollback cleanup", "Delete", "222222222222/BILLING+SECURITY", "222222222222/BILLING+SECURITY"),
-    ]
+    assert_replacement_rolled_back(
+        result.requests_for(member_id), "111111111111/BILLING+SECURITY", "222222222222/BILLING+SECURITY"
+    )
     assert [(r.phase, r.request_type) for r in result.requests_for(extra_id)] == [
         ("deploy", "Create"),
         ("rollback cleanup", "Delete"),
     ]
     assert not [r for r in result.requests if r.phase == "cleanup"]
     # AND the accounts are as before: 111111111111 kept its contacts throughout, the others have none
-    assert contacts() == before
-    state = engine.store.load(name)
+    assert e2e.contacts() == before
+    state = e2e.engine.store.load(name)
     assert state is not None
     assert state.status == "UPDATE_ROLLBACK_COMPLETE"
     assert state.resources[member_id].physical_id == "111111111111/BILLING+SECURITY"
     assert extra_id not in state.resources
-    assert_answered_exactly_once(cloud, deployed, result)
 
 
-def test_failed_nested_create_rolls_itself_back_then_the_parent(
-    engine: Engine,
-    assemblies: Assemblies,
-    contacts: Callable[[], dict[Slot, Details]],
-    seed_contacts: Callable[[dict[Slot, Details]], None],
-    cloud: LocalCloud,
-) -> None:
+def test_failed_nested_create_rolls_itself_back_then_the_parent(e2e: E2e, nested: Stack) -> None:
     # GIVEN a member account whose SECURITY contact predates the stack
-    existing = {
-        "EmailAddress": "soc.before.nested@example.com",
-        "Name": "Melba Roy Mouton",
-        "PhoneNumber": "+1 757 555 0192",
-        "Title": "Security operations",
-    }
-    seed_contacts({("111111111111", "SECURITY"): existing})
-    member_id, _ = declared_contacts(assemblies.contacts, "NestedBadCreate", "Member")
-    own_id, _ = declared_contacts(assemblies.contacts, "NestedBadCreate", "Own")
+    e2e.seed({("111111111111", "SECURITY"): EXISTING})
+    member_id, _ = nested.declared_contacts("NestedBadCreate", "Member")
+    own_id, _ = nested.declared_contacts("NestedBadCreate", "Own")
 
     # WHEN a new stack is deployed whose nested stack's resource has an email the API rejects
-    result = engine.deploy(assemblies.contacts, STACK, artifact="NestedBadCreate")
+    result = nested.deploy("NestedBadCreate", expect="ROLLBACK_COMPLETE")
 
     # THEN the nested stack rolled itself back, its resource failed in the parent naming it, and the
     # parent rolled back, deleting the nested stack
-    assert result.status == "ROLLBACK_COMPLETE", explain(result)
     logical_id, name = nested_resource(result)
     assert stack_statuses(result, name) == [
         "CREATE_IN_PROGRESS",
@@ -253,39 +229,32 @@ def test_failed_nested_create_rolls_itself_back_then_the_parent(
     [failure] = [e for e in result.events_of(STACK) if (e.logical_id, e.status) == (logical_id, "CREATE_FAILED")]
     assert failure.reason.startswith("Embedded stack arn:aws:cloudformation:")
     assert f"The following resource(s) failed to create: [{member_id}]." in failure.reason
-    # AND the failed Create's rollback Delete (crhelper's id) deleted nothing; the parent's own went too
-    create, delete = result.requests_for(member_id)
-    assert (create.status, delete.phase, delete.physical_id) == ("FAILED", "rollback", create.answered_physical_id)
+    # AND the failed Create's rollback Delete (crhelper's id, of the nested stack) deleted nothing; the
+    # parent's own went too
+    assert_failed_create_deleted_nothing(result.requests_for(member_id), name, member_id, naming="BILLING.EmailAddress")
     assert [r.request_type for r in result.requests_for(own_id)] == ["Create", "Delete"]
     # AND the contact from before the stack is still there, and nothing else; no state is left
-    assert contacts() == {("111111111111", "SECURITY"): existing}
-    assert engine.store.load(STACK) is None
-    assert engine.store.load(name) is None
-    assert_answered_exactly_once(cloud, result)
+    assert e2e.contacts() == {("111111111111", "SECURITY"): EXISTING}
+    assert nested.state_is_gone()
+    assert e2e.engine.store.load(name) is None
 
 
-def test_removing_a_nested_stack_deletes_its_contacts_in_the_cleanup_phase(
-    engine: Engine, assemblies: Assemblies, contacts: Callable[[], dict[Slot, Details]], cloud: LocalCloud
-) -> None:
+def test_removing_a_nested_stack_deletes_its_contacts_in_the_cleanup_phase(e2e: E2e, nested: Stack) -> None:
     # GIVEN the stack deployed with its nested stack
-    deployed = engine.deploy(assemblies.contacts, STACK, artifact="NestedBase")
-    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    logical_id, name = nested_resource(deployed)
-    member_id, _ = declared_contacts(assemblies.contacts, "NestedBase", "Member")
-    _, own = declared_contacts(assemblies.contacts, "NestedRemoved", "Own")
+    logical_id, name = nested_resource(nested.deploy("NestedBase"))
+    member_id, _ = nested.declared_contacts("NestedBase", "Member")
+    _, own = nested.declared_contacts("NestedRemoved", "Own")
 
     # WHEN the nested stack is removed from the app
-    updated = engine.deploy(assemblies.contacts, STACK, artifact="NestedRemoved")
+    updated = nested.deploy("NestedRemoved")
 
     # THEN the nested stack was deleted in the cleanup phase, its contacts with it
-    assert updated.status == "UPDATE_COMPLETE", explain(updated)
     assert [(r.phase, r.request_type, r.physical_id) for r in updated.requests] == [
         ("cleanup", "Delete", "111111111111/BILLING+SECURITY")
     ]
     assert updated.requests_for(member_id)[0].stack_id != updated.stack_id
     assert stack_statuses(updated, name) == ["DELETE_IN_PROGRESS", "DELETE_COMPLETE"]
-    state = engine.store.load(STACK)
+    state = e2e.engine.store.load(STACK)
     assert state is not None and logical_id not in state.resources
-    assert engine.store.load(name) is None
-    assert contacts() == slots_of(own)
-    assert_answered_exactly_once(cloud, deployed, updated)
+    assert e2e.engine.store.load(name) is None
+    assert e2e.contacts() == slots_of(own)

@@ -7,16 +7,15 @@ moto's Organizations as CloudFormation's handler for ``AWS::Organizations::Accou
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
-from e2e_support import Assemblies, assert_answered_exactly_once, declared_contacts, explain
+from e2e_steps import EXISTING_SECURITY, E2e
+from e2e_support import explain
 
-from localdeploy.cloud import LocalCloud
 from localdeploy.contacts import Details, Slot, account_client, read_contacts
-from localdeploy.engine import Engine, EngineSettings, OperationResult
+from localdeploy.engine import EngineSettings, OperationResult
 
 pytestmark = pytest.mark.e2e
 
@@ -31,14 +30,6 @@ VENDED_EMAIL = "aws-e2e-vended@example.com"
 #: contacts to be created first, as they are on AWS.
 CREATION_S = 8.0
 
-#: A contact the member account had before any stack.
-EXISTING = {
-    "EmailAddress": "soc.before@example.com",
-    "Name": "Grace Hopper",
-    "PhoneNumber": "+1 206 555 0199",
-    "Title": "Security operations",
-}
-
 
 def vended_slots(account: str, properties: dict[str, Any]) -> dict[Slot, Details]:
     """What a contacts resource declares, in ``account`` (its AccountId is the account's GetAtt, a token)."""
@@ -50,25 +41,23 @@ def statuses(result: OperationResult) -> list[tuple[str, str]]:
     return [(e.logical_id, e.status) for e in result.events]
 
 
-def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_account_is_closed(
-    engine: Engine, assemblies: Assemblies, cloud: LocalCloud, contacts: Callable[[], dict[Slot, Details]]
-) -> None:
+def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_account_is_closed(e2e: E2e) -> None:
     # GIVEN a stack that vends an account and declares that account's SECURITY and OPERATIONS contacts
-    vended_id, declared = declared_contacts(assemblies.contacts, "VendingBase", "VendedContacts")
-    _, changed = declared_contacts(assemblies.contacts, "VendingChanged", "VendedContacts")
+    vending = e2e.stack(VENDING, e2e.assemblies.contacts)
+    vended_id, declared = vending.declared_contacts("VendingBase", "VendedContacts")
+    _, changed = vending.declared_contacts("VendingChanged", "VendedContacts")
     assert changed["AlternateContacts"]["SECURITY"] != declared["AlternateContacts"]["SECURITY"]
+    cloud = e2e.cloud
     organizations = cloud.client("organizations")
     reader = account_client(cloud.moto.endpoint)
-    assert cloud.iam is not None
-    judged_from = len(cloud.iam.decisions)
+    judged_from = e2e.judged()
 
     # WHEN it is deployed
-    deployed = engine.deploy(assemblies.contacts, VENDING, artifact="VendingBase")
+    deployed = vending.deploy("VendingBase")
 
     # THEN the account is a new ACTIVE member of the organization, and its contacts resource was created
     # with the new account's id and holds exactly the declared contacts
-    assert deployed.status == "CREATE_COMPLETE", explain(deployed)
-    state = engine.store.load(VENDING)
+    state = e2e.engine.store.load(VENDING)
     assert state is not None
     account = str(state.resources["Vended"].physical_id)
     described = organizations.describe_account(AccountId=account)["Account"]
@@ -81,16 +70,16 @@ def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_accou
     organization = cloud.organization()
     assert organization is not None
     member_arn = f"arn:aws:account::{OWN}:account/{organization.organization_id}/{account}"
+    assert cloud.iam is not None
     puts = [d for d in cloud.iam.decisions[judged_from:] if d.authorization.action == "account:PutAlternateContact"]
     assert {(d.authorization.resource, d.allowed) for d in puts if account in d.authorization.resource} == {
         (member_arn, True)
     }
 
     # WHEN an update changes the vended account's SECURITY details
-    updated = engine.deploy(assemblies.contacts, VENDING, artifact="VendingChanged")
+    updated = vending.deploy("VendingChanged")
 
     # THEN its contacts resource alone got an Update, in place, and the account itself was not touched
-    assert updated.status == "UPDATE_COMPLETE", explain(updated)
     assert [(r.logical_id, r.request_type, r.physical_id, r.answered_physical_id) for r in updated.requests] == [
         (vended_id, "Update", f"{account}/OPERATIONS+SECURITY", f"{account}/OPERATIONS+SECURITY")
     ]
@@ -98,42 +87,35 @@ def test_a_vended_accounts_contacts_are_put_updated_and_deleted_before_the_accou
     assert read_contacts(reader, [account]) == vended_slots(account, changed)
 
     # WHEN the stack is destroyed
-    destroyed = engine.destroy(VENDING)
+    destroyed = vending.destroy()
 
     # THEN the vended account's contacts were deleted before CloudFormation deleted the account, which closed it
-    assert destroyed.status == "DELETE_COMPLETE", explain(destroyed)
     order = statuses(destroyed)
     assert order.index((vended_id, "DELETE_COMPLETE")) < order.index(("Vended", "DELETE_IN_PROGRESS"))
     assert organizations.describe_account(AccountId=account)["Account"]["Status"] == "SUSPENDED"
     # AND no account holds a contact of the stack any more
     assert read_contacts(reader, [account]) == {}
-    assert contacts() == {}
-    assert_answered_exactly_once(cloud, deployed, updated, destroyed)
+    assert e2e.contacts() == {}
 
 
-@pytest.mark.usefixtures("engine")
 def test_a_vended_account_that_fails_to_create_holds_up_no_other_contact_and_leaves_every_account_as_it_was(
-    assemblies: Assemblies,
-    cloud: LocalCloud,
-    contacts: Callable[[], dict[Slot, Details]],
-    seed_contacts: Callable[[dict[Slot, Details]], None],
-    tmp_path: Path,
+    e2e: E2e, tmp_path: Path
 ) -> None:
     # GIVEN a member whose SECURITY contact predates the stack, and an address already held by an AWS account
     # outside the organization, which CreateAccount refuses once it has run (EMAIL_ALREADY_EXISTS)
-    seed_contacts({(MEMBER, "SECURITY"): EXISTING})
-    before = contacts()
-    cloud.emails_elsewhere.add(VENDED_EMAIL)
-    slow = cloud.engine(tmp_path / "state", settings=EngineSettings(account_creation_s=CREATION_S))
-    own_id, _ = declared_contacts(assemblies.contacts, "VendingBase", "Own")
-    member_id, _ = declared_contacts(assemblies.contacts, "VendingBase", "Member")
-    vended_id, _ = declared_contacts(assemblies.contacts, "VendingBase", "VendedContacts")
+    e2e.seed({(MEMBER, "SECURITY"): EXISTING_SECURITY})
+    before = e2e.contacts()
+    e2e.cloud.emails_elsewhere.add(VENDED_EMAIL)
+    slow = e2e.cloud.engine(tmp_path / "state", settings=EngineSettings(account_creation_s=CREATION_S))
+    vending = e2e.stack(VENDING, e2e.assemblies.contacts, engine=slow)
+    own_id, _ = vending.declared_contacts("VendingBase", "Own")
+    member_id, _ = vending.declared_contacts("VendingBase", "Member")
+    vended_id, _ = vending.declared_contacts("VendingBase", "VendedContacts")
 
     # WHEN a new stack vends an account with that address beside the other contacts
-    result = slow.deploy(assemblies.contacts, VENDING, artifact="VendingBase")
+    result = vending.deploy("VendingBase", expect="ROLLBACK_COMPLETE")
 
     # THEN the account failed with CreateAccount's reason, which names no address
-    assert result.status == "ROLLBACK_COMPLETE", explain(result)
     (failed,) = [e for e in result.events if e.logical_id == "Vended" and e.status == "CREATE_FAILED"]
     assert "Account creation failed with reason [EMAIL_ALREADY_EXISTS]" in failed.reason
     assert VENDED_EMAIL not in failed.reason
@@ -150,8 +132,7 @@ def test_a_vended_account_that_fails_to_create_holds_up_no_other_contact_and_lea
     assert result.requests_for(vended_id) == []
     assert [s for s in order if s[0] == vended_id] == []
     # AND every account holds what it held before: the member's old contact is back, no account was made
-    assert contacts() == before == {(MEMBER, "SECURITY"): EXISTING}
-    emails = [a["Email"] for a in cloud.client("organizations").list_accounts()["Accounts"]]
+    assert e2e.contacts() == before == {(MEMBER, "SECURITY"): EXISTING_SECURITY}
+    emails = [a["Email"] for a in e2e.cloud.client("organizations").list_accounts()["Accounts"]]
     assert VENDED_EMAIL not in emails and len(emails) == 1
-    assert slow.store.load(VENDING) is None
-    assert_answered_exactly_once(cloud, result)
+    assert vending.state_is_gone()
