@@ -7,8 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.organizations import OrgAccount
 
-from .aws import OrgAccount, Reading
+from .aws import Reading
 from .report import counted, skipped_line, table
 
 

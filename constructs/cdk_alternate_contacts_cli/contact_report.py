@@ -8,11 +8,11 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from cdk_alternate_contacts_handler import spec
+from cdk_alternate_contacts_handler.masking import show, show_details
 
 from .assembly import CoveredBy, Declaration
 from .compare import UNCHECKED, Comparison, Outcome
 from .deployed import Found, Resolution
-from cdk_alternate_contacts_handler.masking import show, show_details
 from .report import table
 
 #: The CHANGES line of a covered contact that differs under a coverage whose on_drift is report.

@@ -20,8 +20,9 @@ from .command import EXIT_OK, PROG, CommandError, Slot, fatal, read_live, versio
 
 if TYPE_CHECKING:
     from cdk_alternate_contacts.structure import OrganizationStructure
+    from cdk_alternate_contacts_handler.organizations import OrgAccount, Organization
 
-    from .aws import OrgAccount, Organization, Reading
+    from .aws import Reading
 
 #: The formats of the contacts file ``import`` writes, as ``OrganizationContacts.from_file`` reads them.
 FILE_FORMATS: Final = ("toml", "json")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
 
 from cdk_alternate_contacts_handler import spec
-
-from .aws import OrgAccount
 from cdk_alternate_contacts_handler.masking import show_details
+from cdk_alternate_contacts_handler.organizations import OrgAccount
+
 from .report import counted, skipped_line, table
 
 if TYPE_CHECKING:

@@ -11,9 +11,10 @@ from .command import EXIT_CHANGES, EXIT_ERROR, EXIT_FINDINGS, EXIT_OK, EXIT_UNCH
 
 if TYPE_CHECKING:
     from cdk_alternate_contacts.structure import OrganizationStructure
+    from cdk_alternate_contacts_handler.organizations import OrgAccount
 
     from .assembly import Declaration
-    from .aws import Aws, OrgAccount, Reading
+    from .aws import Aws, Reading
     from .coverage import CoverageFunction
 
 

@@ -1,6 +1,7 @@
 """What every report shares: aligned tables for people, JSON for programs, counted nouns, the sentence of
 skipped accounts. The reports themselves are :mod:`.contact_report` (``plan``, ``drift``),
-:mod:`.audit_report` and :mod:`.import_report`; contact details are masked in each (:mod:`cdk_alternate_contacts_handler.masking`).
+:mod:`.audit_report` and :mod:`.import_report`; contact details are masked in each (the handler's
+:mod:`cdk_alternate_contacts_handler.masking`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
-    from .aws import OrgAccount
+    from cdk_alternate_contacts_handler.organizations import OrgAccount
 
 #: Lists of skipped accounts longer than this are only counted.
 MAX_LISTED: Final = 10
