@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import itertools
 import json
+import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,9 @@ EVENTS = Path(__file__).resolve().parents[1] / "events"
 
 #: The contact the tests declare: the sample SECURITY contact, as the recorded requests carry it.
 DETAILS = dict(SECURITY)
+
+#: ``send(request)`` (a fixture of tests/unit): invoke the handler, return the answers that arrived.
+Send = Callable[..., list[dict[str, Any]]]
 
 #: A contact the account held before any stack wrote to the slot.
 BEFORE = {
@@ -84,6 +89,19 @@ class FakeTime:
     def policy(self) -> RetryPolicy:
         # Jitter is replaced by its ceiling so the expected delays are exact.
         return RetryPolicy(sleep=self.sleep, uniform=lambda low, high: high)
+
+
+class FakeContext:
+    """The parts of the Lambda context the handler and crhelper use, with a real running clock."""
+
+    def __init__(self, seconds: float) -> None:
+        self.deadline = time.monotonic() + seconds
+        self.invoked_function_arn = f"arn:aws:lambda:us-east-1:{OWN_ACCOUNT}:function:provider"
+        self.function_name = "provider"
+        self.aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self.deadline - time.monotonic()) * 1000)
 
 
 def _with_account(props: dict[str, Any], account_id: str | None) -> dict[str, Any]:
