@@ -32,6 +32,9 @@ DETAILS = dict(SECURITY)
 #: ``send(request)`` (a fixture of tests/unit): invoke the handler, return the answers that arrived.
 Send = Callable[..., list[dict[str, Any]]]
 
+#: ``expect_listing(*entries, next_pages=())`` (a fixture of tests/unit): the root stack a Delete reads.
+Listing = Callable[..., None]
+
 #: A contact the account held before any stack wrote to the slot.
 BEFORE = {
     "EmailAddress": "before@example.com",
@@ -138,6 +141,24 @@ def event(
         ResourceProperties=props,
         OldResourceProperties=old,
     )
+
+
+def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[str, str] | None:
+    """The details of ``contact_type`` the Account API ``client`` holds for ``account_id``, or ``None``.
+
+    default: the contact of the client's own account (no AccountId in the call).
+    """
+    arguments = {"AlternateContactType": contact_type, **({"AccountId": account_id} if account_id else {})}
+    try:
+        contact = client.get_alternate_contact(**arguments)["AlternateContact"]
+    except client.exceptions.ResourceNotFoundException:
+        return None
+    return {key: contact[key] for key in DETAILS}
+
+
+def records(ssm: Any) -> list[str]:
+    """The names of the restore-on-delete records (SSM parameters) ``ssm`` holds."""
+    return [p["Name"] for p in ssm.describe_parameters()["Parameters"]]
 
 
 def stack_resources(*resources: tuple[str, str, str], next_token: str | None = None) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import Stubber
-from cfn_events import OWN_ACCOUNT, FakeContext, FakeTime, Send
+from cfn_events import OWN_ACCOUNT, STACK_ID, FakeContext, FakeTime, Listing, Send, described, stack_resources
 from moto import mock_aws
 
 from cdk_alternate_contacts_handler import index
@@ -49,6 +49,33 @@ def clients(moto_account: Any, cloudformation: tuple[Any, Stubber], fake_time: F
         own_account_id=OWN_ACCOUNT,
         policy=fake_time.policy(),
     )
+
+
+@pytest.fixture
+def with_ssm(clients: Clients) -> Clients:
+    """The clients with moto's SSM, where restore-on-delete records are kept."""
+    clients.ssm = boto3.client("ssm", region_name="us-east-1")
+    return clients
+
+
+@pytest.fixture
+def expect_listing(cloudformation: tuple[Any, Stubber]) -> Listing:
+    """Stub the reads a Delete makes to prove itself genuine, for a resource of the root stack ``STACK_ID``.
+
+    ``expect_listing(*entries, next_pages=())``: DescribeStacks shows a root stack, and ListStackResources
+    answers the (logical id, physical id, status) ``entries``, then each page of ``next_pages`` in turn.
+    """
+
+    def expect(*entries: tuple[str, str, str], next_pages: tuple[list[tuple[str, str, str]], ...] = ()) -> None:
+        stubber = cloudformation[1]
+        stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
+        pages = [list(entries), *next_pages]
+        for number, page in enumerate(pages):
+            token = f"page-{number + 1}" if number + 1 < len(pages) else None
+            expected = {"StackName": STACK_ID, **({"NextToken": f"page-{number}"} if number else {})}
+            stubber.add_response("list_stack_resources", stack_resources(*page, next_token=token), expected)
+
+    return expect
 
 
 @pytest.fixture(scope="module")
