@@ -6,7 +6,6 @@ CloudFormation's ListStackResources is stubbed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
@@ -22,6 +21,7 @@ from cfn_events import (
     contacts_properties,
     event,
     live,
+    load_event,
     properties,
     records,
 )
@@ -32,24 +32,32 @@ from cdk_alternate_contacts_handler.lifecycle import Clients
 from cdk_alternate_contacts_handler.restore import parameter_name
 
 
-@pytest.fixture
-def org_clients(with_ssm: Clients) -> Iterator[tuple[Clients, str]]:
-    """Clients with SSM and Organizations, and one ACTIVE member account of a new organization."""
+@pytest.fixture(autouse=True)
+def member(with_ssm: Clients) -> str:
+    """Every test's clients get SSM and Organizations, with one ACTIVE member account of a new organization.
+
+    Returns that member account's id.
+    """
     organizations = boto3.client("organizations", region_name="us-east-1")
     organizations.create_organization(FeatureSet="ALL")
-    member = organizations.create_account(AccountName="member", Email="member@example.com")
+    created = organizations.create_account(AccountName="member", Email="member@example.com")
     with_ssm.organizations = organizations
-    yield with_ssm, member["CreateAccountStatus"]["AccountId"]
+    return str(created["CreateAccountStatus"]["AccountId"])
+
+
+def restoring(name: str, **fields: Any) -> dict[str, Any]:
+    """CloudFormation's recorded request ``name``, of a resource that opts in to restore on delete."""
+    request = load_event(name, **fields)
+    request["ResourceProperties"]["RestoreOnDelete"] = "true"
+    return request
 
 
 def test_delete_puts_back_the_contact_from_before_the_stack(
-    org_clients: tuple[Clients, str], expect_listing: Listing, fake_time: FakeTime
+    clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    clients, _ = org_clients
     # GIVEN a SECURITY contact set before the stack, and a resource that opts in to restore on delete
     clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
-    props = properties("SECURITY", RestoreOnDelete="true")
-    physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    physical = lifecycle.create(restoring("contact_create"), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY") == DETAILS
     # THEN the record is an encrypted parameter whose name holds no contact detail
     [name] = records(clients.ssm)
@@ -58,16 +66,15 @@ def test_delete_puts_back_the_contact_from_before_the_stack(
     assert not any(value in name for value in (*BEFORE.values(), *DETAILS.values()))
     # WHEN the resource is deleted
     expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
-    lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
+    lifecycle.delete(restoring("contact_delete"), clients, fake_time.deadline())
     # THEN the previous contact is back and the record is gone
     assert live(clients.account, "SECURITY") == BEFORE
     assert records(clients.ssm) == []
 
 
 def test_delete_removes_the_contact_when_there_was_none_before(
-    org_clients: tuple[Clients, str], expect_listing: Listing, fake_time: FakeTime
+    clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    clients, _ = org_clients
     props = properties("OPERATIONS", RestoreOnDelete="true")
     physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
     expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
@@ -77,30 +84,23 @@ def test_delete_removes_the_contact_when_there_was_none_before(
 
 
 def test_renames_keep_the_first_record_so_the_original_contact_comes_back(
-    org_clients: tuple[Clients, str], expect_listing: Listing, fake_time: FakeTime
+    clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    clients, _ = org_clients
     clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
-    props = properties("SECURITY", RestoreOnDelete="true")
     # GIVEN the resource was created, then renamed (the new logical id is created first)
-    physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
-    lifecycle.create(event("Create", props, logical_id="Renamed"), clients, fake_time.deadline())
-    expect_listing(
-        ("SecurityContact", physical, "DELETE_IN_PROGRESS"),
-        ("Renamed", physical, "CREATE_COMPLETE"),
-    )
-    lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
+    physical = lifecycle.create(restoring("contact_create"), clients, fake_time.deadline())
+    lifecycle.create(restoring("contact_create", LogicalResourceId="Renamed"), clients, fake_time.deadline())
+    expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"), ("Renamed", physical, "CREATE_COMPLETE"))
+    lifecycle.delete(restoring("contact_delete"), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY") == DETAILS  # the renamed resource still owns it
     # WHEN the renamed resource is deleted in turn
     expect_listing(("Renamed", physical, "DELETE_IN_PROGRESS"))
-    request = event("Delete", props, physical_id=physical, logical_id="Renamed")
-    lifecycle.delete(request, clients, fake_time.deadline())
+    lifecycle.delete(restoring("contact_delete", LogicalResourceId="Renamed"), clients, fake_time.deadline())
     # THEN the contact from before the stack is back, not the stack's own value
     assert live(clients.account, "SECURITY") == BEFORE
 
 
-def test_failed_create_puts_back_what_it_had_overwritten(org_clients: tuple[Clients, str], fake_time: FakeTime) -> None:
-    clients, _ = org_clients
+def test_failed_create_puts_back_what_it_had_overwritten(clients: Clients, fake_time: FakeTime) -> None:
     clients.account.put_alternate_contact(AlternateContactType="BILLING", **BEFORE)
 
     # GIVEN an API that refuses the second type's write
@@ -120,9 +120,8 @@ def test_failed_create_puts_back_what_it_had_overwritten(org_clients: tuple[Clie
 
 
 def test_update_adding_a_type_records_what_that_type_held(
-    org_clients: tuple[Clients, str], expect_listing: Listing, fake_time: FakeTime
+    clients: Clients, member: str, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    clients, member = org_clients
     clients.account.put_alternate_contact(AlternateContactType="OPERATIONS", AccountId=member, **BEFORE)
     old = {**contacts_properties({"BILLING": DETAILS}, member), "RestoreOnDelete": "true"}
     old_id = lifecycle.create(contacts_event("Create", old), clients, fake_time.deadline())
@@ -138,9 +137,8 @@ def test_update_adding_a_type_records_what_that_type_held(
 
 
 def test_inactive_member_account_is_skipped_with_a_note_when_opted_in(
-    org_clients: tuple[Clients, str], fake_time: FakeTime
+    clients: Clients, member: str, fake_time: FakeTime
 ) -> None:
-    clients, member = org_clients
     clients.organizations.close_account(AccountId=member)
     state = clients.organizations.describe_account(AccountId=member)["Account"]
     assert (state.get("State") or state.get("Status")) != "ACTIVE"
@@ -151,17 +149,13 @@ def test_inactive_member_account_is_skipped_with_a_note_when_opted_in(
     assert len(clients.notes) == 1 and f"account {member} is " in clients.notes[0]
 
 
-def test_unknown_account_counts_as_inactive(org_clients: tuple[Clients, str], fake_time: FakeTime) -> None:
-    clients, _ = org_clients
+def test_unknown_account_counts_as_inactive(clients: Clients, fake_time: FakeTime) -> None:
     props = properties("SECURITY", "999999999999", SkipInactiveAccount="true")
     lifecycle.create(event("Create", props), clients, fake_time.deadline())
     assert "is NOT_FOUND" in clients.notes[0]
 
 
-def test_active_account_is_managed_even_when_skipping_is_on(
-    org_clients: tuple[Clients, str], fake_time: FakeTime
-) -> None:
-    clients, member = org_clients
+def test_active_account_is_managed_even_when_skipping_is_on(clients: Clients, member: str, fake_time: FakeTime) -> None:
     props = properties("SECURITY", member, SkipInactiveAccount="true")
     lifecycle.create(event("Create", props), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY", member) == DETAILS
@@ -169,9 +163,8 @@ def test_active_account_is_managed_even_when_skipping_is_on(
 
 
 def test_delete_for_an_inactive_account_is_skipped(
-    org_clients: tuple[Clients, str], expect_listing: Listing, fake_time: FakeTime
+    clients: Clients, member: str, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    clients, member = org_clients
     props = properties("SECURITY", member, SkipInactiveAccount="true")
     physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
     clients.organizations.close_account(AccountId=member)
