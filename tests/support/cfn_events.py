@@ -156,6 +156,15 @@ def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[
     return {key: contact[key] for key in DETAILS}
 
 
+def account_calls(client: Any, operation: str = "*") -> list[dict[str, Any]]:
+    """The parameters of every call of ``operation`` the Account API ``client`` makes from now on, in order."""
+    sent: list[dict[str, Any]] = []
+    client.meta.events.register(
+        f"provide-client-params.account.{operation}", lambda params, **_: sent.append(dict(params))
+    )
+    return sent
+
+
 def records(ssm: Any) -> list[str]:
     """The names of the restore-on-delete records (SSM parameters) ``ssm`` holds."""
     return [p["Name"] for p in ssm.describe_parameters()["Parameters"]]

@@ -8,7 +8,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cfn_events import DETAILS, MEMBER_ACCOUNT, OWN_ACCOUNT, FakeTime, Listing, contacts_event, contacts_properties
+from cfn_events import (
+    DETAILS,
+    MEMBER_ACCOUNT,
+    OWN_ACCOUNT,
+    FakeTime,
+    Listing,
+    account_calls,
+    contacts_event,
+    contacts_properties,
+)
 from sample_contacts import BILLING, OPERATIONS
 
 from cdk_alternate_contacts_handler import lifecycle
@@ -39,11 +48,7 @@ def test_update_puts_only_changed_and_added_types(clients: Clients, fake_time: F
     # GIVEN SECURITY and BILLING managed
     old = contacts_properties({"SECURITY": DETAILS, "BILLING": BILLING}, MEMBER_ACCOUNT)
     old_id = lifecycle.create(contacts_event("Create", old), clients, fake_time.deadline())
-    puts: list[str] = []
-    clients.account.meta.events.register(
-        "provide-client-params.account.PutAlternateContact",
-        lambda params, **_: puts.append(params["AlternateContactType"]),
-    )
+    puts = account_calls(clients.account, "PutAlternateContact")
     # WHEN BILLING changes and OPERATIONS is added (SECURITY unchanged)
     new = contacts_properties(
         {"SECURITY": DETAILS, "BILLING": {**BILLING, "Title": "Finance"}, "OPERATIONS": OPERATIONS}, MEMBER_ACCOUNT
@@ -51,7 +56,7 @@ def test_update_puts_only_changed_and_added_types(clients: Clients, fake_time: F
     request = contacts_event("Update", new, physical_id=old_id, old=old)
     physical = lifecycle.update(request, clients, fake_time.deadline())
     # THEN only BILLING and OPERATIONS were written, and the id names all three types
-    assert sorted(puts) == ["BILLING", "OPERATIONS"]
+    assert sorted(put["AlternateContactType"] for put in puts) == ["BILLING", "OPERATIONS"]
     assert physical == f"{MEMBER_ACCOUNT}/BILLING+OPERATIONS+SECURITY"
     assert live_types(clients.account, MEMBER_ACCOUNT)["BILLING"]["Title"] == "Finance"
 
