@@ -10,7 +10,7 @@ import itertools
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -44,13 +44,16 @@ BEFORE = {
 }
 
 
-def load_event(name: str, **fields: Any) -> dict[str, Any]:
+def load_event(name: str, with_properties: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """The recorded request ``tests/events/<name>.json``, as a fresh dict with a RequestId of its own.
 
     Parameters
     ----------
     name
         The file's name without ``.json``: ``"contact_create"``, ``"contacts_update_replace"``, ...
+    with_properties
+        Resource properties to set on top of the recorded ones (``{"AccountId": "210987654321"}``).
+        default: the recorded ResourceProperties.
     **fields
         Top-level fields to replace (``PhysicalResourceId="..."``, ``ResourceProperties={...}``); a field
         given as ``None`` is left out, as CloudFormation leaves PhysicalResourceId out of a Create.
@@ -63,6 +66,7 @@ def load_event(name: str, **fields: Any) -> dict[str, Any]:
             request.pop(key, None)
         else:
             request[key] = value
+    request["ResourceProperties"] = {**request["ResourceProperties"], **(with_properties or {})}
     return request
 
 
@@ -130,8 +134,12 @@ def event(
     old: dict[str, Any] | None = None,
     logical_id: str = "SecurityContact",
     recorded: str = "contact_create",
+    **fields: Any,
 ) -> dict[str, Any]:
-    """A CloudFormation custom resource request: the ``recorded`` one's envelope, with the fields given."""
+    """A CloudFormation custom resource request: the ``recorded`` one's envelope, with the fields given.
+
+    ``fields`` replace other top-level fields (``StackId=...``), as :func:`load_event`'s do.
+    """
     return load_event(
         recorded,
         RequestType=request_type,
@@ -140,6 +148,7 @@ def event(
         PhysicalResourceId=physical_id,
         ResourceProperties=props,
         OldResourceProperties=old,
+        **fields,
     )
 
 

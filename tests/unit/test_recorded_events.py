@@ -69,6 +69,10 @@ def test_a_recorded_request_has_every_field_cloudformation_sends(name: str) -> N
 def test_fields_given_to_the_loader_replace_or_leave_out_the_recorded_ones() -> None:
     request = load_event("contact_delete", LogicalResourceId="Renamed", PhysicalResourceId=None)
     assert request["LogicalResourceId"] == "Renamed" and "PhysicalResourceId" not in request
+    # AND properties given are set on top of the recorded ones
+    recorded = load_event("contact_delete")["ResourceProperties"]
+    moved = load_event("contact_delete", {"AccountId": MEMBER_ACCOUNT})["ResourceProperties"]
+    assert moved == {**recorded, "AccountId": MEMBER_ACCOUNT}
 
 
 @pytest.fixture

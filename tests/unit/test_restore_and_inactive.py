@@ -6,6 +6,7 @@ CloudFormation's ListStackResources is stubbed.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import boto3
@@ -19,10 +20,8 @@ from cfn_events import (
     Listing,
     contacts_event,
     contacts_properties,
-    event,
     live,
     load_event,
-    properties,
     records,
 )
 
@@ -45,11 +44,9 @@ def member(with_ssm: Clients) -> str:
     return str(created["CreateAccountStatus"]["AccountId"])
 
 
-def restoring(name: str, **fields: Any) -> dict[str, Any]:
+def restoring(name: str, with_properties: Mapping[str, Any] | None = None, **fields: Any) -> dict[str, Any]:
     """CloudFormation's recorded request ``name``, of a resource that opts in to restore on delete."""
-    request = load_event(name, **fields)
-    request["ResourceProperties"]["RestoreOnDelete"] = "true"
-    return request
+    return load_event(name, {**(with_properties or {}), "RestoreOnDelete": "true"}, **fields)
 
 
 def test_delete_puts_back_the_contact_from_before_the_stack(
@@ -75,10 +72,12 @@ def test_delete_puts_back_the_contact_from_before_the_stack(
 def test_delete_removes_the_contact_when_there_was_none_before(
     clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    props = properties("OPERATIONS", RestoreOnDelete="true")
-    physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    operations = {"AlternateContactType": "OPERATIONS"}
+    physical = lifecycle.create(restoring("contact_create", operations), clients, fake_time.deadline())
     expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
-    lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
+    lifecycle.delete(
+        restoring("contact_delete", operations, PhysicalResourceId=physical), clients, fake_time.deadline()
+    )
     assert live(clients.account, "OPERATIONS") is None
     assert records(clients.ssm) == []
 
@@ -136,28 +135,30 @@ def test_update_adding_a_type_records_what_that_type_held(
     assert live(clients.account, "BILLING", member) is None
 
 
+def skipping(name: str, account_id: str, **fields: Any) -> dict[str, Any]:
+    """CloudFormation's recorded request ``name`` for ``account_id``, opted in to skipping inactive accounts."""
+    return load_event(name, {"AccountId": account_id, "SkipInactiveAccount": "true"}, **fields)
+
+
 def test_inactive_member_account_is_skipped_with_a_note_when_opted_in(
     clients: Clients, member: str, fake_time: FakeTime
 ) -> None:
     clients.organizations.close_account(AccountId=member)
     state = clients.organizations.describe_account(AccountId=member)["Account"]
     assert (state.get("State") or state.get("Status")) != "ACTIVE"
-    props = properties("SECURITY", member, SkipInactiveAccount="true")
-    physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    physical = lifecycle.create(skipping("contact_create", member), clients, fake_time.deadline())
     assert physical == f"{member}/SECURITY"
     assert live(clients.account, "SECURITY", member) is None
     assert len(clients.notes) == 1 and f"account {member} is " in clients.notes[0]
 
 
 def test_unknown_account_counts_as_inactive(clients: Clients, fake_time: FakeTime) -> None:
-    props = properties("SECURITY", "999999999999", SkipInactiveAccount="true")
-    lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    lifecycle.create(skipping("contact_create", "999999999999"), clients, fake_time.deadline())
     assert "is NOT_FOUND" in clients.notes[0]
 
 
 def test_active_account_is_managed_even_when_skipping_is_on(clients: Clients, member: str, fake_time: FakeTime) -> None:
-    props = properties("SECURITY", member, SkipInactiveAccount="true")
-    lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    lifecycle.create(skipping("contact_create", member), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY", member) == DETAILS
     assert clients.notes == []
 
@@ -165,12 +166,11 @@ def test_active_account_is_managed_even_when_skipping_is_on(clients: Clients, me
 def test_delete_for_an_inactive_account_is_skipped(
     clients: Clients, member: str, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    props = properties("SECURITY", member, SkipInactiveAccount="true")
-    physical = lifecycle.create(event("Create", props), clients, fake_time.deadline())
+    physical = lifecycle.create(skipping("contact_create", member), clients, fake_time.deadline())
     clients.organizations.close_account(AccountId=member)
     # The Delete proves itself genuine (its stack lists it) before anything, skipping included.
     expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
-    lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
+    lifecycle.delete(skipping("contact_delete", member, PhysicalResourceId=physical), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY", member) == DETAILS  # untouched
     assert clients.notes and "Delete skipped" in clients.notes[0]
 
@@ -179,4 +179,4 @@ def test_delete_for_an_inactive_account_is_skipped(
 def test_flags_must_be_true_or_false(flag: str, fake_time: FakeTime) -> None:
     clients = Clients(account=object(), cloudformation=object(), own_account_id=OWN_ACCOUNT)
     with pytest.raises(ContactError, match=f"{flag} must be true or false"):
-        lifecycle.create(event("Create", properties("SECURITY", **{flag: "yes"})), clients, fake_time.deadline())
+        lifecycle.create(load_event("contact_create", {flag: "yes"}), clients, fake_time.deadline())
