@@ -66,7 +66,8 @@ def load_event(name: str, with_properties: Mapping[str, Any] | None = None, **fi
             request.pop(key, None)
         else:
             request[key] = value
-    request["ResourceProperties"] = {**request["ResourceProperties"], **(with_properties or {})}
+    if with_properties:
+        request["ResourceProperties"] = {**request["ResourceProperties"], **with_properties}
     return request
 
 
