@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cfn_events import DETAILS, event, properties
 from fault_proxies import ResettingTcpProxy, SlowDownListener
 from handler_harness import (
     OWN_ACCOUNT,
@@ -35,12 +36,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 from moto.account.models import account_backends
 
-DETAILS = {
-    "EmailAddress": "grace.hopper@example.com",
-    "Name": "Grace Hopper",
-    "PhoneNumber": "+1 206 555 0147",
-    "Title": "Rear Admiral of Security",
-}
 OTHER_WRITER = {
     "EmailAddress": "soc-oncall@example.org",
     "Name": "Security Operations",
@@ -80,26 +75,9 @@ def request(
     physical_id: str | None = None,
     old: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Custom::AlternateContact request of the harness's stack."""
-    props: dict[str, Any] = {"ServiceToken": "arn:aws:lambda:us-east-1:123456789012:function:provider"}
-    props.update({"AlternateContactType": contact_type, **details})
-    if account is not None:
-        props["AccountId"] = account
-    event: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": props["ServiceToken"],
-        "ResponseURL": "https://placeholder/",
-        "StackId": STACK_ID,
-        "RequestId": f"req-{time.monotonic_ns()}",
-        "LogicalResourceId": "SecurityContact",
-        "ResourceType": "Custom::AlternateContact",
-        "ResourceProperties": props,
-    }
-    if physical_id is not None:
-        event["PhysicalResourceId"] = physical_id
-    if old is not None:
-        event["OldResourceProperties"] = old
-    return event
+    """A Custom::AlternateContact request of the harness's stack, on CloudFormation's recorded one."""
+    props = properties(contact_type, account, **details)
+    return event(request_type, props, physical_id=physical_id, old=old, StackId=STACK_ID)
 
 
 def put_directly(account: str, contact_type: str, details: dict[str, str]) -> None:

@@ -18,6 +18,8 @@ from typing import Any
 
 import pytest
 from answer_oracle import leaked, strings_in
+from cfn_events import contacts_properties, properties
+from cfn_events import event as recorded_event
 from handler_harness import OWN_ACCOUNT, STACK_ID, AccountFaults, HandlerHarness, Invocation, instant_waits
 from moto.account.models import account_backends
 
@@ -47,14 +49,11 @@ ALL_DETAILS = {
 
 
 def single(contact_type: str, contact: dict[str, str], account: str | None = None, **extra: str) -> dict[str, Any]:
-    props: dict[str, Any] = {"ServiceToken": SERVICE_TOKEN, "AlternateContactType": contact_type, **contact, **extra}
-    if account:
-        props["AccountId"] = account
-    return props
+    return properties(contact_type, account, **contact, **extra)
 
 
 def multi(contacts: dict[str, dict[str, str]], account: str, **extra: str) -> dict[str, Any]:
-    return {"ServiceToken": SERVICE_TOKEN, "AccountId": account, "AlternateContacts": contacts, **extra}
+    return {**contacts_properties(contacts, account), **extra}
 
 
 def event(
@@ -65,21 +64,17 @@ def event(
     physical_id: str | None = None,
     old: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    request: dict[str, Any] = {
-        "RequestType": request_type,
-        "ServiceToken": SERVICE_TOKEN,
-        "ResponseURL": "https://placeholder/",
-        "StackId": STACK_ID,
-        "RequestId": f"{logical_id}-{request_type}",
-        "LogicalResourceId": logical_id,
-        "ResourceType": "Custom::AlternateContacts" if "AlternateContacts" in props else "Custom::AlternateContact",
-        "ResourceProperties": props,
-    }
-    if physical_id is not None:
-        request["PhysicalResourceId"] = physical_id
-    if old is not None:
-        request["OldResourceProperties"] = old
-    return request
+    """A request of the harness's stack, on CloudFormation's recorded one of the properties' resource type."""
+    recorded = "contacts_create" if "AlternateContacts" in props else "contact_create"
+    return recorded_event(
+        request_type,
+        props,
+        physical_id=physical_id,
+        old=old,
+        logical_id=logical_id,
+        recorded=recorded,
+        StackId=STACK_ID,
+    )
 
 
 @pytest.fixture

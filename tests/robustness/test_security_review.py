@@ -79,6 +79,11 @@ def types(*names: str) -> dict[str, list[str]]:
     return {"account:AlternateContactTypes": list(names)}
 
 
+def on(resource: str, *actions: str) -> list[Request]:
+    """A request of each of ``actions`` on ``resource``, without condition keys."""
+    return [(action, resource, {}) for action in actions]
+
+
 def vended_by_the_stack(account: object, template: dict[str, Any]) -> bool:
     """Whether ``account`` is the id of an account the same template creates (``Fn::GetAtt <it>.AccountId``)."""
     if not isinstance(account, dict) or list(account) != ["Fn::GetAtt"]:
@@ -153,22 +158,25 @@ def contact_requests(slots: set[tuple[str, str]]) -> tuple[list[Request], list[R
 
 #: Never granted, whatever the app declares.
 OTHER_REQUESTS: list[Request] = [
-    ("account:PutContactInformation", OWN_ARN, {}),
-    ("account:GetContactInformation", OWN_ARN, {}),
-    ("account:PutAccountName", OWN_ARN, {}),
-    ("account:EnableRegion", OWN_ARN, {}),
-    ("account:AcceptPrimaryEmailUpdate", OWN_ARN, {}),
+    *on(
+        OWN_ARN,
+        "account:PutContactInformation",
+        "account:GetContactInformation",
+        "account:PutAccountName",
+        "account:EnableRegion",
+        "account:AcceptPrimaryEmailUpdate",
+    ),
     ("account:*", OWN_ARN, types("SECURITY")),
     # crhelper's polling mode (unused here) would need these
-    ("lambda:AddPermission", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", {}),
-    ("events:PutRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/poll", {}),
-    ("ssm:GetParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/other/secret", {}),
-    ("ssm:PutParameter", f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts-evil/x", {}),
-    ("organizations:CloseAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/{ACCOUNT}", {}),
-    ("iam:PassRole", f"arn:aws:iam::{ACCOUNT}:role/Admin", {}),
-    ("sts:AssumeRole", f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole", {}),
-    ("lambda:InvokeFunction", f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", {}),
-    ("s3:GetObject", f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", {}),
+    *on(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", "lambda:AddPermission"),
+    *on(f"arn:aws:events:{REGION}:{ACCOUNT}:rule/poll", "events:PutRule"),
+    *on(f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/other/secret", "ssm:GetParameter"),
+    *on(f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts-evil/x", "ssm:PutParameter"),
+    *on(f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/{ACCOUNT}", "organizations:CloseAccount"),
+    *on(f"arn:aws:iam::{ACCOUNT}:role/Admin", "iam:PassRole"),
+    *on(f"arn:aws:iam::{ACCOUNT}:role/OrganizationAccountAccessRole", "sts:AssumeRole"),
+    *on(f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:provider", "lambda:InvokeFunction"),
+    *on(f"arn:aws:s3:::cdk-hnb659fds-assets-{ACCOUNT}-{REGION}/x.zip", "s3:GetObject"),
 ]
 
 
@@ -200,33 +208,26 @@ def test_the_role_may_do_nothing_else(deployed: tuple[IdentityPolicy, str, str],
     record = (
         f"arn:aws:ssm:{REGION}:{ACCOUNT}:parameter/cdk-alternate-contacts/{stack_arn.rsplit('/', 1)[-1]}/x/SECURITY"
     )
-    allowed: list[Request] = [
-        ("logs:CreateLogStream", stream, {}),
-        ("logs:PutLogEvents", stream, {}),
-        ("cloudformation:ListStackResources", stack_arn, {}),
-        ("cloudformation:DescribeStacks", stack_arn, {}),
-        ("cloudformation:ListStackResources", nested, {}),
-        ("cloudformation:DescribeStacks", nested, {}),
+    reads = ("cloudformation:ListStackResources", "cloudformation:DescribeStacks")
+    allowed = [
+        *on(stream, "logs:CreateLogStream", "logs:PutLogEvents"),
+        *on(stack_arn, *reads),
+        *on(nested, *reads),
         # A rolled-back rename with changed values reads the remaining resource's values from the template.
-        ("cloudformation:GetTemplate", stack_arn, {}),
+        *on(stack_arn, "cloudformation:GetTemplate"),
         # In every phase, opted in or not: the Delete of an opted-in contact runs after the update that
         # removed the last opted-in contact from the template.
-        ("ssm:GetParameter", record, {}),
-        ("ssm:DeleteParameter", record, {}),
-        ("organizations:DescribeAccount", f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/111111111111", {}),
+        *on(record, "ssm:GetParameter", "ssm:DeleteParameter"),
+        *on(f"arn:aws:organizations::{MANAGEMENT}:account/{ORG_ID}/111111111111", "organizations:DescribeAccount"),
     ]
     denied = [
         *OTHER_REQUESTS,
-        ("logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:x", {}),
-        ("logs:CreateLogGroup", log_arn, {}),
-        ("logs:DeleteLogGroup", log_arn, {}),
-        ("cloudformation:ListStackResources", other_stack, {}),
-        ("cloudformation:DescribeStacks", other_stack, {}),
-        ("cloudformation:DeleteStack", stack_arn, {}),
-        ("cloudformation:GetTemplate", other_stack, {}),
-        ("cloudformation:UpdateStack", stack_arn, {}),
-        ("ssm:GetParametersByPath", record, {}),
-        ("organizations:ListAccounts", "*", {}),
+        *on(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/other:log-stream:x", "logs:PutLogEvents"),
+        *on(log_arn, "logs:CreateLogGroup", "logs:DeleteLogGroup"),
+        *on(other_stack, *reads, "cloudformation:GetTemplate"),
+        *on(stack_arn, "cloudformation:DeleteStack", "cloudformation:UpdateStack"),
+        *on(record, "ssm:GetParametersByPath"),
+        *on("*", "organizations:ListAccounts"),
     ]
     assert wrong_decisions(policy, allowed, denied) == []
 

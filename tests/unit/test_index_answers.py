@@ -6,58 +6,20 @@ SSL_CERT_FILE as crhelper uses the default CA store); the Account API is moto, i
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from cfn_events import DETAILS, OWN_ACCOUNT, event, properties
+from cfn_events import DETAILS, OWN_ACCOUNT, FakeContext, event, load_event, properties
 from moto import mock_aws
 
 from cdk_alternate_contacts_handler import index
 from cdk_alternate_contacts_handler.clients import Clients
-from localdeploy.responses import ResponseListener
 
 FUNCTION_ARN = f"arn:aws:lambda:us-east-1:{OWN_ACCOUNT}:function:provider"
-
-
-class FakeContext:
-    """The parts of the Lambda context the handler and crhelper use, with a real running clock."""
-
-    def __init__(self, seconds: float) -> None:
-        self.deadline = time.monotonic() + seconds
-        self.invoked_function_arn = FUNCTION_ARN
-        self.function_name = "provider"
-        self.aws_request_id = "c0ffee00-0000-4000-8000-000000000000"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return int((self.deadline - time.monotonic()) * 1000)
-
-
-@pytest.fixture(scope="module")
-def listener(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ResponseListener]:
-    server = ResponseListener(Path(tmp_path_factory.mktemp("tls"))).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def send(listener: ResponseListener, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> Any:
-    """Invoke the handler with a fresh ResponseURL; returns the answers that arrived for it."""
-    monkeypatch.setenv("SSL_CERT_FILE", str(listener.ca_file))
-    caplog.set_level(logging.DEBUG)
-
-    def invoke(request: dict[str, Any], seconds: float = 60.0, settle_s: float = 0.0) -> list[dict[str, Any]]:
-        request["ResponseURL"] = listener.issue("Contacts", request["RequestId"])
-        index.handler(request, FakeContext(seconds))
-        time.sleep(settle_s)  # only where a late second answer is what the test looks for
-        return [answer.document or {} for answer in listener.answers(request["RequestId"])]
-
-    return invoke
 
 
 @pytest.fixture(autouse=True)
@@ -179,14 +141,10 @@ def test_request_older_than_its_service_timeout_answers_failed_once_without_any_
 # --- the coverage's run trigger (Custom::AlternateContactsCoverage) and hand-overs -------------------------
 
 
-def coverage_event(request_type: str, queue_url: str, digest: str = "a" * 64, **kwargs: Any) -> dict[str, Any]:
-    request = event(
-        request_type,
-        {"ServiceToken": FUNCTION_ARN, "QueueUrl": queue_url, "RulesDigest": digest},
-        logical_id="OrganizationCoverageRun",
-        **kwargs,
-    )
-    request["ResourceType"] = "Custom::AlternateContactsCoverage"
+def coverage_event(request_type: str, queue_url: str, digest: str = "a" * 64, **fields: Any) -> dict[str, Any]:
+    """The recorded request of the coverage's run trigger, for the queue and rules digest given."""
+    request = load_event(f"coverage_{request_type.lower()}", **fields)
+    request["ResourceProperties"].update(QueueUrl=queue_url, RulesDigest=digest)
     return request
 
 
@@ -209,11 +167,11 @@ def test_the_coverage_trigger_starts_a_run_on_create_and_update_and_nothing_on_d
         assert (created["Status"], created["PhysicalResourceId"]) == ("SUCCESS", "coverage/Covered-Queue-1A2B")
         assert queued(sqs, url) == [{"action": "start", "reason": "deploy (Create)"}]
         # WHEN its rules change THEN the same id, and another run
-        (updated,) = send(coverage_event("Update", url, "b" * 64, physical_id=created["PhysicalResourceId"]))
+        (updated,) = send(coverage_event("Update", url, "b" * 64, PhysicalResourceId=created["PhysicalResourceId"]))
         assert (updated["Status"], updated["PhysicalResourceId"]) == ("SUCCESS", created["PhysicalResourceId"])
         assert queued(sqs, url) == [{"action": "start", "reason": "deploy (Update)"}]
         # WHEN it is deleted THEN SUCCESS and nothing is sent
-        (deleted,) = send(coverage_event("Delete", url, physical_id=created["PhysicalResourceId"]))
+        (deleted,) = send(coverage_event("Delete", url, PhysicalResourceId=created["PhysicalResourceId"]))
         assert deleted["Status"] == "SUCCESS"
         assert queued(sqs, url) == []
 

@@ -1,7 +1,9 @@
 """The handler's decisions for Create, Update and Delete, against moto's Account API in-process.
 
-CloudFormation's ListStackResources is stubbed (botocore Stubber): there is no stack in moto, and the
-answer is what each case is about.
+CloudFormation's requests are the recorded ones (tests/events/) where a case is one CloudFormation sends as
+recorded, and built from them where a case varies the properties. CloudFormation's DescribeStacks and
+ListStackResources are stubbed (botocore Stubber): there is no stack in moto, and the answer is what each
+case is about.
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ from typing import Any
 import pytest
 from botocore.stub import Stubber
 from cfn_events import (
+    BEFORE,
     DETAILS,
     MEMBER_ACCOUNT,
     OWN_ACCOUNT,
     STACK_ID,
     FakeTime,
+    Listing,
+    account_calls,
     described,
     event,
+    live,
+    load_event,
     properties,
-    stack_resources,
 )
 
 from cdk_alternate_contacts_handler import lifecycle
@@ -27,53 +33,21 @@ from cdk_alternate_contacts_handler.clients import Clients
 from cdk_alternate_contacts_handler.errors import ContactError
 from cdk_alternate_contacts_handler.retry import Deadline
 
-
-def live(client: Any, contact_type: str, account_id: str | None = None) -> dict[str, Any] | None:
-    arguments = {"AlternateContactType": contact_type, **({"AccountId": account_id} if account_id else {})}
-    try:
-        contact: dict[str, Any] = client.get_alternate_contact(**arguments)["AlternateContact"]
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return contact
-
-
-def put_existing(client: Any, contact_type: str, account_id: str | None = None) -> dict[str, str]:
-    existing = {
-        "EmailAddress": "before@example.com",
-        "Name": "Set before the stack",
-        "PhoneNumber": "+44 20 7946 0000",
-        "Title": "Previous owner",
-    }
-    arguments = {"AlternateContactType": contact_type, **({"AccountId": account_id} if account_id else {})}
-    client.put_alternate_contact(**arguments, **existing)
-    return existing
-
-
-def expect_listing(stubber: Stubber, *pages: dict[str, Any]) -> None:
-    # A Delete first asks for the root of its app (DescribeStacks), then lists it: a root stack here.
-    stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
-    for index, page in enumerate(pages):
-        expected = {"StackName": STACK_ID, **({"NextToken": f"page-{index}"} if index else {})}
-        stubber.add_response("list_stack_resources", page, expected)
+SECURITY = f"{OWN_ACCOUNT}/SECURITY"
 
 
 def test_create_puts_the_contact_and_returns_account_slash_type(clients: Clients, fake_time: FakeTime) -> None:
-    # GIVEN a Create for the deploying account's SECURITY contact (no AccountId)
-    request = event("Create", properties("SECURITY"))
+    # GIVEN CloudFormation's Create for the deploying account's SECURITY contact (no AccountId)
+    request = load_event("contact_create")
     # WHEN the handler runs
     physical = lifecycle.create(request, clients, fake_time.deadline())
     # THEN the id names the account the function runs in, and the API returns the declared details
-    assert physical == f"{OWN_ACCOUNT}/SECURITY"
-    contact = live(clients.account, "SECURITY")
-    assert contact is not None
-    assert {k: contact[k] for k in DETAILS} == DETAILS
+    assert physical == SECURITY
+    assert live(clients.account, "SECURITY") == DETAILS
 
 
 def test_create_for_a_member_account_passes_its_account_id(clients: Clients, fake_time: FakeTime) -> None:
-    sent: list[dict[str, Any]] = []
-    clients.account.meta.events.register(
-        "provide-client-params.account.PutAlternateContact", lambda params, **_: sent.append(dict(params))
-    )
+    sent = account_calls(clients.account, "PutAlternateContact")
     physical = lifecycle.create(event("Create", properties("BILLING", MEMBER_ACCOUNT)), clients, fake_time.deadline())
     assert physical == f"{MEMBER_ACCOUNT}/BILLING"
     assert sent[0]["AccountId"] == MEMBER_ACCOUNT
@@ -82,10 +56,7 @@ def test_create_for_a_member_account_passes_its_account_id(clients: Clients, fak
 
 def test_own_account_named_explicitly_is_left_out_of_the_call(clients: Clients, fake_time: FakeTime) -> None:
     # GIVEN AccountId equal to the account the function runs in (the management account may not name itself)
-    sent: list[dict[str, Any]] = []
-    clients.account.meta.events.register(
-        "provide-client-params.account.*", lambda params, **_: sent.append(dict(params))
-    )
+    sent = account_calls(clients.account)
     # WHEN it is created
     physical = lifecycle.create(event("Create", properties("OPERATIONS", OWN_ACCOUNT)), clients, fake_time.deadline())
     # THEN no call carried AccountId, and the id still names the account
@@ -94,16 +65,15 @@ def test_own_account_named_explicitly_is_left_out_of_the_call(clients: Clients, 
 
 
 def test_update_in_place_keeps_the_id_and_writes_new_values(clients: Clients, fake_time: FakeTime) -> None:
-    old = properties("SECURITY")
-    lifecycle.create(event("Create", old), clients, fake_time.deadline())
-    new = properties("SECURITY", EmailAddress="soc@example.com", Title="SOC lead")
-    physical = lifecycle.update(
-        event("Update", new, physical_id=f"{OWN_ACCOUNT}/SECURITY", old=old), clients, fake_time.deadline()
-    )
-    assert physical == f"{OWN_ACCOUNT}/SECURITY"
-    contact = live(clients.account, "SECURITY")
-    assert contact is not None
-    assert (contact["EmailAddress"], contact["Title"]) == ("soc@example.com", "SOC lead")
+    # GIVEN the contact as the previous deploy declared it, and CloudFormation's Update to a new phone number
+    request = load_event("contact_update")
+    lifecycle.create(event("Create", request["OldResourceProperties"]), clients, fake_time.deadline())
+    assert live(clients.account, "SECURITY") != DETAILS
+    # WHEN the Update runs
+    physical = lifecycle.update(request, clients, fake_time.deadline())
+    # THEN the id is the same and the account holds the new values
+    assert physical == SECURITY
+    assert live(clients.account, "SECURITY") == DETAILS
 
 
 @pytest.mark.parametrize(
@@ -127,106 +97,108 @@ def test_update_that_changes_account_or_type_returns_a_new_id_and_leaves_the_old
     assert live(clients.account, old["AlternateContactType"], old.get("AccountId")) is not None
 
 
-def test_delete_removes_the_contact(clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime) -> None:
-    physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
-    expect_listing(cloudformation[1], stack_resources(("SecurityContact", physical, "DELETE_IN_PROGRESS")))
-    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
+def test_delete_removes_the_contact(clients: Clients, expect_listing: Listing, fake_time: FakeTime) -> None:
+    physical = lifecycle.create(load_event("contact_create"), clients, fake_time.deadline())
+    expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
+    lifecycle.delete(load_event("contact_delete"), clients, fake_time.deadline())
     assert live(clients.account, "SECURITY") is None
 
 
 def test_cleanup_delete_after_replacement_removes_only_the_old_contact(
-    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+    clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
-    # GIVEN a replacement moved BILLING from the member account to another one
-    old, new = properties("BILLING", MEMBER_ACCOUNT), properties("BILLING", "333333333333")
-    old_id = lifecycle.create(event("Create", old), clients, fake_time.deadline())
-    new_id = lifecycle.update(event("Update", new, physical_id=old_id, old=old), clients, fake_time.deadline())
+    # GIVEN a replacement moved SECURITY from the deploying account to a member account
+    assert lifecycle.create(load_event("contact_create"), clients, fake_time.deadline()) == SECURITY
+    new_id = lifecycle.update(load_event("contact_update_replace"), clients, fake_time.deadline())
+    assert new_id == f"{MEMBER_ACCOUNT}/SECURITY"
     # WHEN CloudFormation's cleanup sends the Delete for the old id (the stack lists the new id now)
-    expect_listing(cloudformation[1], stack_resources(("SecurityContact", new_id, "UPDATE_COMPLETE")))
-    lifecycle.delete(event("Delete", old, physical_id=old_id), clients, fake_time.deadline())
+    expect_listing(("SecurityContact", new_id, "UPDATE_COMPLETE"))
+    lifecycle.delete(load_event("contact_delete"), clients, fake_time.deadline())
     # THEN the old account's contact is gone and the new one stays
-    assert live(clients.account, "BILLING", MEMBER_ACCOUNT) is None
-    assert live(clients.account, "BILLING", "333333333333") is not None
+    assert live(clients.account, "SECURITY") is None
+    assert live(clients.account, "SECURITY", MEMBER_ACCOUNT) == DETAILS
 
 
 def test_delete_after_failed_create_keeps_existing_contact(
     clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
     # GIVEN an account whose SECURITY contact was set before the stack, and a Create that failed
-    existing = put_existing(clients.account, "SECURITY")
+    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
     invalid = properties("SECURITY", EmailAddress="not-an-email")
     with pytest.raises(ContactError, match="EmailAddress"):
         lifecycle.create(event("Create", invalid), clients, fake_time.deadline())
     # WHEN the rollback's Delete arrives with crhelper's invented id
-    request = event("Delete", invalid, physical_id="Contacts_SecurityContact_Q7W2ZP0K")
+    request = load_event("contact_delete_after_failed_create", ResourceProperties=invalid)
     lifecycle.delete(request, clients, fake_time.deadline())
     # THEN the contact that existed before is untouched (and the stack was not even listed)
-    contact = live(clients.account, "SECURITY")
-    assert contact is not None and {k: contact[k] for k in existing} == existing
+    assert live(clients.account, "SECURITY") == BEFORE
 
 
 def test_delete_keeps_contact_claimed_by_a_renamed_resource(
-    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+    clients: Clients, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
     # GIVEN the construct was renamed: the new logical id was created first, with the same physical id
-    physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
-    renamed = event("Create", properties("SECURITY"), logical_id="SecurityContactV2")
+    physical = lifecycle.create(load_event("contact_create"), clients, fake_time.deadline())
+    renamed = load_event("contact_create", LogicalResourceId="SecurityContactV2")
     assert lifecycle.create(renamed, clients, fake_time.deadline()) == physical
     expect_listing(
-        cloudformation[1],
-        stack_resources(
-            ("SecurityContact", physical, "DELETE_IN_PROGRESS"),
-            ("SecurityContactV2", physical, "CREATE_COMPLETE"),
-        ),
+        ("SecurityContact", physical, "DELETE_IN_PROGRESS"), ("SecurityContactV2", physical, "CREATE_COMPLETE")
     )
     # WHEN the old logical id's Delete arrives in the cleanup phase
-    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
+    lifecycle.delete(load_event("contact_delete"), clients, fake_time.deadline())
     # THEN the account keeps the contact the new resource set
     assert live(clients.account, "SECURITY") is not None
 
 
-def test_claims_are_found_on_later_pages_of_the_stack_listing(
-    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
-) -> None:
-    physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
-    filler = [("SecurityContact", physical, "DELETE_IN_PROGRESS")]
-    filler += [(f"Other{i}", f"other-{i}", "CREATE_COMPLETE") for i in range(99)]
-    expect_listing(
-        cloudformation[1],
-        stack_resources(*filler, next_token="page-1"),
-        stack_resources(("Renamed", physical, "UPDATE_COMPLETE")),
-    )
-    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
-    assert live(clients.account, "SECURITY") is not None
+#: A full first page of the listing: the resource being deleted and 99 others.
+FIRST_PAGE = [("SecurityContact", SECURITY, "DELETE_IN_PROGRESS")]
+FIRST_PAGE += [(f"Other{i}", f"other-{i}", "CREATE_COMPLETE") for i in range(99)]
 
 
-def test_resources_being_deleted_do_not_count_as_claims(
-    clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
-) -> None:
-    # Stack deletion: every resource is on its way out, so none keeps the contact alive.
-    physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
-    expect_listing(
-        cloudformation[1],
-        stack_resources(
-            ("SecurityContact", physical, "DELETE_IN_PROGRESS"),
-            ("Twin", physical, "DELETE_COMPLETE"),
-            ("FailedTwin", physical, "CREATE_FAILED"),
+@pytest.mark.parametrize(
+    ("first_page", "next_pages", "kept"),
+    [
+        (FIRST_PAGE, ([("Renamed", SECURITY, "UPDATE_COMPLETE")],), True),
+        (
+            # Stack deletion: every resource is on its way out, so none keeps the contact alive.
+            [
+                ("SecurityContact", SECURITY, "DELETE_IN_PROGRESS"),
+                ("Twin", SECURITY, "DELETE_COMPLETE"),
+                ("FailedTwin", SECURITY, "CREATE_FAILED"),
+            ],
+            (),
+            False,
         ),
-    )
-    lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, fake_time.deadline())
-    assert live(clients.account, "SECURITY") is None
+    ],
+    ids=["claim-on-a-later-page-keeps-it", "resources-being-deleted-claim-nothing"],
+)
+def test_only_a_live_resource_of_the_listing_keeps_the_contact(
+    clients: Clients,
+    expect_listing: Listing,
+    fake_time: FakeTime,
+    first_page: list[tuple[str, str, str]],
+    next_pages: tuple[list[tuple[str, str, str]], ...],
+    kept: bool,
+) -> None:
+    # GIVEN the contact, and its stack listing other resources with its id on every page
+    assert lifecycle.create(load_event("contact_create"), clients, fake_time.deadline()) == SECURITY
+    expect_listing(*first_page, next_pages=next_pages)
+    # WHEN its Delete arrives
+    lifecycle.delete(load_event("contact_delete"), clients, fake_time.deadline())
+    # THEN the contact stays only while a resource that is not being deleted claims it
+    assert (live(clients.account, "SECURITY") is not None) == kept
 
 
 def test_delete_fails_without_deleting_when_the_stack_cannot_be_listed(
     clients: Clients, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
 ) -> None:
-    physical = lifecycle.create(event("Create", properties("SECURITY")), clients, fake_time.deadline())
+    lifecycle.create(load_event("contact_create"), clients, fake_time.deadline())
     cloudformation[1].add_response("describe_stacks", described(), {"StackName": STACK_ID})
     cloudformation[1].add_client_error("list_stack_resources", "AccessDenied", "not authorized", 403)
     # (past IAM's propagation time, so the AccessDenied is final at once)
     settled = Deadline(fake_time.remaining_ms, clock=lambda: fake_time.now, access_denied_grace_s=0.0)
     with pytest.raises(ContactError, match="cloudformation:ListStackResources") as raised:
-        lifecycle.delete(event("Delete", properties("SECURITY"), physical_id=physical), clients, settled)
+        lifecycle.delete(load_event("contact_delete"), clients, settled)
     assert len(str(raised.value)) <= 256
     assert live(clients.account, "SECURITY") is not None
 
@@ -259,5 +231,4 @@ def test_update_with_invalid_new_values_changes_nothing(clients: Clients, fake_t
     new = properties("SECURITY", PhoneNumber="not a phone")
     with pytest.raises(ContactError, match="PhoneNumber"):
         lifecycle.update(event("Update", new, physical_id=physical, old=old), clients, fake_time.deadline())
-    contact = live(clients.account, "SECURITY")
-    assert contact is not None and contact["PhoneNumber"] == DETAILS["PhoneNumber"]
+    assert live(clients.account, "SECURITY") == DETAILS

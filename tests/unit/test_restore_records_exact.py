@@ -9,22 +9,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
-from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 from cfn_events import (
     BEFORE,
     DETAILS,
     MEMBER_ACCOUNT,
-    STACK_ID,
     FakeTime,
+    Listing,
     contacts_event,
     contacts_properties,
-    described,
     event,
+    live,
     properties,
-    stack_resources,
 )
 from handler_harness import api_error_response
 
@@ -47,20 +43,10 @@ class Organization:
 
 
 @pytest.fixture
-def org(clients: Clients) -> Organization:
+def org(with_ssm: Clients) -> Organization:
     organization = Organization()
-    clients.organizations = organization
-    clients.ssm = boto3.client("ssm", region_name="us-east-1")
+    with_ssm.organizations = organization
     return organization
-
-
-def live(clients: Clients, contact_type: str, account_id: str | None = MEMBER_ACCOUNT) -> dict[str, str] | None:
-    arguments = {"AlternateContactType": contact_type, **({"AccountId": account_id} if account_id else {})}
-    try:
-        contact = clients.account.get_alternate_contact(**arguments)["AlternateContact"]
-    except ClientError:
-        return None
-    return {key: contact[key] for key in DETAILS}
 
 
 def records(clients: Clients) -> list[str]:
@@ -70,35 +56,32 @@ def records(clients: Clients) -> list[str]:
     )
 
 
-def expect_listing(stubber: Stubber, *entries: tuple[str, str, str]) -> None:
-    stubber.add_response("describe_stacks", described(), {"StackName": STACK_ID})
-    stubber.add_response("list_stack_resources", stack_resources(*entries), {"StackName": STACK_ID})
-
-
 def opted_in(contact_type: str = "SECURITY", **overrides: str) -> dict[str, Any]:
     return properties(contact_type, MEMBER_ACCOUNT, RestoreOnDelete="true", SkipInactiveAccount="true", **overrides)
 
 
 @pytest.mark.parametrize("values_change", [True, False], ids=["values-changed", "values-unchanged"])
 def test_account_skipped_while_suspended_gets_its_record_at_the_first_real_write(
-    clients: Clients, org: Organization, cloudformation: tuple[Any, Stubber], fake_time: FakeTime, values_change: bool
+    clients: Clients, org: Organization, expect_listing: Listing, fake_time: FakeTime, values_change: bool
 ) -> None:
     # GIVEN a member account holding a contact from before the stack, suspended when the stack is created
     clients.account.put_alternate_contact(AlternateContactType="SECURITY", AccountId=MEMBER_ACCOUNT, **BEFORE)
     org.state = "SUSPENDED"
     old = opted_in()
     physical = lifecycle.create(event("Create", old), clients, fake_time.deadline())
-    assert live(clients, "SECURITY") == BEFORE and records(clients) == []
+    assert live(clients.account, "SECURITY", MEMBER_ACCOUNT) == BEFORE and records(clients) == []
     # WHEN it is reactivated and the resource updated (new values, or only another ServiceTimeout)
     org.state = "ACTIVE"
     new = opted_in(Title=NEW["Title"]) if values_change else opted_in(ServiceTimeout="600")
     lifecycle.update(event("Update", new, physical_id=physical, old=old), clients, fake_time.deadline())
-    assert live(clients, "SECURITY") == ({**DETAILS, "Title": NEW["Title"]} if values_change else DETAILS)
+    assert live(clients.account, "SECURITY", MEMBER_ACCOUNT) == (
+        {**DETAILS, "Title": NEW["Title"]} if values_change else DETAILS
+    )
     # AND later deleted
-    expect_listing(cloudformation[1], ("SecurityContact", physical, "DELETE_IN_PROGRESS"))
+    expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
     lifecycle.delete(event("Delete", new, physical_id=physical), clients, fake_time.deadline())
     # THEN the account has what it had before the stack, and no record is left
-    assert live(clients, "SECURITY") == BEFORE
+    assert live(clients.account, "SECURITY", MEMBER_ACCOUNT) == BEFORE
     assert records(clients) == []
 
 
@@ -126,7 +109,10 @@ def test_failed_update_leaves_no_record_of_the_slot_it_tried_to_add(
         lifecycle.update(contacts_event("Update", new, physical_id=physical, old=old), clients, fake_time.deadline())
     # THEN only BILLING's record is left, and the added slots are empty again
     assert records(clients) == [f"{MEMBER_ACCOUNT}/BILLING"]
-    assert live(clients, "OPERATIONS") is None and live(clients, "SECURITY") is None
+    assert (
+        live(clients.account, "OPERATIONS", MEMBER_ACCOUNT) is None
+        and live(clients.account, "SECURITY", MEMBER_ACCOUNT) is None
+    )
 
 
 def test_turning_restore_off_drops_the_records(clients: Clients, org: Organization, fake_time: FakeTime) -> None:
@@ -142,7 +128,7 @@ def test_turning_restore_off_drops_the_records(clients: Clients, org: Organizati
 
 
 def test_skipped_delete_drops_the_records(
-    clients: Clients, org: Organization, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+    clients: Clients, org: Organization, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
     # GIVEN a resource with restore on delete and skipping, whose account is suspended before its Delete
     props = opted_in()
@@ -150,7 +136,7 @@ def test_skipped_delete_drops_the_records(
     assert records(clients) == [f"{MEMBER_ACCOUNT}/SECURITY"]
     org.state = "SUSPENDED"
     # WHEN the Delete is skipped
-    expect_listing(cloudformation[1], ("SecurityContact", physical, "DELETE_IN_PROGRESS"))
+    expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"))
     lifecycle.delete(event("Delete", props, physical_id=physical), clients, fake_time.deadline())
     # THEN the resource is gone and so is its record
     assert "Delete skipped" in clients.notes[0]
@@ -158,7 +144,7 @@ def test_skipped_delete_drops_the_records(
 
 
 def test_claimed_slot_keeps_its_record_until_the_claimer_is_deleted_without_restore(
-    clients: Clients, org: Organization, cloudformation: tuple[Any, Stubber], fake_time: FakeTime
+    clients: Clients, org: Organization, expect_listing: Listing, fake_time: FakeTime
 ) -> None:
     # GIVEN a resource with restore on delete, renamed to one without it (the new one is created first)
     with_restore = properties("SECURITY", MEMBER_ACCOUNT, RestoreOnDelete="true")
@@ -166,19 +152,17 @@ def test_claimed_slot_keeps_its_record_until_the_claimer_is_deleted_without_rest
     physical = lifecycle.create(event("Create", with_restore), clients, fake_time.deadline())
     lifecycle.create(event("Create", without, logical_id="Renamed"), clients, fake_time.deadline())
     # WHEN the old one's Delete finds the slot claimed
-    expect_listing(
-        cloudformation[1], ("SecurityContact", physical, "DELETE_IN_PROGRESS"), ("Renamed", physical, "CREATE_COMPLETE")
-    )
+    expect_listing(("SecurityContact", physical, "DELETE_IN_PROGRESS"), ("Renamed", physical, "CREATE_COMPLETE"))
     lifecycle.delete(event("Delete", with_restore, physical_id=physical), clients, fake_time.deadline())
     # THEN the record stays (a rollback of the rename brings the old resource back, which needs it)
     assert records(clients) == [f"{MEMBER_ACCOUNT}/SECURITY"]
     # AND WHEN the new one is deleted in turn, without restore
-    expect_listing(cloudformation[1], ("Renamed", physical, "DELETE_IN_PROGRESS"))
+    expect_listing(("Renamed", physical, "DELETE_IN_PROGRESS"))
     lifecycle.delete(
         event("Delete", without, physical_id=physical, logical_id="Renamed"), clients, fake_time.deadline()
     )
     # THEN the contact is deleted and the record with it
-    assert live(clients, "SECURITY") is None
+    assert live(clients.account, "SECURITY", MEMBER_ACCOUNT) is None
     assert records(clients) == []
 
 

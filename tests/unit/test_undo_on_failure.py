@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import boto3
 import pytest
 from cfn_events import (
     BEFORE,
@@ -19,6 +18,8 @@ from cfn_events import (
     FakeTime,
     contacts_event,
     contacts_properties,
+    live,
+    records,
 )
 from handler_harness import api_error_response
 
@@ -31,13 +32,8 @@ from cdk_alternate_contacts_handler.undo import Journal, Write, undo
 
 NEW = {**DETAILS, "Title": "Incident commander"}
 
-
-def live(client: Any, contact_type: str) -> dict[str, str] | None:
-    try:
-        contact = client.get_alternate_contact(AlternateContactType=contact_type)["AlternateContact"]
-    except client.exceptions.ResourceNotFoundException:
-        return None
-    return {key: contact[key] for key in DETAILS}
+#: Every test keeps restore records in moto's SSM.
+pytestmark = pytest.mark.usefixtures("with_ssm")
 
 
 def fail_put_of(clients: Clients, contact_type: str) -> None:
@@ -52,21 +48,16 @@ def fail_put_of(clients: Clients, contact_type: str) -> None:
     clients.account.meta.events.register_first("before-send.account.PutAlternateContact", hook)
 
 
-def records(clients: Clients) -> list[str]:
-    return [p["Name"] for p in clients.ssm.describe_parameters()["Parameters"]]
-
-
-@pytest.fixture
-def with_ssm(clients: Clients) -> Clients:
-    clients.ssm = boto3.client("ssm", region_name="us-east-1")
-    return clients
+def holding(clients: Clients, **contacts: dict[str, str]) -> None:
+    """The own account holding these contacts (keyword: type), set straight through the API."""
+    for contact_type, details in contacts.items():
+        clients.account.put_alternate_contact(AlternateContactType=contact_type, **details)
 
 
 @pytest.mark.parametrize("restore", [False, True], ids=["without-restore", "with-restore"])
 def test_create_failing_part_way_puts_back_what_it_overwrote_and_deletes_what_it_created(
-    with_ssm: Clients, fake_time: FakeTime, restore: bool
+    clients: Clients, fake_time: FakeTime, restore: bool
 ) -> None:
-    clients = with_ssm
     # GIVEN BILLING set before the stack, OPERATIONS empty, and an API that refuses the SECURITY put
     clients.account.put_alternate_contact(AlternateContactType="BILLING", **BEFORE)
     fail_put_of(clients, "SECURITY")
@@ -80,11 +71,10 @@ def test_create_failing_part_way_puts_back_what_it_overwrote_and_deletes_what_it
     assert live(clients.account, "BILLING") == BEFORE
     assert live(clients.account, "OPERATIONS") is None
     assert live(clients.account, "SECURITY") is None
-    assert records(clients) == []
+    assert records(clients.ssm) == []
 
 
-def test_update_failing_after_writing_a_new_slot_puts_that_slot_back(with_ssm: Clients, fake_time: FakeTime) -> None:
-    clients = with_ssm
+def test_update_failing_after_writing_a_new_slot_puts_that_slot_back(clients: Clients, fake_time: FakeTime) -> None:
     # GIVEN a resource managing BILLING, and OPERATIONS set before the stack
     old = contacts_properties({"BILLING": DETAILS})
     physical = lifecycle.create(contacts_event("Create", old), clients, fake_time.deadline())
@@ -100,8 +90,7 @@ def test_update_failing_after_writing_a_new_slot_puts_that_slot_back(with_ssm: C
     assert live(clients.account, "BILLING") == DETAILS
 
 
-def test_undo_leaves_a_slot_another_writer_set_since(with_ssm: Clients, fake_time: FakeTime) -> None:
-    clients = with_ssm
+def test_undo_leaves_a_slot_another_writer_set_since(clients: Clients, fake_time: FakeTime) -> None:
     # GIVEN a failed Create whose BILLING write was replaced by another writer before the undo
     journal = Journal([Write(Target(OWN_ACCOUNT, "BILLING", own_account=True), None, DETAILS)])
     clients.account.put_alternate_contact(AlternateContactType="BILLING", **BEFORE)
@@ -114,69 +103,58 @@ def test_undo_leaves_a_slot_another_writer_set_since(with_ssm: Clients, fake_tim
 # -- the rollback Update: ResourceProperties = the old ones, OldResourceProperties = the failed ones ---------
 
 
-def rollback(clients: Clients, fake_time: FakeTime, old: dict[str, Any], failed: dict[str, Any]) -> str:
-    physical = "123456789012/BILLING"
-    request = contacts_event("Update", old, physical_id=physical, old=failed)
+def rollback(clients: Clients, fake_time: FakeTime, *, restore: bool = False) -> str:
+    """CloudFormation's rollback Update after an Update adding SECURITY (``NEW``) to BILLING failed; its answer.
+
+    ResourceProperties are the old ones (BILLING), OldResourceProperties the failed ones, and the id is the old.
+    """
+    flags = {"RestoreOnDelete": "true"} if restore else {}
+    old = {**contacts_properties({"BILLING": DETAILS}), **flags}
+    failed = {**contacts_properties({"BILLING": DETAILS, "SECURITY": NEW}), **flags}
+    request = contacts_event("Update", old, physical_id=f"{OWN_ACCOUNT}/BILLING", old=failed)
     return lifecycle.update(request, clients, fake_time.deadline())
 
 
 def test_rollback_update_restores_a_slot_the_failed_update_could_not_undo(
-    with_ssm: Clients, fake_time: FakeTime
+    clients: Clients, fake_time: FakeTime
 ) -> None:
-    clients = with_ssm
     # GIVEN a failed Update (with restore on delete) that wrote SECURITY, recorded what it held, and ran out
     # of time before its undo: the record is still there and the slot holds the failed values
-    clients.account.put_alternate_contact(AlternateContactType="BILLING", **DETAILS)
-    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
+    holding(clients, BILLING=DETAILS, SECURITY=BEFORE)
     target = Target(OWN_ACCOUNT, "SECURITY", own_account=True)
     remember_previous(clients, STACK_ID, target, deadline=fake_time.deadline())
-    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **NEW)
-    old = {**contacts_properties({"BILLING": DETAILS}), "RestoreOnDelete": "true"}
-    failed = {**contacts_properties({"BILLING": DETAILS, "SECURITY": NEW}), "RestoreOnDelete": "true"}
+    holding(clients, SECURITY=NEW)
     # WHEN CloudFormation's rollback Update arrives with the old id
-    assert rollback(clients, fake_time, old, failed) == "123456789012/BILLING"
+    assert rollback(clients, fake_time, restore=True) == f"{OWN_ACCOUNT}/BILLING"
     # THEN SECURITY holds what it held before the stack, and the record is gone
     assert live(clients.account, "SECURITY") == BEFORE
-    assert records(clients) == []
+    assert records(clients.ssm) == []
 
 
-def test_rollback_update_leaves_a_slot_the_failed_update_already_undid(with_ssm: Clients, fake_time: FakeTime) -> None:
-    clients = with_ssm
+def test_rollback_update_leaves_a_slot_the_failed_update_already_undid(clients: Clients, fake_time: FakeTime) -> None:
     # GIVEN SECURITY holding its pre-stack contact again (the failed Update's own undo put it back)
-    clients.account.put_alternate_contact(AlternateContactType="BILLING", **DETAILS)
-    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **BEFORE)
-    old = contacts_properties({"BILLING": DETAILS})
-    failed = contacts_properties({"BILLING": DETAILS, "SECURITY": NEW})
-    # WHEN the rollback Update arrives
-    rollback(clients, fake_time, old, failed)
-    # THEN SECURITY is not touched
+    holding(clients, BILLING=DETAILS, SECURITY=BEFORE)
+    # WHEN the rollback Update arrives THEN SECURITY is not touched
+    rollback(clients, fake_time)
     assert live(clients.account, "SECURITY") == BEFORE
     assert clients.notes == []
 
 
 def test_rollback_update_without_restore_keeps_values_that_may_predate_the_stack(
-    with_ssm: Clients, fake_time: FakeTime
+    clients: Clients, fake_time: FakeTime
 ) -> None:
-    clients = with_ssm
     # GIVEN SECURITY holding the failed update's values, with no way to tell whether they were there before
-    clients.account.put_alternate_contact(AlternateContactType="BILLING", **DETAILS)
-    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **NEW)
-    old = contacts_properties({"BILLING": DETAILS})
-    failed = contacts_properties({"BILLING": DETAILS, "SECURITY": NEW})
+    holding(clients, BILLING=DETAILS, SECURITY=NEW)
     # WHEN the rollback Update arrives
-    rollback(clients, fake_time, old, failed)
+    rollback(clients, fake_time)
     # THEN the contact is kept (deleting could lose one that predates the stack), and the reason says so
     assert live(clients.account, "SECURITY") == NEW
     assert "left as is" in clients.notes[0]
 
 
-def test_forward_update_removing_a_type_leaves_it_for_the_cleanup_delete(
-    with_ssm: Clients, fake_time: FakeTime
-) -> None:
-    clients = with_ssm
+def test_forward_update_removing_a_type_leaves_it_for_the_cleanup_delete(clients: Clients, fake_time: FakeTime) -> None:
     # GIVEN a forward Update removing SECURITY (its id changes: the cleanup Delete removes the type later)
-    clients.account.put_alternate_contact(AlternateContactType="BILLING", **DETAILS)
-    clients.account.put_alternate_contact(AlternateContactType="SECURITY", **NEW)
+    holding(clients, BILLING=DETAILS, SECURITY=NEW)
     old = contacts_properties({"BILLING": DETAILS, "SECURITY": NEW})
     new = contacts_properties({"BILLING": DETAILS})
     request = contacts_event("Update", new, physical_id="123456789012/BILLING+SECURITY", old=old)
