@@ -30,7 +30,7 @@ from . import coverage
 from .account_api import Deadline, RetryPolicy
 from .clients import client
 from .coverage_events import account_of, is_event
-from .coverage_ledger import Ledger, Position, RunSummary, counts_of, summary_lines
+from .coverage_ledger import Finished, Ledger, Position, RunSummary, counts_of, summary_lines
 from .coverage_rules import RULES_FILE, CoverageRules, parse
 
 logger = logging.getLogger(__name__)
@@ -132,10 +132,14 @@ def handle_record(
     if not isinstance(body, Mapping):
         raise ValueError("a coverage message is a JSON object")
     position = Position.of(body, str(record.get("messageId", "")))
-    if ledger.is_done(position):
+    finished = ledger.finished_as(position)
+    if finished is Finished.DONE:
         # A copy of this message was finished; the copy that did may have stopped before claiming the summary.
         _print_summary(ledger.claim_summary(position.run))
         return True
+    # Finished.FAILED: sent back from the dead-letter queue after the run counted it failed; the work is done
+    # again (its account gets the rules), its counts are the run's already.
+    redriven = finished is Finished.FAILED
     receive_count = _receive_count(record)
     last = max_receive_count is not None and receive_count >= max_receive_count
     if position.starts_run:
@@ -161,10 +165,13 @@ def handle_record(
         return False
     if step.send:
         send_children(ledger.record_children(position, step.send))
-    if ledger.finish(position, counts_of(report, incomplete=incomplete)) and report is not None:
-        logger.info(json.dumps(report.log_record(position.run), separators=(",", ":")))
+    failed = incomplete or (report is not None and report.outcome == coverage.FAILED)
+    counted = ledger.finish(position, counts_of(report, incomplete=incomplete), failed=failed)
+    if report is not None and (counted or redriven):
+        line = report.log_record(position.run) | ({"redriven": True} if redriven else {})
+        logger.info(json.dumps(line, separators=(",", ":")))
     _print_summary(ledger.claim_summary(position.run))
-    return not incomplete and (report is None or report.outcome != coverage.FAILED)
+    return not failed
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:

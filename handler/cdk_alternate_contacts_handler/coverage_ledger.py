@@ -9,7 +9,8 @@ each message is handled in this order, which holds under SQS's at-least-once del
 partial batch failure, concurrent batches and a crash between any two calls:
 
 1. its done-marker (``done/<key>``) exists: a duplicate, nothing to do (but try step 6: the copy that
-   finished may have crashed before it);
+   finished may have crashed before it); unless the marker says it failed for good: then the message comes
+   back from the dead-letter queue (a redrive), and its work is done again outside the run's counts;
 2. the work (:func:`.coverage.handle`);
 3. before sending its children: one transaction puts the sent-marker (``sent/<key>``, holding the children,
    condition ``attribute_not_exists``) and adds their number to ``pending``: a retried message never adds
@@ -36,6 +37,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from enum import Enum
 from typing import Any, Final
 
 from botocore.exceptions import ClientError
@@ -105,6 +107,13 @@ def child_key(parent_key: str, child: Mapping[str, Any]) -> str:
         return f"apply/{child['account']}/{parent_key}"
     digest = hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()[:16]
     return f"{child.get('action')}/{digest}/{parent_key}"
+
+
+class Finished(Enum):
+    """How a message was finished in its run."""
+
+    DONE = "done"  #: its work was done (or it had none): a copy of it is a duplicate
+    FAILED = "failed"  #: counted failed on its last delivery: a copy is a redrive from the dead-letter queue
 
 
 @dataclass(frozen=True)
@@ -211,15 +220,17 @@ class Ledger:
                 self.policy.sleep(self.policy.backoff(attempt))
                 attempt += 1
 
-    def is_done(self, position: Position) -> bool:
-        """Whether a copy of this message has been finished already (a strongly consistent read)."""
+    def finished_as(self, position: Position) -> Finished | None:
+        """How a copy of this message was finished already, or ``None`` (a strongly consistent read)."""
         found = self._call(
             lambda: self.client.get_item(
                 TableName=self.table, Key=self._key(position.run, f"done/{position.key}"), ConsistentRead=True
             ),
             f"DynamoDB GetItem done/{position.key}",
         )
-        return "Item" in found
+        if "Item" not in found:
+            return None
+        return Finished.FAILED if found["Item"].get("failed", {}).get("BOOL") else Finished.DONE
 
     def begin(self, position: Position, *, stack: str, reason: str) -> None:
         """Make the run's item with ``pending`` 1 (its first message); a redelivered start changes nothing."""
@@ -271,11 +282,12 @@ class Ledger:
         sent: list[dict[str, Any]] = json.loads(zlib.decompress(found["Item"]["children"]["B"]))
         return sent
 
-    def finish(self, position: Position, counts: Mapping[str, int]) -> bool:
-        """Count the message finished (``pending`` -1, its counts); False when a copy of it was counted first."""
+    def finish(self, position: Position, counts: Mapping[str, int], *, failed: bool = False) -> bool:
+        """Count the message finished (``pending`` -1, its counts); False when a copy of it was counted first.
+        ``failed``: it failed for good (:meth:`finished_as` then says so, for a redrive)."""
         return self._transact(
             [
-                self._marker(position.run, f"done/{position.key}"),
+                self._marker(position.run, f"done/{position.key}", failed={"BOOL": failed}),
                 self._run_update(position.run, {"pending": -1, **counts}),
             ],
             f"DynamoDB TransactWriteItems done/{position.key}",

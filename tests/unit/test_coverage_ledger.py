@@ -263,6 +263,34 @@ def test_an_account_that_keeps_failing_is_counted_on_its_last_delivery_and_left_
     assert [line["outcome"] for line in account_lines(caplog) if line["account"] == "333333333333"] == ["failed"]
 
 
+def test_a_failed_account_redriven_from_the_dead_letter_queue_is_applied_again_outside_the_runs_counts(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a run that ended with an account failed and left in the dead-letter queue
+    organization = Organization(outcomes={"333333333333": coverage.FAILED})
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    drain(queue, ledger, organization)
+    (summary,), _ = printed(capsys)
+    # WHEN the cause is fixed and the message is moved back to the queue (SQS's redrive restarts its count)
+    organization.outcomes.clear()
+    queue.waiting, queue.dead = [{**queue.dead[0], "receives": 0}], []
+    drain(queue, ledger, organization)
+    # THEN the account is applied and its line says so, and the run, summarized already, is not again
+    assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT + 1
+    assert account_lines(caplog)[-1] | {"run": ""} == {
+        "run": "",
+        "account": "333333333333",
+        "rule": "ou-pay",
+        "outcome": "written",
+        "why": "",
+        "types": {},
+        "redriven": True,
+    }
+    assert printed(capsys) == ([], []) and queue.dead == []
+    assert summary["rules"]["ou-pay"]["failed"] == 1
+
+
 def test_a_page_that_keeps_failing_is_counted_incomplete_and_the_run_still_ends(
     ledger: Ledger, capsys: pytest.CaptureFixture[str]
 ) -> None:
