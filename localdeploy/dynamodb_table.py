@@ -87,13 +87,8 @@ def _definition_types(properties: Mapping[str, Any]) -> dict[str, str]:
 
 
 class TableEmulator:
-    """Creates, updates and deletes tables as CloudFormation does for ``AWS::DynamoDB::Table``.
-
-    Parameters
-    ----------
-    client:
-        A DynamoDB client of the stack's region (moto's), with the deployer's credentials.
-    """
+    """Creates, updates and deletes tables as CloudFormation does for ``AWS::DynamoDB::Table``, through
+    ``client``: a DynamoDB client of the stack's region (moto's), with the deployer's credentials."""
 
     resource_type = TABLE_TYPE
 

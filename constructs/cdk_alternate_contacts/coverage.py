@@ -223,13 +223,13 @@ class OrganizationCoverage(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={
-                coverage_index.QUEUE_URL_VARIABLE: self.queue.queue_url,
-                coverage_index.DIGEST_PARAMETER_VARIABLE: self.rules_digest.parameter_name,
-                coverage_index.OWNED_PARAMETER_VARIABLE: self.owned.parameter_name,
-                coverage_index.STACK_VARIABLE: Aws.STACK_NAME,
-                coverage_index.LEDGER_TABLE_VARIABLE: self.ledger.table_name,
+                coverage_index.Variable.QUEUE_URL: self.queue.queue_url,
+                coverage_index.Variable.DIGEST_PARAMETER: self.rules_digest.parameter_name,
+                coverage_index.Variable.OWNED_PARAMETER: self.owned.parameter_name,
+                coverage_index.Variable.STACK: Aws.STACK_NAME,
+                coverage_index.Variable.LEDGER_TABLE: self.ledger.table_name,
                 # A record's last delivery counts its failure in the run before SQS moves it to the DLQ.
-                coverage_index.MAX_RECEIVE_COUNT_VARIABLE: str(MAX_RECEIVE_COUNT),
+                coverage_index.Variable.MAX_RECEIVE_COUNT: str(MAX_RECEIVE_COUNT),
             },
         )
         self.function.add_event_source(
@@ -349,28 +349,33 @@ class OrganizationCoverage(Construct):
         queue_target = targets.SqsQueue(self.queue)
         organizations_names = [name for source, name in coverage_events.EVENTS if source == "aws.organizations"]
         control_tower_names = [name for source, name in coverage_events.EVENTS if source == "aws.controltower"]
-        events.Rule(
-            self,
-            "AccountEvents",
-            description="cdk-alternate-contacts coverage: accounts created, invited or moved in the organization",
-            event_pattern=events.EventPattern(
-                source=["aws.organizations"],
-                detail_type=["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
-                detail={"eventSource": ["organizations.amazonaws.com"], "eventName": organizations_names},
+        for rule_id, description, pattern in (
+            (
+                "AccountEvents",
+                "accounts created, invited or moved in the organization",
+                events.EventPattern(
+                    source=["aws.organizations"],
+                    detail_type=["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
+                    detail={"eventSource": ["organizations.amazonaws.com"], "eventName": organizations_names},
+                ),
             ),
-            targets=[queue_target],
-        )
-        events.Rule(
-            self,
-            "ControlTowerEvents",
-            description="cdk-alternate-contacts coverage: accounts Control Tower created or updated",
-            event_pattern=events.EventPattern(
-                source=["aws.controltower"],
-                detail_type=["AWS Service Event via CloudTrail"],
-                detail={"eventName": control_tower_names},
+            (
+                "ControlTowerEvents",
+                "accounts Control Tower created or updated",
+                events.EventPattern(
+                    source=["aws.controltower"],
+                    detail_type=["AWS Service Event via CloudTrail"],
+                    detail={"eventName": control_tower_names},
+                ),
             ),
-            targets=[queue_target],
-        )
+        ):
+            events.Rule(
+                self,
+                rule_id,
+                description=f"cdk-alternate-contacts coverage: {description}",
+                event_pattern=pattern,
+                targets=[queue_target],
+            )
         events.Rule(
             self,
             "Reconcile",

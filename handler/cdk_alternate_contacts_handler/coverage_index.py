@@ -23,6 +23,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
@@ -30,21 +31,23 @@ from . import coverage
 from .account_api import Deadline, RetryPolicy
 from .clients import client
 from .coverage_events import account_of, is_event
-from .coverage_ledger import Finished, Ledger, Position, RunSummary, counts_of, summary_lines
+from .coverage_ledger import ROOT_KEY, Finished, Ledger, Position, RunSummary, counts_of, summary_lines
 from .coverage_rules import RULES_FILE, CoverageRules, parse
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
-#: The environment: the queue this function feeds, the parameter with the deployed rules' digest, the stack.
-QUEUE_URL_VARIABLE: Final = "COVERAGE_QUEUE_URL"
-DIGEST_PARAMETER_VARIABLE: Final = "COVERAGE_DIGEST_PARAMETER"
-#: The parameter listing the accounts the stack's other resources own (ids resolved at deploy time).
-OWNED_PARAMETER_VARIABLE: Final = "COVERAGE_OWNED_PARAMETER"
-STACK_VARIABLE: Final = "COVERAGE_STACK"
-#: The run ledger's table, and the queue's maxReceiveCount (a record's last delivery counts its failure).
-LEDGER_TABLE_VARIABLE: Final = "COVERAGE_LEDGER_TABLE"
-MAX_RECEIVE_COUNT_VARIABLE: Final = "COVERAGE_MAX_RECEIVE_COUNT"
+
+class Variable(StrEnum):
+    """The function's environment, as the construct sets it."""
+
+    QUEUE_URL = "COVERAGE_QUEUE_URL"  #: the queue this function feeds
+    DIGEST_PARAMETER = "COVERAGE_DIGEST_PARAMETER"  #: the parameter with the deployed rules' digest
+    OWNED_PARAMETER = "COVERAGE_OWNED_PARAMETER"  #: the accounts the stack's other resources own (at deploy)
+    STACK = "COVERAGE_STACK"  #: the stack's name, for reports
+    LEDGER_TABLE = "COVERAGE_LEDGER_TABLE"  #: the run ledger's table
+    MAX_RECEIVE_COUNT = "COVERAGE_MAX_RECEIVE_COUNT"  #: the queue's: a record's last delivery counts its failure
+
 
 #: SendMessageBatch takes at most 10 entries.
 SEND_BATCH: Final = 10
@@ -142,7 +145,7 @@ def handle_record(
     redriven = finished is Finished.FAILED
     receive_count = _receive_count(record)
     last = max_receive_count is not None and receive_count >= max_receive_count
-    if position.starts_run:
+    if position.key == ROOT_KEY:
         ledger.begin(position, stack=stack, reason=coverage.reason_of(body))
     try:
         step = work(body, position.run)
@@ -184,14 +187,14 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         caller_account=context.invoked_function_arn.split(":")[_ARN_ACCOUNT_FIELD],
     )
     sqs, ssm = client("sqs", call_timeout), client("ssm", call_timeout)
-    queue_url = os.environ[QUEUE_URL_VARIABLE]
-    digest_parameter = os.environ.get(DIGEST_PARAMETER_VARIABLE)
-    stack = os.environ.get(STACK_VARIABLE, "")
-    max_receive_count = int(os.environ.get(MAX_RECEIVE_COUNT_VARIABLE) or 0) or None
+    queue_url = os.environ[Variable.QUEUE_URL]
+    digest_parameter = os.environ.get(Variable.DIGEST_PARAMETER)
+    stack = os.environ.get(Variable.STACK, "")
+    max_receive_count = int(os.environ.get(Variable.MAX_RECEIVE_COUNT) or 0) or None
     policy = RetryPolicy()
-    ledger = Ledger(client("dynamodb", call_timeout), os.environ[LEDGER_TABLE_VARIABLE], deadline, policy)
+    ledger = Ledger(client("dynamodb", call_timeout), os.environ[Variable.LEDGER_TABLE], deadline, policy)
     loaded = rules()
-    owned_parameter = os.environ.get(OWNED_PARAMETER_VARIABLE)
+    owned_parameter = os.environ.get(Variable.OWNED_PARAMETER)
     if owned_parameter:
         # The stack's other resources own these accounts as its listed ones: one read per batch.
         owned = {a for a in ssm.get_parameter(Name=owned_parameter)["Parameter"]["Value"].split(",") if a != "-"}

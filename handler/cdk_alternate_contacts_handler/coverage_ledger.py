@@ -54,11 +54,6 @@ SORT_KEY: Final = "item"
 TTL_ATTRIBUTE: Final = "expires"
 TTL_DAYS: Final = 14
 
-#: The run's own item.
-RUN_ITEM: Final = "run"
-#: The key of the message that starts a run (a ``start``, an account event, a hand-over).
-ROOT_KEY: Final = "start"
-
 #: Counted outcomes, in the order reports show them, and their metric names.
 OUTCOMES: Final = (coverage.IN_SYNC, coverage.WRITTEN, coverage.DRIFTED, coverage.FAILED, coverage.SKIPPED)
 _METRICS: Final = {
@@ -109,6 +104,10 @@ def child_key(parent_key: str, child: Mapping[str, Any]) -> str:
     return f"{child.get('action')}/{digest}/{parent_key}"
 
 
+#: The run's own item, and the key of the message that starts a run (a ``start``, an event, a hand-over).
+RUN_ITEM, ROOT_KEY = "run", "start"
+
+
 class Finished(Enum):
     """How a message was finished in its run."""
 
@@ -118,15 +117,11 @@ class Finished(Enum):
 
 @dataclass(frozen=True)
 class Position:
-    """Where one queue message stands in its run: the run's id, the message's key, whether it starts the run."""
+    """Where one queue message stands in its run: the run's id and the message's key (:data:`ROOT_KEY` for the
+    message a run's ``pending`` starts with)."""
 
     run: str
     key: str
-
-    @property
-    def starts_run(self) -> bool:
-        """Whether the message is the one a run's ``pending`` starts with."""
-        return self.key == ROOT_KEY
 
     @classmethod
     def of(cls, body: Mapping[str, Any], message_id: str) -> Position:

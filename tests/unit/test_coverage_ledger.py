@@ -245,15 +245,21 @@ def test_two_finishers_of_one_message_count_it_once_and_one_of_them_summarizes(
     assert first.totals()["written"] == 1 and first.log_record()["seconds"] == 5.0
 
 
-def test_an_account_that_keeps_failing_is_counted_on_its_last_delivery_and_left_in_the_dead_letter_queue(
-    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
-) -> None:
-    # GIVEN an account whose contacts cannot be written
+def run_with_a_failing_account(ledger: Ledger) -> tuple[Organization, Queue]:
+    """A full run whose account 333333333333 fails at every delivery, drained."""
     organization = Organization(outcomes={"333333333333": coverage.FAILED})
     queue = Queue()
     queue.send([{"action": "start"}])
-    # WHEN the queue is drained (delivered MAX_RECEIVE_COUNT times, then moved to the dead-letter queue)
     drain(queue, ledger, organization)
+    return organization, queue
+
+
+def test_an_account_that_keeps_failing_is_counted_on_its_last_delivery_and_left_in_the_dead_letter_queue(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an account whose contacts cannot be written WHEN the queue is drained (the account's message
+    # delivered MAX_RECEIVE_COUNT times, then moved to the dead-letter queue)
+    organization, queue = run_with_a_failing_account(ledger)
     # THEN it was tried each time, counted failed once (its last delivery), and the run ended
     assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT
     assert [m["body"]["account"] for m in queue.dead] == ["333333333333"]
@@ -267,10 +273,7 @@ def test_a_failed_account_redriven_from_the_dead_letter_queue_is_applied_again_o
     ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN a run that ended with an account failed and left in the dead-letter queue
-    organization = Organization(outcomes={"333333333333": coverage.FAILED})
-    queue = Queue()
-    queue.send([{"action": "start"}])
-    drain(queue, ledger, organization)
+    organization, queue = run_with_a_failing_account(ledger)
     (summary,), _ = printed(capsys)
     # WHEN the cause is fixed and the message is moved back to the queue (SQS's redrive restarts its count)
     organization.outcomes.clear()
