@@ -395,14 +395,15 @@ class IamFront(LocalServer):
         if authorization is None:
             return service, None
         policy = self.policies.policy(role_arn)
-        refused = next(
+        refused_pair = next(
             (
-                resource
-                for resource in (authorization.resource, *authorization.more_resources)
-                if policy is None or not policy.allowed(authorization.action, resource, authorization.context)
+                (action, resource)
+                for action, resource in authorization.checks()
+                if policy is None or not policy.allowed(action, resource, authorization.context)
             ),
             None,
         )
+        refused_action, refused = refused_pair if refused_pair else (authorization.action, None)
         allowed = refused is None
         with self._lock:
             self.decisions.append(Decision(role_arn, authorization, allowed))
@@ -410,7 +411,7 @@ class IamFront(LocalServer):
             return service, self._service_rule(service, body)
         session = f"arn:aws:sts::{self.mapper.account_id}:assumed-role/{role_arn.rsplit('/', 1)[-1]}/function"
         if service in iam_requests.SERVICES:
-            message = iam_requests.denied_message(service, session, authorization.action, str(refused))
+            message = iam_requests.denied_message(service, session, refused_action, str(refused))
             return service, denial(service, message)
         message = (
             f"User: {session} is not authorized to perform: {authorization.action} on resource: "

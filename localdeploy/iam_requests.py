@@ -18,6 +18,14 @@ SSM (``list_awssystemsmanager.html``)
     ``parameter/a/*`` does not cover the path ``/a``: a known trap, kept).
 CloudWatch (``list_amazoncloudwatch.html``)
     ``cloudwatch:<Operation>`` on ``*``; PutMetricData with ``cloudwatch:namespace``.
+DynamoDB (``list_amazondynamodb.html``; JSON protocol, ``X-Amz-Target: DynamoDB_20120810.<Operation>``)
+    ``dynamodb:<Operation>`` on ``arn:aws:dynamodb:<region>:<account>:table/<name>`` (TableName, or the ARN
+    given in its place); BatchGetItem and BatchWriteItem on every table of RequestItems; a transaction has no
+    action of its own: each of its items is authorized as its underlying call (Put as ``dynamodb:PutItem``,
+    Update as ``dynamodb:UpdateItem``, Delete as ``dynamodb:DeleteItem``, ConditionCheck as
+    ``dynamodb:ConditionCheckItem``, Get as ``dynamodb:GetItem``) on its table, with
+    ``dynamodb:EnclosingOperation`` (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html);
+    ListTables on ``*``.
 Organizations (``list_awsorganizations.html``)
     DescribeAccount and ListParents of an account on ``arn:aws:organizations::<management>:account/<org>/<id>``;
     a unit (``ou-``) on ``...:ou/<org>/<id>``, a root (``r-``) on ``...:root/<org>/<id>`` (ListParents,
@@ -46,7 +54,7 @@ from urllib.parse import parse_qs, urlsplit
 from xml.sax.saxutils import escape
 
 #: Services whose calls this module maps (SigV4 signing names).
-SERVICES = frozenset({"sqs", "events", "ssm", "monitoring", "organizations"})
+SERVICES = frozenset({"sqs", "events", "ssm", "monitoring", "organizations", "dynamodb"})
 
 _REGION = re.compile(r"Credential=[A-Z0-9]+/\d{8}/([a-z0-9-]+)/")
 
@@ -61,13 +69,25 @@ _SQS_BATCH = {
 _ORGANIZATIONS_GLOBAL = {"ListAccounts", "ListRoots", "DescribeOrganization"}
 
 
+#: The items of a DynamoDB transaction, each authorized as its underlying call.
+_TRANSACTION_ITEMS = {
+    "Put": "PutItem",
+    "Update": "UpdateItem",
+    "Delete": "DeleteItem",
+    "ConditionCheck": "ConditionCheckItem",
+    "Get": "GetItem",
+}
+
+
 @dataclass(frozen=True)
 class Request:
-    """What IAM is asked for one call: the action, every resource it touches (all must be allowed), the keys."""
+    """What IAM is asked for one call: the action, every resource it touches (all must be allowed), the keys,
+    and (``more``) further actions on their resources the same call needs, each of which must be allowed too."""
 
     action: str
     resources: tuple[str, ...]
     context: Mapping[str, list[str]] = field(default_factory=dict)
+    more: tuple[tuple[str, str], ...] = ()
 
 
 def call_region(headers: Mapping[str, str], default: str) -> str:
@@ -138,6 +158,8 @@ def request_for(
         return Request(f"cloudwatch:{operation}", ("*",), context)
     if service == "organizations":
         return _organizations(operation, document, organization)
+    if service == "dynamodb":
+        return _dynamodb(operation, document, region, account_id)
     raise ValueError(f"service {service} is not mapped here")
 
 
@@ -158,6 +180,31 @@ def _events(operation: str, document: Mapping[str, Any], region: str, account_id
     if operation in ("DescribeEventBus",) and document.get("Name"):
         return Request(f"events:{operation}", (_bus(str(document["Name"]), region, account_id),))
     return Request(f"events:{operation}", ("*",))
+
+
+def _table(name: str, region: str, account_id: str) -> str:
+    if name.startswith("arn:"):
+        return name
+    return f"arn:aws:dynamodb:{region}:{account_id}:table/{name}"
+
+
+def _dynamodb(operation: str, document: Mapping[str, Any], region: str, account_id: str) -> Request:
+    if operation in ("TransactWriteItems", "TransactGetItems"):
+        pairs = [
+            (f"dynamodb:{action}", _table(str(item[kind].get("TableName", "")), region, account_id))
+            for item in document.get("TransactItems") or []
+            for kind, action in _TRANSACTION_ITEMS.items()
+            if isinstance(item, Mapping) and isinstance(item.get(kind), Mapping)
+        ]
+        if not pairs:
+            return Request(f"dynamodb:{operation}", ("*",))
+        (action, resource), *more = pairs
+        return Request(action, (resource,), {"dynamodb:EnclosingOperation": [operation]}, tuple(more))
+    if operation in ("BatchGetItem", "BatchWriteItem"):
+        tables = tuple(_table(str(name), region, account_id) for name in document.get("RequestItems") or {})
+        return Request(f"dynamodb:{operation}", tables or ("*",))
+    table = document.get("TableName") or document.get("ResourceArn")
+    return Request(f"dynamodb:{operation}", (_table(str(table), region, account_id),) if table else ("*",))
 
 
 def _organizations(
@@ -199,6 +246,13 @@ class Authorization:
     resource: str
     context: Mapping[str, list[str]] = field(default_factory=dict)
     more_resources: tuple[str, ...] = ()
+    #: Further (action, resource) pairs of the same call (a DynamoDB transaction's other items).
+    more_actions: tuple[tuple[str, str], ...] = ()
+
+    def checks(self) -> tuple[tuple[str, str], ...]:
+        """Every (action, resource) IAM must allow for the call."""
+        own = tuple((self.action, resource) for resource in (self.resource, *self.more_resources))
+        return own + self.more_actions
 
 
 @dataclass(frozen=True)
@@ -244,7 +298,9 @@ class RequestMapper:
                 account_id=self.account_id,
                 organization=self._organization_ids,
             )
-            return Authorization(request.action, request.resources[0], request.context, request.resources[1:])
+            return Authorization(
+                request.action, request.resources[0], request.context, request.resources[1:], request.more
+            )
         return Authorization(f"{service}:{operation}", "*")
 
     def _organization_ids(self) -> tuple[str, str] | None:

@@ -10,6 +10,7 @@ kind                                  module                     where it lives
 ``AWS::Lambda::Permission``           :mod:`.lambda_permission`  :class:`~.lambda_permission.FunctionPolicies`
 ``AWS::Lambda::EventSourceMapping``   :mod:`.event_source_mapping`  :class:`~.sqs_poller.SqsPollers`
 ``AWS::SSM::Parameter``               :mod:`.ssm_parameter`      moto's SSM (String and StringList)
+``AWS::DynamoDB::Table``              :mod:`.dynamodb_table`     moto's DynamoDB (TTL, point-in-time recovery)
 ====================================  =========================  ============================================
 """
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from .dynamodb_table import TABLE_TYPE, TableEmulator
 from .event_source_mapping import MAPPING_TYPE, EventSourceMappingEmulator
 from .events_rule import RULE_TYPE, RuleEmulator
 from .iam import PolicyRegistry
@@ -59,6 +61,7 @@ def event_kinds(
         QUEUE_TYPE: QueueEmulator(sqs, region=region, account_id=account_id),
         QUEUE_POLICY_TYPE: QueuePolicyEmulator(sqs),
         PARAMETER_TYPE: ParameterEmulator(client("ssm")),
+        TABLE_TYPE: TableEmulator(client("dynamodb")),
         RULE_TYPE: RuleEmulator(client("events"), region=region, account_id=account_id),
         PERMISSION_TYPE: PermissionEmulator(
             permissions, lambda arn: functions.config(arn) is not None, region=region, account_id=account_id

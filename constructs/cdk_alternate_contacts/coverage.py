@@ -8,6 +8,8 @@ Built by :class:`~cdk_alternate_contacts.OrganizationContacts` when it is given 
     EventBridge schedule (reconcile)                                          --+--> SQS queue --> coverage function
     Custom::AlternateContactsCoverage (the deploy that creates or changes it) --+     |  (event source mapping,
                                                                                     DLQ   at most 2 at once)
+                                                                                          |
+                                                                            DynamoDB run ledger (counts per run)
 
 The rules (defaults, the units' rules, the listed accounts, the scope) are bundled in the coverage function's
 deployment package, never in a template, an environment variable or a log. The template holds only their
@@ -34,6 +36,7 @@ from aws_cdk import (
     Stack,
     Token,
 )
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -45,7 +48,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk.aws_lambda import Runtime
 from constructs import Construct
 
-from cdk_alternate_contacts_handler import coverage_events, spec
+from cdk_alternate_contacts_handler import coverage_events, coverage_index, coverage_ledger, spec
 from cdk_alternate_contacts_handler.coverage_rules import RULES_FILE, canonical, digest_of, document
 from cdk_alternate_contacts_handler.spec import AlternateContactType
 
@@ -202,6 +205,7 @@ class OrganizationCoverage(Construct):
             "Read-only Organizations calls that walk the organization (roots, units, their accounts, an account's "
             "parents): their resources are ids known only at run time, and ListRoots has no resource at all.",
         )
+        self._ledger()
         self.rules_digest.grant_read(self.role)
         self.owned.grant_read(self.role)
         self.queue.grant_send_messages(self.role)
@@ -219,10 +223,13 @@ class OrganizationCoverage(Construct):
             role=self.role,
             log_group=self.log_group,
             environment={
-                "COVERAGE_QUEUE_URL": self.queue.queue_url,
-                "COVERAGE_DIGEST_PARAMETER": self.rules_digest.parameter_name,
-                "COVERAGE_OWNED_PARAMETER": self.owned.parameter_name,
-                "COVERAGE_STACK": Aws.STACK_NAME,
+                coverage_index.Variable.QUEUE_URL: self.queue.queue_url,
+                coverage_index.Variable.DIGEST_PARAMETER: self.rules_digest.parameter_name,
+                coverage_index.Variable.OWNED_PARAMETER: self.owned.parameter_name,
+                coverage_index.Variable.STACK: Aws.STACK_NAME,
+                coverage_index.Variable.LEDGER_TABLE: self.ledger.table_name,
+                # A record's last delivery counts its failure in the run before SQS moves it to the DLQ.
+                coverage_index.Variable.MAX_RECEIVE_COUNT: str(MAX_RECEIVE_COUNT),
             },
         )
         self.function.add_event_source(
@@ -254,6 +261,33 @@ class OrganizationCoverage(Construct):
         for mapping in self.function.node.find_all():
             if isinstance(mapping, lambda_.EventSourceMapping):
                 self.run.node.add_dependency(mapping)
+
+    def _ledger(self) -> None:
+        """The run ledger (``coverage_ledger.py``): counts and markers per run, no personal data, each item
+        expiring 14 days after it was written; on demand (a run writes about two small items per account)."""
+        self.ledger = dynamodb.Table(
+            self,
+            "Ledger",
+            partition_key=dynamodb.Attribute(name=coverage_ledger.PARTITION_KEY, type=dynamodb.AttributeType.STRING),
+            sort_key=dynamodb.Attribute(name=coverage_ledger.SORT_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            time_to_live_attribute=coverage_ledger.TTL_ATTRIBUTE,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            # Counts that expire anyway: nothing is lost with the stack.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        # Only what the ledger calls. TransactWriteItems has no action of its own: IAM authorizes each item as
+        # its underlying call, Put as dynamodb:PutItem and Update as dynamodb:UpdateItem
+        # (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/transaction-apis-iam.html).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+                resources=[self.ledger.table_arn],
+            )
+        )
 
     def _check_region(self, stack: Stack) -> None:
         region = stack.region
@@ -315,28 +349,33 @@ class OrganizationCoverage(Construct):
         queue_target = targets.SqsQueue(self.queue)
         organizations_names = [name for source, name in coverage_events.EVENTS if source == "aws.organizations"]
         control_tower_names = [name for source, name in coverage_events.EVENTS if source == "aws.controltower"]
-        events.Rule(
-            self,
-            "AccountEvents",
-            description="cdk-alternate-contacts coverage: accounts created, invited or moved in the organization",
-            event_pattern=events.EventPattern(
-                source=["aws.organizations"],
-                detail_type=["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
-                detail={"eventSource": ["organizations.amazonaws.com"], "eventName": organizations_names},
+        for rule_id, description, pattern in (
+            (
+                "AccountEvents",
+                "accounts created, invited or moved in the organization",
+                events.EventPattern(
+                    source=["aws.organizations"],
+                    detail_type=["AWS Service Event via CloudTrail", "AWS API Call via CloudTrail"],
+                    detail={"eventSource": ["organizations.amazonaws.com"], "eventName": organizations_names},
+                ),
             ),
-            targets=[queue_target],
-        )
-        events.Rule(
-            self,
-            "ControlTowerEvents",
-            description="cdk-alternate-contacts coverage: accounts Control Tower created or updated",
-            event_pattern=events.EventPattern(
-                source=["aws.controltower"],
-                detail_type=["AWS Service Event via CloudTrail"],
-                detail={"eventName": control_tower_names},
+            (
+                "ControlTowerEvents",
+                "accounts Control Tower created or updated",
+                events.EventPattern(
+                    source=["aws.controltower"],
+                    detail_type=["AWS Service Event via CloudTrail"],
+                    detail={"eventName": control_tower_names},
+                ),
             ),
-            targets=[queue_target],
-        )
+        ):
+            events.Rule(
+                self,
+                rule_id,
+                description=f"cdk-alternate-contacts coverage: {description}",
+                event_pattern=pattern,
+                targets=[queue_target],
+            )
         events.Rule(
             self,
             "Reconcile",

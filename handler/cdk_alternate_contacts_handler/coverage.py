@@ -183,7 +183,7 @@ def list_page(
         for account in accounts
     ]
     if next_page:
-        send.append({**message, "next": next_page})
+        send.append({**message, "next": next_page, "page": int(message.get("page") or 0) + 1})
     if not message.get("next"):  # the first page of a unit also walks into its child units
         for unit in child_units(organizations, parent, deadline=deadline, policy=policy):
             send.append(
@@ -207,6 +207,17 @@ def start_run(
     return messages
 
 
+def _scheduled(body: Mapping[str, Any]) -> bool:
+    return body.get("source") == "aws.events" and body.get("detail-type") == "Scheduled Event"
+
+
+def reason_of(body: Mapping[str, Any]) -> str:
+    """Why a message that starts a run was sent: the start's reason, the schedule, the event's name."""
+    if is_event(body):
+        return "schedule" if _scheduled(body) else f"event {account_of(body)[1]}"
+    return str(body.get("reason") or body.get("action") or "")
+
+
 def handle(
     clients: Clients,
     rules: CoverageRules,
@@ -227,7 +238,7 @@ def handle(
         When the step must be retried (the message stays in the queue).
     """
     if is_event(body):
-        if body.get("source") == "aws.events" and body.get("detail-type") == "Scheduled Event":
+        if _scheduled(body):
             return Step(
                 send=start_run(clients.organizations, rules, new_run(), "schedule", deadline=deadline, policy=policy)
             )

@@ -1,16 +1,19 @@
 """Lambda entry point of the coverage function: batches of the coverage queue, from an SQS event source mapping.
 
-Each record is one step (:func:`.coverage.handle`). The messages a step leads to are sent to the same queue;
-a record that failed, or whose account could not be brought to the rules, is reported back in
-``batchItemFailures`` (the mapping has ReportBatchItemFailures), so SQS delivers it again after the queue's
-visibility timeout and, after its maxReceiveCount, moves it to the dead-letter queue: a failure that
-persists is left there, one message per account. Each account's outcome is one JSON log line (ids, rule,
-outcome: never a contact detail), and each batch one CloudWatch Embedded Metric Format line with the counts
-per rule (covered, in sync, written, drifted, failed, skipped), which CloudWatch turns into metrics without
-any API call.
+Each record is one step (:func:`.coverage.handle`), kept in its run's ledger (:mod:`.coverage_ledger`): a
+duplicate is dropped, the messages a step leads to are counted in the run before they are sent to the same
+queue, and the step is counted finished once. A record that failed, or whose account could not be brought to
+the rules, is reported back in ``batchItemFailures`` (the mapping has ReportBatchItemFailures), so SQS
+delivers it again after the queue's visibility timeout; on its last delivery (the queue's maxReceiveCount)
+its failure is counted in the run, and SQS then moves it to the dead-letter queue: a failure that persists is
+left there, one message per account, and the run still ends. Each account's outcome is one JSON log line
+(ids, rule, outcome: never a contact detail); the message that ends a run prints the run's one summary line
+and its CloudWatch Embedded Metric Format documents (counts per rule: covered, in sync, written, drifted,
+failed, skipped), which CloudWatch turns into metrics without any API call.
 
 The rules come from ``coverage-rules.json``, bundled beside this package in the function's deployment
-package; the environment names only the queue and the parameter holding the deployed rules' digest.
+package; the environment names only the queue, the ledger's table, the queue's maxReceiveCount and the
+parameters holding the deployed rules' digest and the accounts the stack's other resources own.
 """
 
 from __future__ import annotations
@@ -19,30 +22,32 @@ import dataclasses
 import json
 import logging
 import os
-import time
-import uuid
-from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
 
 from . import coverage
 from .clients import client
+from .coverage_events import account_of, is_event
+from .coverage_ledger import ROOT_KEY, Finished, Ledger, Position, RunSummary, counts_of, summary_lines
 from .coverage_rules import RULES_FILE, CoverageRules, parse
 from .retry import Deadline, RetryPolicy
 
 logger = logging.getLogger(__name__)
 logger.setLevel(logging.INFO)
 
-#: The environment: the queue this function feeds, the parameter with the deployed rules' digest, the stack.
-QUEUE_URL_VARIABLE: Final = "COVERAGE_QUEUE_URL"
-DIGEST_PARAMETER_VARIABLE: Final = "COVERAGE_DIGEST_PARAMETER"
-#: The parameter listing the accounts the stack's other resources own (ids resolved at deploy time).
-OWNED_PARAMETER_VARIABLE: Final = "COVERAGE_OWNED_PARAMETER"
-STACK_VARIABLE: Final = "COVERAGE_STACK"
 
-#: The CloudWatch namespace of the coverage's metrics.
-NAMESPACE: Final = "CdkAlternateContacts/Coverage"
+class Variable(StrEnum):
+    """The function's environment, as the construct sets it."""
+
+    QUEUE_URL = "COVERAGE_QUEUE_URL"  #: the queue this function feeds
+    DIGEST_PARAMETER = "COVERAGE_DIGEST_PARAMETER"  #: the parameter with the deployed rules' digest
+    OWNED_PARAMETER = "COVERAGE_OWNED_PARAMETER"  #: the accounts the stack's other resources own (at deploy)
+    STACK = "COVERAGE_STACK"  #: the stack's name, for reports
+    LEDGER_TABLE = "COVERAGE_LEDGER_TABLE"  #: the run ledger's table
+    MAX_RECEIVE_COUNT = "COVERAGE_MAX_RECEIVE_COUNT"  #: the queue's: a record's last delivery counts its failure
+
 
 #: SendMessageBatch takes at most 10 entries.
 SEND_BATCH: Final = 10
@@ -83,38 +88,93 @@ def send(sqs: Any, queue_url: str, messages: Sequence[Mapping[str, Any]]) -> Non
             )
 
 
-def metrics_line(stack: str, reports: Sequence[coverage.AccountReport]) -> dict[str, Any]:
-    """One Embedded Metric Format document per rule: the counts of this batch's accounts."""
-    documents = []
-    for rule in sorted({r.rule or "none" for r in reports}):
-        counts = Counter(r.outcome for r in reports if (r.rule or "none") == rule)
-        covered = sum(counts[o] for o in (coverage.IN_SYNC, coverage.WRITTEN, coverage.DRIFTED, coverage.FAILED))
-        values = {
-            "Covered": covered,
-            "InSync": counts[coverage.IN_SYNC],
-            "Written": counts[coverage.WRITTEN],
-            "Drifted": counts[coverage.DRIFTED],
-            "Failed": counts[coverage.FAILED],
-            "Skipped": counts[coverage.SKIPPED],
-        }
-        documents.append(
-            {
-                "_aws": {
-                    "Timestamp": int(time.time() * 1000),
-                    "CloudWatchMetrics": [
-                        {
-                            "Namespace": NAMESPACE,
-                            "Dimensions": [["Stack", "Rule"]],
-                            "Metrics": [{"Name": name, "Unit": "Count"} for name in values],
-                        }
-                    ],
-                },
-                "Stack": stack,
-                "Rule": rule,
-                **values,
-            }
+def _receive_count(record: Mapping[str, Any]) -> int:
+    attributes = record.get("attributes")
+    count = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, Mapping) else "1"
+    return int(count) if str(count).isdigit() else 1
+
+
+def _failed_for_good(body: Mapping[str, Any], error: Exception) -> coverage.AccountReport | None:
+    """The report of a message whose work raised on its last delivery: its account failed (an ``apply``, an
+    account event), or ``None`` for a step without an account (a page, a start: counted incomplete)."""
+    account = body.get("account") if body.get("action") == "apply" else None
+    if is_event(body):
+        account = account_of(body)[0]
+    if not isinstance(account, str) or not account:
+        return None
+    return coverage.AccountReport(account, coverage.FAILED, why=f"{type(error).__name__} on the last delivery")
+
+
+def _print_summary(summary: RunSummary | None) -> None:
+    if summary is not None:
+        for line in summary_lines(summary):
+            # Printed, not logged: CloudWatch reads an EMF document only when it is the whole log line.
+            print(line, flush=True)
+
+
+def handle_record(
+    record: Mapping[str, Any],
+    ledger: Ledger,
+    work: Callable[[Mapping[str, Any], str], coverage.Step],
+    send_children: Callable[[Sequence[Mapping[str, Any]]], None],
+    *,
+    stack: str,
+    max_receive_count: int | None,
+) -> bool:
+    """One record, in the ledger's order (:mod:`.coverage_ledger`); False when it is to be delivered again
+    (or, on its last delivery, left to the dead-letter queue).
+
+    Raises
+    ------
+    Exception
+        Whatever the work or a call raised: the record is delivered again. On the record's last delivery
+        (``ApproximateReceiveCount`` at the queue's ``maxReceiveCount``) the work's error is counted instead,
+        as a failed account or an incomplete step, so that the run still ends.
+    """
+    body = json.loads(record["body"])
+    if not isinstance(body, Mapping):
+        raise ValueError("a coverage message is a JSON object")
+    position = Position.of(body, str(record.get("messageId", "")))
+    finished = ledger.finished_as(position)
+    if finished is Finished.DONE:
+        # A copy of this message was finished; the copy that did may have stopped before claiming the summary.
+        _print_summary(ledger.claim_summary(position.run))
+        return True
+    # Finished.FAILED: sent back from the dead-letter queue after the run counted it failed; the work is done
+    # again (its account gets the rules), its counts are the run's already.
+    redriven = finished is Finished.FAILED
+    receive_count = _receive_count(record)
+    last = max_receive_count is not None and receive_count >= max_receive_count
+    if position.key == ROOT_KEY:
+        ledger.begin(position, stack=stack, reason=coverage.reason_of(body))
+    try:
+        step = work(body, position.run)
+    except Exception as error:
+        if not last:
+            raise
+        step = coverage.Step(report=_failed_for_good(body, error))
+        incomplete = step.report is None
+    else:
+        incomplete = False
+    report = step.report
+    if report is not None and report.outcome == coverage.FAILED and not last:
+        logger.warning(
+            "account %s failed (delivery %d of %s): %s; it will be delivered again",
+            report.account_id,
+            receive_count,
+            max_receive_count or "unlimited",
+            report.why,
         )
-    return {"metrics": documents}
+        return False
+    if step.send:
+        send_children(ledger.record_children(position, step.send))
+    failed = incomplete or (report is not None and report.outcome == coverage.FAILED)
+    counted = ledger.finish(position, counts_of(report, incomplete=incomplete), failed=failed)
+    if report is not None and (counted or redriven):
+        line = report.log_record(position.run) | ({"redriven": True} if redriven else {})
+        logger.info(json.dumps(line, separators=(",", ":")))
+    _print_summary(ledger.claim_summary(position.run))
+    return not failed
 
 
 def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
@@ -127,12 +187,14 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
         caller_account=context.invoked_function_arn.split(":")[_ARN_ACCOUNT_FIELD],
     )
     sqs, ssm = client("sqs", call_timeout), client("ssm", call_timeout)
-    queue_url = os.environ[QUEUE_URL_VARIABLE]
-    digest_parameter = os.environ.get(DIGEST_PARAMETER_VARIABLE)
-    stack = os.environ.get(STACK_VARIABLE, "")
+    queue_url = os.environ[Variable.QUEUE_URL]
+    digest_parameter = os.environ.get(Variable.DIGEST_PARAMETER)
+    stack = os.environ.get(Variable.STACK, "")
+    max_receive_count = int(os.environ.get(Variable.MAX_RECEIVE_COUNT) or 0) or None
     policy = RetryPolicy()
+    ledger = Ledger(client("dynamodb", call_timeout), os.environ[Variable.LEDGER_TABLE], deadline, policy)
     loaded = rules()
-    owned_parameter = os.environ.get(OWNED_PARAMETER_VARIABLE)
+    owned_parameter = os.environ.get(Variable.OWNED_PARAMETER)
     if owned_parameter:
         # The stack's other resources own these accounts as its listed ones: one read per batch.
         owned = {a for a in ssm.get_parameter(Name=owned_parameter)["Parameter"]["Value"].split(",") if a != "-"}
@@ -144,34 +206,26 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
             deployed.append(_digest(ssm, digest_parameter))
         return deployed[0]
 
+    def work(body: Mapping[str, Any], run: str) -> coverage.Step:
+        return coverage.handle(
+            clients, loaded, body, deadline=deadline, policy=policy, current_digest=current_digest, new_run=lambda: run
+        )
+
     failures: list[dict[str, str]] = []
-    reports: list[coverage.AccountReport] = []
     for record in event.get("Records", []):
         message_id = str(record.get("messageId", ""))
         try:
-            body = json.loads(record["body"])
-            step = coverage.handle(
-                clients,
-                loaded,
-                body,
-                deadline=deadline,
-                policy=policy,
-                current_digest=current_digest,
-                new_run=lambda: uuid.uuid4().hex[:12],
+            done = handle_record(
+                record,
+                ledger,
+                work,
+                lambda children: send(sqs, queue_url, children),
+                stack=stack,
+                max_receive_count=max_receive_count,
             )
-            send(sqs, queue_url, step.send)
         except Exception as error:
             logger.warning("message %s: %s; it will be delivered again", message_id, type(error).__name__)
+            done = False
+        if not done:
             failures.append({"itemIdentifier": message_id})
-            continue
-        if step.report is not None:
-            reports.append(step.report)
-            run = str(body.get("run", "")) if isinstance(body, Mapping) else ""
-            logger.info(json.dumps(step.report.log_record(run), separators=(",", ":")))
-            if step.report.outcome == coverage.FAILED:
-                failures.append({"itemIdentifier": message_id})
-    if reports:
-        for document in metrics_line(stack, reports)["metrics"]:
-            # Printed, not logged: CloudWatch reads an EMF document only when it is the whole log line.
-            print(json.dumps(document, separators=(",", ":")), flush=True)
     return {"batchItemFailures": failures}

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,48 @@ def synthesized(
         return {version: future.result() for version, future in futures.items()}
 
 
+def organization_with_payments(cloud: LocalCloud) -> tuple[Any, str, str]:
+    """moto's organization with a unit "payments" and a listed account: (Organizations client, unit, account)."""
+    organizations = cloud.client("organizations")
+    root = organizations.list_roots()["Roots"][0]["Id"]
+    payments = organizations.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
+    return organizations, payments, cloud.create_account("listed", "listed@example.com")
+
+
+class CoverageLog:
+    """The coverage function's log lines written since this was made (the session's cloud keeps every test's)."""
+
+    def __init__(self, cloud: LocalCloud) -> None:
+        self.cloud = cloud
+        self.seen = {path: len(path.read_text(encoding="utf-8")) for path in cloud.functions.log_files()}
+
+    def each_run_summarized_once(self) -> dict[str, dict[str, Any]]:
+        """The run summaries by run id, once each is checked against the accounts' own lines: exactly one
+        summary per run, whose counts per rule and outcome are those of its lines."""
+        lines = [
+            json.loads(text)
+            for path in self.cloud.functions.log_files()
+            for line in path.read_text(encoding="utf-8")[self.seen.get(path, 0) :].splitlines()
+            if (text := line.split("\t")[-1]).startswith(('{"run"', '{"summary"'))
+        ]
+        summaries = [line for line in lines if "summary" in line]
+        by_run = {s["run"]: s for s in summaries}
+        assert len(by_run) == len(summaries), "a run was summarized more than once"
+        counted = Counter(
+            (line["run"], line["rule"] or "none", line["outcome"]) for line in lines if "summary" not in line
+        )
+        assert {run for run, _, _ in counted} <= set(by_run), "a run that applied accounts was never summarized"
+        for run, summary in by_run.items():
+            in_summary = {
+                (rule, outcome): n
+                for rule, row in summary["rules"].items()
+                for outcome, n in row.items()
+                if n and outcome != "covered"
+            }
+            assert in_summary == {(r, o): n for (found, r, o), n in counted.items() if found == run}, summary
+        return by_run
+
+
 def reconcile_rule(cloud: LocalCloud) -> str:
     (rule,) = [r["Name"] for r in cloud.client("events").list_rules()["Rules"] if r.get("ScheduleExpression")]
     return str(rule)
@@ -103,10 +146,8 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     engine: Engine, cloud: LocalCloud, tmp_path: Path
 ) -> None:
     # GIVEN an organization with a unit "payments", a listed account and an account holding a hand-made contact
-    organizations = cloud.client("organizations")
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    payments = organizations.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
-    listed = cloud.create_account("listed", "listed@example.com")
+    log = CoverageLog(cloud)
+    organizations, payments, listed = organization_with_payments(cloud)
     old = cloud.create_account("old", "old@example.com")
     contacts = Contacts(cloud)
     contacts.put(old, "SECURITY", BY_HAND)
@@ -127,6 +168,10 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     assert contacts.get(DEPLOYING_ACCOUNT, "OPERATIONS") is None
     assert contacts.get(listed, "SECURITY") == LISTED_SECURITY and contacts.get(listed, "OPERATIONS") == OPERATIONS
     assert contacts.get(old, "BILLING") is None  # a type no rule gives is left alone
+    # AND the run ended with one summary line counting what its accounts' lines say: the old account written
+    # (drifted: its hand-made contact put back), the management and the listed account skipped
+    (deploy_run,) = [s for s in log.each_run_summarized_once().values() if s["reason"] == "deploy (Create)"]
+    assert (deploy_run["totals"]["drifted"], deploy_run["totals"]["skipped"], deploy_run["incomplete"]) == (1, 2, 0)
 
     # WHEN an account is created in the organization THEN its CreateAccountResult event gives it the defaults
     fresh = cloud.create_account("fresh", "fresh@example.com")
@@ -141,6 +186,9 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     assert cloud.fire_schedule(reconcile_rule(cloud)) is not None
     cloud.settle(timeout_s=120)
     assert contacts.get(fresh, "OPERATIONS") == UNIT_OPERATIONS
+    # AND the scheduled run has its one summary: the account put back under payments' rule
+    (scheduled,) = [s for s in log.each_run_summarized_once().values() if s["reason"] == "schedule"]
+    assert scheduled["rules"][payments]["drifted"] == 1
     # WHEN an account joins by invitation (AcceptHandshake) or through Control Tower's Account Factory into
     # payments (CreateManagedAccount) THEN each gets what its place in the organization says
     invited = cloud.invite_account("invited", "invited@example.com")
@@ -163,6 +211,9 @@ def test_the_coverage_keeps_every_account_from_deploy_events_and_schedule_and_ta
     assert updated.ok, explain(updated)
     cloud.settle(timeout_s=120)
     assert contacts.get(listed, "SECURITY") == SECURITY and contacts.get(listed, "OPERATIONS") == OPERATIONS
+    # AND every run so far (deploys, events, schedules, the hand-over: a run of one) was summarized once
+    reasons = Counter(s["reason"] for s in log.each_run_summarized_once().values())
+    assert (reasons["deploy (Create)"], reasons["schedule"], reasons["hand-over from a deleted resource"]) == (1, 2, 1)
 
     # WHEN the stack is destroyed THEN the covered accounts keep their contacts
     destroyed = engine.destroy(COVERED)
@@ -175,10 +226,8 @@ def test_a_coverage_of_a_unit_writes_only_under_it_and_its_role_may_not_write_el
     engine: Engine, cloud: LocalCloud, tmp_path: Path
 ) -> None:
     # GIVEN an account inside the unit and one outside it, and the coverage of that unit only
-    organizations = cloud.client("organizations")
-    root = organizations.list_roots()["Roots"][0]["Id"]
-    payments = organizations.create_organizational_unit(ParentId=root, Name="payments")["OrganizationalUnit"]["Id"]
-    listed = cloud.create_account("listed", "listed@example.com")
+    log = CoverageLog(cloud)
+    organizations, payments, listed = organization_with_payments(cloud)
     inside = cloud.create_account("inside", "inside@example.com", parent_id=payments)
     outside = cloud.create_account("outside", "outside@example.com")
     cloud.settle()
@@ -191,6 +240,8 @@ def test_a_coverage_of_a_unit_writes_only_under_it_and_its_role_may_not_write_el
     contacts = Contacts(cloud)
     assert contacts.get(inside, "OPERATIONS") == UNIT_OPERATIONS and contacts.get(inside, "SECURITY") == SECURITY
     assert contacts.get(outside, "SECURITY") is None and contacts.get(outside, "OPERATIONS") is None
+    (deploy_run,) = log.each_run_summarized_once().values()
+    assert deploy_run["totals"]["written"] == 1  # the unit's account; the outside one is no part of the run
     # WHEN the outside account moves into the unit THEN it is covered from then on
     cloud.move_account(outside, payments)
     cloud.settle()

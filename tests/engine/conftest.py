@@ -93,7 +93,12 @@ def kinds(tmp_path: Path) -> Iterator[Kinds]:
         pollers = SqsPollers(functions, lambda region, role: sqs, lambda region: sqs)
         permissions = FunctionPolicies()
         policies = PolicyRegistry(ACCOUNT)
-        clients = {"sqs": sqs, "events": events, "ssm": boto3.client("ssm", region_name=REGION)}
+        clients = {
+            "sqs": sqs,
+            "events": events,
+            "ssm": boto3.client("ssm", region_name=REGION),
+            "dynamodb": boto3.client("dynamodb", region_name=REGION),
+        }
         engine = Engine(
             functions=functions,
             requests=cast(Any, None),  # no custom resource in these templates

@@ -12,6 +12,7 @@ from typing import Any
 
 import boto3
 import pytest
+from ledger_table import create_ledger_table
 from moto import mock_aws
 
 from cdk_alternate_contacts_handler import clients, coverage_index
@@ -44,11 +45,14 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         ssm = boto3.client("ssm", region_name="us-east-1")
         ssm.put_parameter(Name="/coverage/digest", Value=parse(made).digest, Type="String")
         monkeypatch.setattr(coverage_index, "_RULES", parse(made))
-        monkeypatch.setenv(coverage_index.QUEUE_URL_VARIABLE, queue)
-        monkeypatch.setenv(coverage_index.DIGEST_PARAMETER_VARIABLE, "/coverage/digest")
-        monkeypatch.setenv(coverage_index.STACK_VARIABLE, "Organization")
+        monkeypatch.setenv(coverage_index.Variable.QUEUE_URL, queue)
+        monkeypatch.setenv(coverage_index.Variable.DIGEST_PARAMETER, "/coverage/digest")
+        monkeypatch.setenv(coverage_index.Variable.STACK, "Organization")
         ssm.put_parameter(Name="/coverage/owned", Value="-", Type="String")
-        monkeypatch.setenv(coverage_index.OWNED_PARAMETER_VARIABLE, "/coverage/owned")
+        monkeypatch.setenv(coverage_index.Variable.OWNED_PARAMETER, "/coverage/owned")
+        table = create_ledger_table(boto3.client("dynamodb", region_name="us-east-1"))
+        monkeypatch.setenv(coverage_index.Variable.LEDGER_TABLE, table)
+        monkeypatch.setenv(coverage_index.Variable.MAX_RECEIVE_COUNT, "5")
         yield {"sqs": sqs, "queue": queue, "ssm": ssm, "member": member, "management": management}
         clients._CLIENTS.clear()
 
@@ -88,10 +92,14 @@ def test_a_batch_applies_its_accounts_sends_the_next_steps_and_reports_the_broke
     )["AlternateContact"]
     assert contact["EmailAddress"] == SOC["EmailAddress"]
     assert [m["action"] for m in received(cloud)] == ["list"]
-    # AND one EMF document counts the written account under its rule, with no contact detail printed
+    # AND the apply, a run of one (no run sent it), ends at once: its summary and its metrics, no contact detail
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
-    assert [(d["Rule"], d["Written"], d["Covered"]) for d in lines] == [("defaults", 1, 1)]
-    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CdkAlternateContacts/Coverage"
+    (summary,) = [line for line in lines if "summary" in line]
+    assert (summary["run"], summary["rules"]["defaults"]["written"], summary["totals"]["covered"]) == ("m0", 1, 1)
+    documents = [line for line in lines if "Rule" in line]
+    assert [(d["Rule"], d["Written"], d["Covered"]) for d in documents] == [("defaults", 1, 1)]
+    assert documents[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "CdkAlternateContacts/Coverage"
+    assert SOC["EmailAddress"] not in json.dumps(lines)
 
 
 def test_newer_deployed_rules_send_every_apply_back_to_the_queue(cloud: dict[str, Any]) -> None:

@@ -146,6 +146,43 @@ def test_events_the_schedule_and_the_deploy_feed_one_queue_read_two_at_a_time(co
     assert spec.COVERAGE_QUEUE_VARIABLE in provider["Properties"]["Environment"]["Variables"]
 
 
+def test_the_run_ledger_is_an_on_demand_encrypted_expiring_table_the_function_may_only_get_put_and_update(
+    covered: Synthesized,
+) -> None:
+    template = covered.template_json("Covered")
+    ((logical_id, table),) = resources_of(template, "AWS::DynamoDB::Table").items()
+    assert table["DeletionPolicy"] == "Delete"
+    properties = table["Properties"]
+    assert properties["BillingMode"] == "PAY_PER_REQUEST"
+    assert properties["SSESpecification"] == {"SSEEnabled": True}
+    assert properties["TimeToLiveSpecification"] == {"AttributeName": "expires", "Enabled": True}
+    assert properties["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert properties["KeySchema"] == [
+        {"AttributeName": "run", "KeyType": "HASH"},
+        {"AttributeName": "item", "KeyType": "RANGE"},
+    ]
+    # AND the coverage function's role may get, put and update items of that table, and nothing else of DynamoDB
+    statements = [
+        s
+        for p in resources_of(template, "AWS::IAM::Policy").values()
+        for s in p["Properties"]["PolicyDocument"]["Statement"]
+        if "dynamodb" in json.dumps(s["Action"])
+    ]
+    assert statements == [
+        {
+            "Action": ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"],
+            "Effect": "Allow",
+            "Resource": {"Fn::GetAtt": [logical_id, "Arn"]},
+        }
+    ]
+    # AND the function knows the table and the queue's maxReceiveCount (a failure counts on the last delivery)
+    variables = function_of(template, "cdk_alternate_contacts_handler.coverage_index.handler")["Properties"][
+        "Environment"
+    ]["Variables"]
+    assert variables["COVERAGE_LEDGER_TABLE"] == {"Ref": logical_id}
+    assert variables["COVERAGE_MAX_RECEIVE_COUNT"] == "5"
+
+
 def test_a_scope_of_units_limits_the_function_to_their_accounts(covered: Synthesized) -> None:
     template = covered.template_json("Units")
     policies = resources_of(template, "AWS::IAM::Policy").values()

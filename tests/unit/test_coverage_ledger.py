@@ -1,0 +1,340 @@
+"""The run ledger (coverage_ledger.py) and its order per record (coverage_index.handle_record), against moto's
+DynamoDB in-process: duplicates, redelivery after a crash, racing finishers, a failure on its last delivery.
+
+The work is a fake organization here (the coverage's own work is test_coverage.py's): what is under test is
+that every run ends with exactly one summary whose counts are the accounts' own lines, however SQS delivers.
+moto checks the conditions of a transaction and of an UpdateItem as DynamoDB does; it never cancels a
+transaction for a conflict, so that one is botocore's Stubber.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from cfn_events import FakeTime
+from ledger_table import create_ledger_table
+from moto import mock_aws
+
+from cdk_alternate_contacts_handler import coverage
+from cdk_alternate_contacts_handler.coverage_index import handle_record
+from cdk_alternate_contacts_handler.coverage_ledger import Ledger, Position
+
+#: 2026-01-01T00:00:00Z
+EPOCH = 1_767_225_600.0
+MAX_RECEIVE_COUNT = 3
+
+#: The fake organization: what each parent holds (accounts, units), and each account's rule and outcome.
+UNITS = {"r-root": (["111111111111"], ["ou-pay"]), "ou-pay": (["222222222222", "333333333333"], [])}
+RULES = {"111111111111": "defaults", "222222222222": "ou-pay", "333333333333": "ou-pay"}
+
+
+@dataclass
+class Organization:
+    """The work of each message, as :func:`.coverage.handle` returns it, over :data:`UNITS`."""
+
+    outcomes: dict[str, str] = field(default_factory=dict)
+    failing_lists: set[str] = field(default_factory=set)
+    calls: list[str] = field(default_factory=list)
+
+    def work(self, body: Mapping[str, Any], run: str) -> coverage.Step:
+        action = body.get("action")
+        self.calls.append(str(body.get("account") or body.get("parent") or action))
+        if action == "start":
+            return coverage.Step(send=[{"action": "list", "parent": "r-root", "path": [], "run": run}])
+        if action == "list":
+            if body["parent"] in self.failing_lists:
+                raise RuntimeError("ListAccountsForParent keeps failing")
+            accounts, units = UNITS[body["parent"]]
+            return coverage.Step(
+                send=[{"action": "apply", "account": a, "path": [], "run": run} for a in accounts]
+                + [{"action": "list", "parent": u, "path": [u], "run": run} for u in units]
+            )
+        account = str(body["account"])
+        outcome = self.outcomes.get(account, coverage.WRITTEN)
+        return coverage.Step(report=coverage.AccountReport(account, outcome, rule=RULES.get(account, "defaults")))
+
+
+@dataclass
+class Queue:
+    """The coverage queue: SQS message ids, receive counts, a dead-letter queue after MAX_RECEIVE_COUNT."""
+
+    waiting: list[dict[str, Any]] = field(default_factory=list)
+    dead: list[dict[str, Any]] = field(default_factory=list)
+    sent: int = 0
+
+    def send(self, bodies: Sequence[Mapping[str, Any]]) -> None:
+        for body in bodies:
+            self.sent += 1
+            self.waiting.append({"id": f"msg-{self.sent}", "body": dict(body), "receives": 0})
+
+    def receive(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        message = self.waiting.pop(0)
+        message["receives"] += 1
+        record = {
+            "messageId": message["id"],
+            "body": json.dumps(message["body"]),
+            "attributes": {"ApproximateReceiveCount": str(message["receives"])},
+        }
+        return message, record
+
+    def give_back(self, message: dict[str, Any]) -> None:
+        (self.dead if message["receives"] >= MAX_RECEIVE_COUNT else self.waiting).append(message)
+
+
+@pytest.fixture
+def ledger(fake_time: FakeTime) -> Iterator[Ledger]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        yield Ledger(
+            dynamodb, create_ledger_table(dynamodb), fake_time.deadline(), fake_time.policy(), clock=lambda: EPOCH
+        )
+
+
+def deliver(
+    queue: Queue,
+    ledger: Ledger,
+    organization: Organization,
+    *,
+    send: Callable[[Sequence[Mapping[str, Any]]], None] | None = None,
+) -> None:
+    """One receive of the queue's first message, handled as coverage_index handles a record."""
+    message, record = queue.receive()
+    try:
+        done = handle_record(
+            record, ledger, organization.work, send or queue.send, stack="Org", max_receive_count=MAX_RECEIVE_COUNT
+        )
+    except Exception:
+        done = False
+    if not done:
+        queue.give_back(message)
+
+
+def drain(queue: Queue, ledger: Ledger, organization: Organization) -> None:
+    while queue.waiting:
+        deliver(queue, ledger, organization)
+
+
+def printed(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The summary lines and the EMF documents printed so far."""
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    return [line for line in lines if "summary" in line], [line for line in lines if "_aws" in line]
+
+
+def account_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
+    return [json.loads(r.getMessage()) for r in caplog.records if r.getMessage().startswith('{"run"')]
+
+
+@pytest.fixture(autouse=True)
+def _logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="cdk_alternate_contacts_handler")
+
+
+def test_a_run_ends_with_one_summary_counting_each_account_under_its_rule(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a start message and an organization whose accounts come out written, in sync and drifted
+    organization = Organization(outcomes={"222222222222": coverage.IN_SYNC, "333333333333": coverage.DRIFTED})
+    queue = Queue()
+    queue.send([{"action": "start", "reason": "schedule"}])
+    # WHEN the queue is drained
+    drain(queue, ledger, organization)
+    # THEN one summary names the run (the start's message id), its reason, and the counts per rule
+    (summary,), metrics = printed(capsys)
+    assert (summary["run"], summary["stack"], summary["reason"]) == ("msg-1", "Org", "schedule")
+    assert summary["started"] == summary["finished"] == "2026-01-01T00:00:00Z"
+    empty = dict.fromkeys(("covered", "in_sync", "written", "drifted", "failed", "skipped"), 0)
+    assert summary["rules"] == {
+        "defaults": {**empty, "covered": 1, "written": 1},
+        "ou-pay": {**empty, "covered": 2, "in_sync": 1, "drifted": 1},
+    }
+    assert summary["totals"] == {**empty, "covered": 3, "in_sync": 1, "written": 1, "drifted": 1}
+    assert summary["incomplete"] == 0
+    # AND the counts are those of the accounts' own lines, one each, with the run's id
+    lines = account_lines(caplog)
+    assert sorted((line["account"], line["run"]) for line in lines) == [(a, "msg-1") for a in sorted(RULES)]
+    # AND the run's metrics: one document per rule (Stack, Rule) and one for the run (Stack)
+    assert [(d.get("Rule"), d.get("Covered"), d.get("Runs")) for d in metrics] == [
+        ("defaults", 1, None),
+        ("ou-pay", 2, None),
+        (None, None, 1),
+    ]
+    assert {d["_aws"]["CloudWatchMetrics"][0]["Namespace"] for d in metrics} == {"CdkAlternateContacts/Coverage"}
+    assert metrics[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["Stack", "Rule"]]
+
+
+def test_every_message_delivered_twice_is_done_once_and_the_run_summarized_once(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN SQS delivers every message twice (at-least-once), the second copy after the first is done
+    organization = Organization()
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    while queue.waiting:
+        message, _ = queue.receive()
+        queue.waiting.insert(0, {**message, "receives": 0})
+        queue.waiting.insert(1, {**message, "receives": 0})
+        deliver(queue, ledger, organization)
+        deliver(queue, ledger, organization)
+    # THEN each account was applied once, has one line, and the run one summary counting it once
+    assert sorted(c for c in organization.calls if c.isdigit()) == sorted(RULES)
+    assert len(account_lines(caplog)) == len(RULES)
+    (summary,), _ = printed(capsys)
+    assert summary["totals"]["written"] == 3
+
+
+def test_a_page_redelivered_after_sending_its_children_sends_the_same_children_and_counts_them_once(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the root's page is handled: its children counted and sent, then the invocation stops (between
+    # sending and the done transaction)
+    organization = Organization()
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    deliver(queue, ledger, organization)  # start -> list r-root
+
+    def send_then_crash(children: Sequence[Mapping[str, Any]]) -> None:
+        queue.send(children)
+        raise TimeoutError("the invocation timed out after sending")
+
+    deliver(queue, ledger, organization, send=send_then_crash)
+    assert [m["body"]["key"] for m in queue.waiting] == [
+        "apply/111111111111/list/r-root/0",
+        "list/ou-pay/0",
+        "list/r-root/0",  # the page itself, delivered again
+    ]
+    # AND the organization changes before the page comes again
+    original = organization.work
+
+    def changed(body: Mapping[str, Any], run: str) -> coverage.Step:
+        if body.get("parent") == "r-root":
+            accounts = ("111111111111", "444444444444")  # one more than the first time
+            return coverage.Step(send=[{"action": "apply", "account": a, "run": run} for a in accounts])
+        return original(body, run)
+
+    organization.work = changed  # type: ignore[method-assign]
+    # WHEN everything is delivered
+    drain(queue, ledger, organization)
+    # THEN the page sent again what it recorded the first time (not the new account), and the run ended once
+    # with every account of it counted once
+    assert "444444444444" not in organization.calls
+    (summary,), _ = printed(capsys)
+    assert summary["totals"]["covered"] == 3
+
+
+def test_two_finishers_of_one_message_count_it_once_and_one_of_them_summarizes(
+    ledger: Ledger, fake_time: FakeTime
+) -> None:
+    # GIVEN a run of one message, and a second invocation holding another copy of it
+    other = Ledger(ledger.client, ledger.table, fake_time.deadline(), fake_time.policy(), clock=lambda: EPOCH + 5)
+    position = Position("run-1", "start")
+    ledger.begin(position, stack="Org", reason="event MoveAccount")
+    counts = {"count/defaults/written": 1}
+    # WHEN both finish it THEN the second finds it counted
+    assert ledger.finish(position, counts) is True
+    assert other.finish(position, counts) is False
+    # WHEN both claim the summary THEN only the first gets it, with the message counted once
+    first, second = other.claim_summary("run-1"), ledger.claim_summary("run-1")
+    assert second is None and first is not None
+    assert first.totals()["written"] == 1 and first.log_record()["seconds"] == 5.0
+
+
+def run_with_a_failing_account(ledger: Ledger) -> tuple[Organization, Queue]:
+    """A full run whose account 333333333333 fails at every delivery, drained."""
+    organization = Organization(outcomes={"333333333333": coverage.FAILED})
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    drain(queue, ledger, organization)
+    return organization, queue
+
+
+def test_an_account_that_keeps_failing_is_counted_on_its_last_delivery_and_left_in_the_dead_letter_queue(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an account whose contacts cannot be written WHEN the queue is drained (the account's message
+    # delivered MAX_RECEIVE_COUNT times, then moved to the dead-letter queue)
+    organization, queue = run_with_a_failing_account(ledger)
+    # THEN it was tried each time, counted failed once (its last delivery), and the run ended
+    assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT
+    assert [m["body"]["account"] for m in queue.dead] == ["333333333333"]
+    (summary,), metrics = printed(capsys)
+    assert summary["rules"]["ou-pay"]["failed"] == 1 and summary["totals"]["covered"] == 3
+    assert next(d for d in metrics if d.get("Rule") == "ou-pay")["Failed"] == 1
+    assert [line["outcome"] for line in account_lines(caplog) if line["account"] == "333333333333"] == ["failed"]
+
+
+def test_a_failed_account_redriven_from_the_dead_letter_queue_is_applied_again_outside_the_runs_counts(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a run that ended with an account failed and left in the dead-letter queue
+    organization, queue = run_with_a_failing_account(ledger)
+    (summary,), _ = printed(capsys)
+    # WHEN the cause is fixed and the message is moved back to the queue (SQS's redrive restarts its count)
+    organization.outcomes.clear()
+    queue.waiting, queue.dead = [{**queue.dead[0], "receives": 0}], []
+    drain(queue, ledger, organization)
+    # THEN the account is applied and its line says so, and the run, summarized already, is not again
+    assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT + 1
+    assert account_lines(caplog)[-1] | {"run": ""} == {
+        "run": "",
+        "account": "333333333333",
+        "rule": "ou-pay",
+        "outcome": "written",
+        "why": "",
+        "types": {},
+        "redriven": True,
+    }
+    assert printed(capsys) == ([], []) and queue.dead == []
+    assert summary["rules"]["ou-pay"]["failed"] == 1
+
+
+def test_a_page_that_keeps_failing_is_counted_incomplete_and_the_run_still_ends(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    organization = Organization(failing_lists={"ou-pay"})
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    drain(queue, ledger, organization)
+    (summary,), metrics = printed(capsys)
+    assert (summary["incomplete"], summary["totals"]["covered"]) == (1, 1)
+    assert metrics[-1]["Incomplete"] == 1
+    assert [m["body"]["parent"] for m in queue.dead] == ["ou-pay"]
+
+
+def test_an_account_event_is_a_run_of_one_summarized_at_once(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a hand-over (an apply that no run sent) WHEN it is handled THEN its summary follows at once
+    hand_over = {"action": "apply", "account": "222222222222", "path": None, "reason": "hand-over"}
+    queue = Queue()
+    queue.send([hand_over])
+    deliver(queue, ledger, Organization())
+    (summary,), _ = printed(capsys)
+    assert (summary["run"], summary["reason"], summary["rules"]["ou-pay"]["written"]) == ("msg-1", "hand-over", 1)
+    # AND the same message delivered again changes nothing and prints nothing
+    queue.waiting.append({"id": "msg-1", "body": hand_over, "receives": 1})
+    deliver(queue, ledger, Organization())
+    assert printed(capsys) == ([], [])
+
+
+def test_a_transaction_cancelled_by_a_conflict_is_tried_again(fake_time: FakeTime) -> None:
+    # moto never cancels a transaction for a conflict; DynamoDB does when two finishers touch the run's item.
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    ledger = Ledger(client, "ledger", fake_time.deadline(), fake_time.policy(), clock=lambda: EPOCH)
+    with Stubber(client) as stubber:
+        stubber.add_client_error(
+            "transact_write_items",
+            "TransactionCanceledException",
+            response_meta={},
+            modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": "TransactionConflict"}]},
+        )
+        stubber.add_response("transact_write_items", {})
+        assert ledger.finish(Position("run-1", "start"), {}) is True
+        stubber.assert_no_pending_responses()
+    assert len(fake_time.sleeps) == 1
