@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import os
-import runpy
 import shutil
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -124,18 +122,6 @@ def unacknowledged_app(tmp_path_factory: pytest.TempPathFactory) -> Synthesized:
     )
     cdk.Validations.of(app).add_plugins(AwsSolutionsChecks(app))
     return synthesize(app, outdir)
-
-
-@pytest.fixture(scope="session")
-def example_app() -> Synthesized:
-    """The repository's app.py run in this process, its cdk-nag check included, as ``cdk synth`` runs it."""
-    try:
-        namespace = runpy.run_path(str(REPO / "app.py"), run_name="__main__")
-    except RuntimeError as error:  # a failed cdk-nag check: keep it for the test that reports it
-        return Synthesized(cdk.App(), Path(), error)
-    app = namespace["app"]
-    # app.py has synthesized already; without force, synth() returns that same assembly.
-    return Synthesized(app, Path(app.synth().directory), None, {"stack": namespace["stack"]})
 
 
 @pytest.fixture(scope="session")

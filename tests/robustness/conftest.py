@@ -1,27 +1,26 @@
 """Set-up shared by the robustness tests: the repository's app.py, synthesized once per session.
 
 The security review reads its templates (nested stacks included); the runtime tests run the Lambda asset it
-bundled. The synthesis
-is the one ``cdk synth`` performs (app.py run as a script, cdk-nag included) into the CDK's own temporary
-cloud assembly; jsii is only started when a test asks for it.
+bundled. The synthesis is tests/conftest.py's ``example_app``, the one the construct tests read too: app.py
+run as ``cdk synth`` runs it (cdk-nag included) into the CDK's own temporary cloud assembly; jsii is only
+started when a test asks for it.
 """
 
 from __future__ import annotations
 
-import runpy
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from app_synth import SynthesizedApp, synthesized_app
 
+if TYPE_CHECKING:
+    from construct_synth import Synthesized
+
 
 @pytest.fixture(scope="session")
-def example_synth() -> SynthesizedApp:
-    """Run app.py as ``cdk synth`` does, into a temporary cloud assembly."""
-    # Imported here, not at the top: it starts jsii (Node), which only the tests using this fixture need, and
-    # it points jsii at the repository's pinned Node before aws_cdk loads.
-    import construct_synth  # noqa: PLC0415
-
-    namespace = runpy.run_path(str(construct_synth.REPO / "app.py"), run_name="__main__")
-    # app.py has synthesized already (into a temporary folder of the CDK's); synth() returns that assembly.
-    return synthesized_app(Path(namespace["app"].synth().directory))
+def example_synth(example_app: Synthesized) -> SynthesizedApp:
+    """app.py's cloud assembly, read as the security review and the runtime tests read it (the one session
+    synthesis of app.py, tests/conftest.py's ``example_app``)."""
+    if example_app.error is not None:
+        pytest.fail(f"app.py did not synthesize: {example_app.error}", pytrace=False)
+    return synthesized_app(example_app.outdir)

@@ -21,7 +21,8 @@ from e2e_support import Assemblies, assert_answered_exactly_once, declared, decl
 from cdk_alternate_contacts_cli.cloud_assembly import CloudAssembly
 from localdeploy.cloud import LocalCloud
 from localdeploy.contacts import Details, Slot
-from localdeploy.engine import Engine, OperationResult, RequestRecord
+from localdeploy.custom_resources import RequestRecord
+from localdeploy.engine import Engine, OperationResult
 
 #: A SECURITY contact an account had before any stack: a failed stack must leave it as it was.
 EXISTING_SECURITY: Details = {
