@@ -15,8 +15,9 @@ Two runs are timed:
 
 Printed per run: accounts applied, their outcomes, total time against the quota's floor (the Gets and Puts
 accepted over their quota's rate), the 429s, the longest invocation against the function's timeout (120 s),
-records delivered again (partial batch failures) and messages left in the dead-letter queue; then the same
-arithmetic for 10,000 accounts at the documented quotas.
+records delivered again (partial batch failures); whether each run's ledger printed exactly one summary line
+whose totals equal its account lines; messages left in the dead-letter queue; then the same arithmetic for
+10,000 accounts at the documented quotas.
 
     python benchmarks/coverage_scale.py                      # 300 accounts at the documented quotas, ~4 min
     python benchmarks/coverage_scale.py --accounts 2000 --quota-scale 10
@@ -139,18 +140,55 @@ def measure(cloud: LocalCloud, name: str, started: float, first_batch: int) -> R
     )
 
 
-def outcomes_by_run(cloud: LocalCloud) -> dict[str, Counter[str]]:
-    """The coverage function's account lines (one per account applied), counted by run id and outcome."""
-    runs: dict[str, Counter[str]] = {}
+def log_lines(cloud: LocalCloud) -> list[dict[str, object]]:
+    """The coverage function's JSON lines: one per account applied (``{"run": ...}``) and one per run
+    (``{"summary": ...}``, the run ledger's)."""
+    lines: list[dict[str, object]] = []
     for path in cloud.functions.log_files():
         if "OrganizationCoverage" not in str(path):
             continue
         for line in path.read_text().splitlines():
             text = line.split("\t")[-1]
-            if text.startswith('{"run"'):
-                record = json.loads(text)
-                runs.setdefault(record["run"], Counter())[record["outcome"]] += 1
+            if text.startswith(('{"run"', '{"summary"')):
+                lines.append(json.loads(text))
+    return lines
+
+
+def outcomes_by_run(cloud: LocalCloud) -> dict[str, Counter[str]]:
+    """The account lines, counted by run id and outcome."""
+    runs: dict[str, Counter[str]] = {}
+    for record in log_lines(cloud):
+        if "summary" not in record:
+            runs.setdefault(str(record["run"]), Counter())[str(record["outcome"])] += 1
     return runs
+
+
+def summaries_by_run(cloud: LocalCloud) -> dict[str, list[dict[str, object]]]:
+    """The run ledger's summary lines, by run id (a run must have exactly one)."""
+    runs: dict[str, list[dict[str, object]]] = {}
+    for record in log_lines(cloud):
+        if "summary" in record:
+            runs.setdefault(str(record["run"]), []).append(record)
+    return runs
+
+
+def check_summaries(cloud: LocalCloud, runs: dict[str, Counter[str]]) -> str:
+    """One summary line per run whose totals are what its account lines count; the line that says so."""
+    summaries = summaries_by_run(cloud)
+    problems = []
+    for run, outcomes in runs.items():
+        found = summaries.get(run, [])
+        if len(found) != 1:
+            problems.append(f"run {run}: {len(found)} summary lines")
+            continue
+        totals = found[0]["totals"]
+        assert isinstance(totals, dict)
+        if any(totals.get(outcome, 0) != count for outcome, count in outcomes.items()):
+            problems.append(f"run {run}: summary {totals} but account lines {dict(outcomes)}")
+    if problems:
+        return "run summaries WRONG: " + "; ".join(problems)
+    seconds = ", ".join(f"{found[0]['seconds']} s" for run, found in summaries.items() if run in runs)
+    return f"run summaries: one per run, totals equal to the account lines (runs took {seconds} by the ledger)"
 
 
 def dead_letters(cloud: LocalCloud) -> int:
@@ -207,6 +245,7 @@ def main() -> int:
         second.outcomes = sum((c for run, c in outcomes_by_run(cloud).items() if run not in first_runs), Counter())
         first.show()
         second.show()
+        print(check_summaries(cloud, outcomes_by_run(cloud)))
         print(f"dead-letter queue: {dead_letters(cloud)} messages")
         members = arguments.accounts + 1  # the management account is covered too
         for run in (first, second):

@@ -42,7 +42,6 @@ from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_event_sources as sources
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_ssm as ssm
 from aws_cdk.aws_lambda import Runtime
@@ -57,7 +56,7 @@ from .coverage_model import Coverage
 from .details import ContactDetails
 from .model import OrganizationalUnitContacts, contact_type_of
 from .nag import acknowledge_wildcard
-from .provider import LOG_RETENTION, SERVICE_TIMEOUT, AlternateContactProvider
+from .provider import SERVICE_TIMEOUT, AlternateContactProvider, function_role
 
 #: Organizations delivers its events in us-east-1 only (shared/REFERENCE.md section 6).
 EVENTS_REGION = "us-east-1"
@@ -178,14 +177,9 @@ class OrganizationCoverage(Construct):
             description="cdk-alternate-contacts: accounts this stack's resources own, which the coverage leaves alone",
         )
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Keeps the alternate contacts of the accounts the coverage covers",
+        self.log_group, self.role = function_role(
+            self, "Keeps the alternate contacts of the accounts the coverage covers"
         )
-        self.log_group.grant_write(self.role)
         self._grant_contacts(coverage, organization_id, management_account_id, rules)
         self.role.add_to_principal_policy(
             iam.PolicyStatement(

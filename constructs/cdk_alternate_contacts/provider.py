@@ -54,6 +54,15 @@ LOG_RETENTION = logs.RetentionDays.THREE_MONTHS
 MAX_EVENT_AGE = Duration.seconds(3600)
 
 
+def function_role(scope: Construct, description: str) -> tuple[logs.LogGroup, iam.Role]:
+    """A function's log group (its retention, destroyed with the stack) and the role it runs as, which may
+    write to it: the provider's and the coverage's functions start from these two."""
+    log_group = logs.LogGroup(scope, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
+    role = iam.Role(scope, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"), description=description)
+    log_group.grant_write(role)
+    return log_group, role
+
+
 class AlternateContactProvider(Construct):
     """The Lambda-backed provider that every alternate contact in a stack shares.
 
@@ -92,14 +101,7 @@ class AlternateContactProvider(Construct):
         #: id), with the path of the construct that declares it: what a coverage must leave to them.
         self.managed: list[tuple[str, str]] = []
 
-        self.log_group = logs.LogGroup(self, "LogGroup", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
-        self.role = iam.Role(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="Manages the alternate contacts declared in this stack",
-        )
-        self.log_group.grant_write(self.role)
+        self.log_group, self.role = function_role(self, "Manages the alternate contacts declared in this stack")
         self.policy = ProviderPolicy(self.role)
         self.function = lambda_.Function(
             self,
