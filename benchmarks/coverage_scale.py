@@ -37,7 +37,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from cdk_alternate_contacts.structure import CONTEXT_KEY  # noqa: E402
 from cdk_alternate_contacts_cli.lookup import read_structure  # noqa: E402
 from localdeploy.assembly import synth  # noqa: E402
 from localdeploy.cloud import LocalCloud  # noqa: E402
@@ -219,7 +218,10 @@ def main() -> int:
         print(
             f"organization: {arguments.accounts} members in {arguments.units} units ({time.monotonic() - made:.1f} s)"
         )
-        context = {"unit": unit, "listed": listed, "version": "listed", CONTEXT_KEY: json.dumps(structure)}
+        # The structure goes in a file: for 10,000 accounts it is longer than a command line may be.
+        structure_file = workdir / "structure.json"
+        structure_file.write_text(json.dumps(structure), encoding="utf-8")
+        context = {"unit": unit, "listed": listed, "version": "listed", "structure_file": str(structure_file)}
         assembly = synth(workdir / "assembly", app=f"{sys.executable} {APP}", context=context)
         engine = cloud.engine(workdir / "state")
         assert cloud.quotas is not None

@@ -17,6 +17,8 @@ version=unit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import aws_cdk as cdk
 
 from cdk_alternate_contacts import (
@@ -27,6 +29,7 @@ from cdk_alternate_contacts import (
     OrganizationalUnitContacts,
     OrganizationContacts,
 )
+from cdk_alternate_contacts.structure import CONTEXT_KEY
 
 SECURITY = ContactDetails("soc@example.com", "Security Operations Center", "+1 206 555 0100", "Security team")
 OPERATIONS = ContactDetails("cloud-ops@example.com", "Platform on-call", "+1 206 555 0101", "Operations team")
@@ -35,6 +38,10 @@ LISTED_SECURITY = ContactDetails("listed-soc@example.com", "Listed SOC", "+1 206
 MANAGEMENT_SECURITY = ContactDetails("root-soc@example.com", "Root owners", "+1 206 555 0132", "Security team")
 
 app = cdk.App()
+# A large organization's structure is read from a file (as cdk.context.json holds it for a real app): a
+# 10,000-account structure is longer than a command line may be (benchmarks/coverage_scale.py).
+if structure_file := app.node.try_get_context("structure_file"):
+    app.node.set_context(CONTEXT_KEY, Path(structure_file).read_text(encoding="utf-8"))
 version = app.node.try_get_context("version") or "listed"
 unit = app.node.get_context("unit")
 listed = app.node.get_context("listed")
