@@ -23,6 +23,7 @@ STS, SQS, EventBridge, SSM, CloudWatch and Organizations) is in :mod:`.iam_reque
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 import threading
@@ -365,6 +366,12 @@ class IamFront(LocalServer):
         self.intercept: Callable[[str, Mapping[str, str], bytes], tuple[int, dict[str, str], bytes] | None] | None = (
             None
         )
+        #: Services whose calls are forwarded one at a time. DynamoDB evaluates a write's condition and makes
+        #: the write as one atomic step ("conditional writes ... are atomic", DynamoDB Developer Guide,
+        #: Condition expressions); moto_server answers each request on its own thread with no lock around its
+        #: tables, so two concurrent conditional UpdateItems could both pass (seen: the coverage's run ledger
+        #: claimed one run twice). One at a time, the engine is as strict as DynamoDB.
+        self.serialized: dict[str, threading.Lock] = {"dynamodb": threading.Lock()}
         super().__init__(_IamHandler, name="iam-front")
 
     def register(self, role_arn: str) -> str:
@@ -452,7 +459,9 @@ class _IamHandler(QuietHandler):
             self.send_body(status, payload, content_type, answer_headers)
             return
         upstream = front.upstreams.get(service) or front.upstreams["*"]
-        self.send_forwarded(*forward(upstream, self.command, self.path, headers, body))
+        with front.serialized.get(service) or contextlib.nullcontext():
+            forwarded = forward(upstream, self.command, self.path, headers, body)
+        self.send_forwarded(*forwarded)
 
     do_GET = do_POST  # noqa: N815 - http.server's naming
     do_PUT = do_POST  # noqa: N815 - http.server's naming
