@@ -145,7 +145,7 @@ class OrganizationCoverage(Construct):
         self.dead_letters = sqs.Queue(
             self,
             "DeadLetters",
-            retention_period=Duration.days(14),
+            retention_period=Duration.days(coverage_ledger.DEAD_LETTER_RETENTION_DAYS),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
         )
@@ -154,7 +154,7 @@ class OrganizationCoverage(Construct):
             "Queue",
             # Lambda wants at least the function's timeout; AWS recommends six times it for an event source.
             visibility_timeout=Duration.seconds(FUNCTION_TIMEOUT.to_seconds() * 6),
-            retention_period=Duration.days(4),
+            retention_period=Duration.days(coverage_ledger.QUEUE_RETENTION_DAYS),
             encryption=sqs.QueueEncryption.SQS_MANAGED,
             enforce_ssl=True,
             dead_letter_queue=sqs.DeadLetterQueue(queue=self.dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
@@ -258,7 +258,8 @@ class OrganizationCoverage(Construct):
 
     def _ledger(self) -> None:
         """The run ledger (``coverage_ledger.py``): counts and markers per run, no personal data, each item
-        expiring 14 days after it was written; on demand (a run writes about two small items per account)."""
+        expiring ``coverage_ledger.TTL_DAYS`` days after it was written (longer than a message lives); on demand
+        (a run writes about two small items per account)."""
         self.ledger = dynamodb.Table(
             self,
             "Ledger",

@@ -112,6 +112,17 @@ def _print_summary(summary: RunSummary | None) -> None:
             print(line, flush=True)
 
 
+def _claim_summary(ledger: Ledger, position: Position) -> None:
+    """Claim and print the run's summary if it ended. The message is counted already: an error here is
+    logged, never a reason to deliver the message again."""
+    try:
+        summary = ledger.claim_summary(position.run)
+    except Exception as error:  # the record is counted: whatever the claim raised, it is done
+        logger.warning("run %s: claiming its summary failed (%s)", position.run, type(error).__name__)
+        return
+    _print_summary(summary)
+
+
 def handle_record(
     record: Mapping[str, Any],
     ledger: Ledger,
@@ -138,15 +149,21 @@ def handle_record(
     finished = ledger.finished_as(position)
     if finished is Finished.DONE:
         # A copy of this message was finished; the copy that did may have stopped before claiming the summary.
-        _print_summary(ledger.claim_summary(position.run))
+        _claim_summary(ledger, position)
+        return True
+    recorded = ledger.recorded_children(position)
+    if recorded is not None:
+        # A copy recorded its children and stopped before finishing: they are sent as recorded, whatever the
+        # work would answer now (it only reads, for a message with children).
+        send_children(recorded)
+        ledger.finish(position, counts_of(None))
+        _claim_summary(ledger, position)
         return True
     # Finished.FAILED: sent back from the dead-letter queue after the run counted it failed; the work is done
     # again (its account gets the rules), its counts are the run's already.
     redriven = finished is Finished.FAILED
     receive_count = _receive_count(record)
     last = max_receive_count is not None and receive_count >= max_receive_count
-    if position.key == ROOT_KEY:
-        ledger.begin(position, stack=stack, reason=coverage.reason_of(body))
     try:
         step = work(body, position.run)
     except Exception as error:
@@ -157,6 +174,12 @@ def handle_record(
     else:
         incomplete = False
     report = step.report
+    if position.key == ROOT_KEY:
+        if report is None and not step.send and not incomplete:
+            # An ignored event: nothing to do, so no run (and no empty summary).
+            logger.info("message %s: nothing to do, deleted without a run", position.run)
+            return True
+        ledger.begin(position, stack=stack, reason=coverage.reason_of(body))
     if report is not None and report.outcome == coverage.FAILED and not last:
         logger.warning(
             "account %s failed (delivery %d of %s): %s; it will be delivered again",
@@ -173,7 +196,7 @@ def handle_record(
     if report is not None and (counted or redriven):
         line = report.log_record(position.run) | ({"redriven": True} if redriven else {})
         logger.info(json.dumps(line, separators=(",", ":")))
-    _print_summary(ledger.claim_summary(position.run))
+    _claim_summary(ledger, position)
     return not failed
 
 

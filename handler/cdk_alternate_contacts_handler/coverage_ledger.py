@@ -11,6 +11,9 @@ partial batch failure, concurrent batches and a crash between any two calls:
 1. its done-marker (``done/<key>``) exists: a duplicate, nothing to do (but try step 6: the copy that
    finished may have crashed before it); unless the marker says it failed for good: then the message comes
    back from the dead-letter queue (a redrive), and its work is done again outside the run's counts;
+   its sent-marker (``sent/<key>``) exists: a copy recorded its children and stopped before finishing; the
+   recorded children are sent again and the message is finished (steps 4 to 6) without its work, which for
+   a message with children (a page, a start) only reads;
 2. the work (:func:`.coverage.handle`);
 3. before sending its children: one transaction puts the sent-marker (``sent/<key>``, holding the children,
    condition ``attribute_not_exists``) and adds their number to ``pending``: a retried message never adds
@@ -19,11 +22,16 @@ partial batch failure, concurrent batches and a crash between any two calls:
 4. the children are sent;
 5. one transaction puts the done-marker (condition ``attribute_not_exists``), adds -1 to ``pending`` and the
    message's counts: a message is counted once, whoever of its copies gets there first;
-6. the summary is claimed with a conditional UpdateItem (``pending = 0 AND attribute_not_exists(summarized)``,
-   ReturnValues ALL_NEW): only the winner prints the run's one log line and its metrics.
+6. the summary is claimed with a conditional UpdateItem (``pending = 0 AND (attribute_not_exists(summarized)
+   OR claimant = <this claim's token>)``, ReturnValues ALL_NEW): only the winner prints the run's one log
+   line and its metrics, also when the response of its committed claim was lost and the call retried.
 
-Every item expires (TTL attribute ``expires``) :data:`TTL_DAYS` days after it was written; the queue keeps a
-message 4 days, so no marker is gone while a copy of its message may still come.
+The run's item is updated (steps 3, 5, 6) only while it exists (``attribute_exists(started)``): a message of
+a run whose item is gone finishes without counting, so a stray message never makes a new run item nor prints
+a second summary. Every item expires (TTL attribute ``expires``) :data:`TTL_DAYS` days after it was written:
+the queue keeps a message :data:`QUEUE_RETENTION_DAYS` days and the dead-letter queue
+:data:`DEAD_LETTER_RETENTION_DAYS` (a redrive starts the message's retention again), so no marker is gone while
+a copy of its message may still come.
 """
 
 from __future__ import annotations
@@ -32,6 +40,7 @@ import hashlib
 import json
 import logging
 import time
+import uuid
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -51,9 +60,13 @@ logger = logging.getLogger(__name__)
 #: The table's keys: the run's id, and which item of the run (``run``, ``sent/<key>``, ``done/<key>``).
 PARTITION_KEY: Final = "run"
 SORT_KEY: Final = "item"
-#: The TTL attribute (epoch seconds) and how long an item is kept.
+#: How long the coverage queue and its dead-letter queue keep a message (the construct's retention periods).
+QUEUE_RETENTION_DAYS: Final = 4
+DEAD_LETTER_RETENTION_DAYS: Final = 14
+#: The TTL attribute (epoch seconds) and how long an item is kept: longer than a message can live, in the
+#: queue and then in the dead-letter queue, with a margin of three days.
 TTL_ATTRIBUTE: Final = "expires"
-TTL_DAYS: Final = 14
+TTL_DAYS: Final = QUEUE_RETENTION_DAYS + DEAD_LETTER_RETENTION_DAYS + 3
 
 #: Counted outcomes, in the order reports show them, and their metric names.
 OUTCOMES: Final = (coverage.IN_SYNC, coverage.WRITTEN, coverage.DRIFTED, coverage.FAILED, coverage.SKIPPED)
@@ -107,6 +120,18 @@ def child_key(parent_key: str, child: Mapping[str, Any]) -> str:
 
 #: The run's own item, and the key of the message that starts a run (a ``start``, an event, a hand-over).
 RUN_ITEM, ROOT_KEY = "run", "start"
+
+
+class Written(Enum):
+    """How a transaction of a message (a marker and the run's item) ended."""
+
+    COMMITTED = "committed"  #: both written
+    DUPLICATE = "duplicate"  #: the marker was there already: a copy of the message got there first
+    RUN_GONE = "run gone"  #: the run's item is gone (expired): nothing written, the message is not counted
+
+
+#: Cancellation reasons of a transaction worth another attempt: another writer of the run's item, throttling.
+_RETRIED_REASONS: Final = frozenset({"TransactionConflict", "ThrottlingError"})
 
 
 class Finished(Enum):
@@ -194,27 +219,41 @@ class Ledger:
                 "TableName": self.table,
                 "Key": self._key(run, RUN_ITEM),
                 "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(adds))),
-                "ExpressionAttributeNames": names,
+                # ADD would make the item anew: a message of a run whose item expired must not.
+                "ConditionExpression": "attribute_exists(#started)",
+                "ExpressionAttributeNames": {**names, "#started": "started"},
                 "ExpressionAttributeValues": values,
             }
         }
 
-    def _transact(self, items: Sequence[Mapping[str, Any]], what: str) -> bool:
-        """One transaction; False when its first item's condition failed (the marker is there already)."""
+    def _transact(self, items: Sequence[Mapping[str, Any]], what: str) -> Written:
+        """One transaction of a marker (first) and the run's item (second)."""
+        # One token for every attempt: when a committed transaction's response was lost, DynamoDB answers
+        # the retry (within ten minutes) as the original success instead of failing the marker's condition.
+        token = str(uuid.uuid4())
         attempt = 0
         while True:
             try:
-                self._call(lambda: self.client.transact_write_items(TransactItems=list(items)), what)
-                return True
+                self._call(
+                    lambda: self.client.transact_write_items(TransactItems=list(items), ClientRequestToken=token),
+                    what,
+                )
+                return Written.COMMITTED
             except ClientError as error:
                 reasons = [str(r.get("Code")) for r in error.response.get("CancellationReasons", [])]
                 if reasons[:1] == ["ConditionalCheckFailed"]:
-                    return False
-                # Two finishers of one run touch its item at once: DynamoDB cancels one, which tries again.
-                if "TransactionConflict" not in reasons or self.deadline.seconds_left() < 2.0:
+                    return Written.DUPLICATE
+                if reasons[1:2] == ["ConditionalCheckFailed"]:
+                    return Written.RUN_GONE
+                # Two finishers of one run touch its item at once, or the table is throttled: DynamoDB
+                # cancels the transaction, which tries again.
+                if not _RETRIED_REASONS.intersection(reasons) or self.deadline.seconds_left() < 2.0:
                     raise
                 self.policy.sleep(self.policy.backoff(attempt))
                 attempt += 1
+
+    def _run_gone(self, position: Position) -> None:
+        logger.warning("run %s has no item (expired): message %s finished without counting", position.run, position.key)
 
     def finished_as(self, position: Position) -> Finished | None:
         """How a copy of this message was finished already, or ``None`` (a strongly consistent read)."""
@@ -251,63 +290,101 @@ class Ledger:
             "DynamoDB UpdateItem (the run begins)",
         )
 
-    def record_children(self, position: Position, children: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-        """Key the children and count them in ``pending`` once; returns the children to send.
-
-        A copy of this message that got here before recorded its children: those are returned (with their
-        keys) instead of ``children``, which may differ when the organization changed in between.
-        """
-        keyed = [{**child, "run": position.run, "key": child_key(position.key, child)} for child in children]
-        packed = zlib.compress(json.dumps(keyed, separators=(",", ":")).encode())
+    def recorded_children(self, position: Position) -> list[dict[str, Any]] | None:
+        """The children a copy of this message recorded (with their keys), or ``None`` when none did (a
+        strongly consistent read of its sent-marker)."""
         marker = f"sent/{position.key}"
-        recorded = self._transact(
-            [
-                self._marker(position.run, marker, children={"B": packed}),
-                self._run_update(position.run, {"pending": len(keyed)}),
-            ],
-            f"DynamoDB TransactWriteItems {marker}",
-        )
-        if recorded:
-            return keyed
         found = self._call(
             lambda: self.client.get_item(
                 TableName=self.table, Key=self._key(position.run, marker), ConsistentRead=True
             ),
             f"DynamoDB GetItem {marker}",
         )
+        if "Item" not in found:
+            return None
         sent: list[dict[str, Any]] = json.loads(zlib.decompress(found["Item"]["children"]["B"]))
         return sent
 
+    def record_children(self, position: Position, children: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """Key the children and count them in ``pending`` once; returns the children to send.
+
+        Children with one key are one message (the first of them is kept). A copy of this message that got
+        here before recorded its children: those are returned (with their keys) instead of ``children``,
+        which may differ when the organization changed in between. A run whose item is gone gets none.
+        """
+        unique: dict[str, dict[str, Any]] = {}
+        for child in children:
+            key = child_key(position.key, child)
+            unique.setdefault(key, {**child, "run": position.run, "key": key})
+        keyed = list(unique.values())
+        packed = zlib.compress(json.dumps(keyed, separators=(",", ":")).encode())
+        marker = f"sent/{position.key}"
+        written = self._transact(
+            [
+                self._marker(position.run, marker, children={"B": packed}),
+                self._run_update(position.run, {"pending": len(keyed)}),
+            ],
+            f"DynamoDB TransactWriteItems {marker}",
+        )
+        if written is Written.COMMITTED:
+            return keyed
+        if written is Written.RUN_GONE:
+            self._run_gone(position)
+            return []
+        return self.recorded_children(position) or []
+
     def finish(self, position: Position, counts: Mapping[str, int], *, failed: bool = False) -> bool:
-        """Count the message finished (``pending`` -1, its counts); False when a copy of it was counted first.
-        ``failed``: it failed for good (:meth:`finished_as` then says so, for a redrive)."""
-        return self._transact(
+        """Count the message finished (``pending`` -1, its counts); False when a copy of it was counted first
+        or the run's item is gone. ``failed``: it failed for good (:meth:`finished_as` then says so, for a
+        redrive)."""
+        written = self._transact(
             [
                 self._marker(position.run, f"done/{position.key}", failed={"BOOL": failed}),
                 self._run_update(position.run, {"pending": -1, **counts}),
             ],
             f"DynamoDB TransactWriteItems done/{position.key}",
         )
+        if written is Written.RUN_GONE:
+            self._run_gone(position)
+        return written is Written.COMMITTED
 
     def claim_summary(self, run: str) -> RunSummary | None:
-        """The run's summary, for the one caller that sees it end; ``None`` for everyone else."""
-        try:
-            answer = self._call(
-                lambda: self.client.update_item(
-                    TableName=self.table,
-                    Key=self._key(run, RUN_ITEM),
-                    UpdateExpression="SET summarized = :now",
-                    ConditionExpression="pending = :zero AND attribute_not_exists(summarized)",
-                    ExpressionAttributeValues={":now": {"N": str(self.clock())}, ":zero": {"N": "0"}},
-                    ReturnValues="ALL_NEW",
-                ),
-                "DynamoDB UpdateItem (the run's summary)",
-            )
-        except ClientError as error:
-            if error_code(error) == "ConditionalCheckFailedException":
-                return None
-            raise
-        return RunSummary.of(run, answer["Attributes"])
+        """The run's summary, for the one caller that sees it end; ``None`` for everyone else.
+
+        The claim carries a token of its own: when its UpdateItem committed but the response was lost, the
+        retried call finds its own token and gets the summary still. A transaction on the run's item at the
+        same moment cancels the claim, which is tried again.
+        """
+        values = {
+            ":now": {"N": str(self.clock())},
+            ":zero": {"N": "0"},
+            ":token": {"S": str(uuid.uuid4())},
+        }
+        attempt = 0
+        while True:
+            try:
+                answer = self._call(
+                    lambda: self.client.update_item(
+                        TableName=self.table,
+                        Key=self._key(run, RUN_ITEM),
+                        UpdateExpression="SET summarized = :now, claimant = :token",
+                        ConditionExpression=(
+                            "attribute_exists(started) AND pending = :zero"
+                            " AND (attribute_not_exists(summarized) OR claimant = :token)"
+                        ),
+                        ExpressionAttributeValues=values,
+                        ReturnValues="ALL_NEW",
+                    ),
+                    "DynamoDB UpdateItem (the run's summary)",
+                )
+                return RunSummary.of(run, answer["Attributes"])
+            except ClientError as error:
+                if error_code(error) == "ConditionalCheckFailedException":
+                    return None
+                if error_code(error) != "TransactionConflictException" or self.deadline.seconds_left() < 2.0:
+                    raise
+                self.policy.sleep(self.policy.backoff(attempt))
+                attempt += 1
 
 
 @dataclass(frozen=True)

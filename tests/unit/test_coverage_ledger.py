@@ -4,7 +4,9 @@ DynamoDB in-process: duplicates, redelivery after a crash, racing finishers, a f
 The work is a fake organization here (the coverage's own work is test_coverage.py's): what is under test is
 that every run ends with exactly one summary whose counts are the accounts' own lines, however SQS delivers.
 moto checks the conditions of a transaction and of an UpdateItem as DynamoDB does; it never cancels a
-transaction for a conflict, so that one is botocore's Stubber.
+transaction or an UpdateItem for a conflict or throttling, nor keeps a transaction's ClientRequestToken, so
+those are botocore's Stubber. A response lost after its call committed is a botocore hook raising after
+moto answered.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 import boto3
 import pytest
+from botocore.exceptions import ConnectionClosedError
 from botocore.stub import Stubber
 from cfn_events import FakeTime
 from ledger_table import create_ledger_table
@@ -24,7 +27,7 @@ from moto import mock_aws
 
 from cdk_alternate_contacts_handler import coverage
 from cdk_alternate_contacts_handler.coverage_index import handle_record
-from cdk_alternate_contacts_handler.coverage_ledger import Ledger, Position
+from cdk_alternate_contacts_handler.coverage_ledger import RUN_ITEM, Ledger, Position
 
 #: 2026-01-01T00:00:00Z
 EPOCH = 1_767_225_600.0
@@ -42,16 +45,19 @@ class Organization:
     outcomes: dict[str, str] = field(default_factory=dict)
     failing_lists: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
+    units: dict[str, tuple[list[str], list[str]]] = field(default_factory=lambda: dict(UNITS))
 
     def work(self, body: Mapping[str, Any], run: str) -> coverage.Step:
         action = body.get("action")
         self.calls.append(str(body.get("account") or body.get("parent") or action))
+        if action == "ignored":  # an event without an account
+            return coverage.Step()
         if action == "start":
             return coverage.Step(send=[{"action": "list", "parent": "r-root", "path": [], "run": run}])
         if action == "list":
             if body["parent"] in self.failing_lists:
                 raise RuntimeError("ListAccountsForParent keeps failing")
-            accounts, units = UNITS[body["parent"]]
+            accounts, units = self.units.get(body["parent"], ([], []))
             return coverage.Step(
                 send=[{"action": "apply", "account": a, "path": [], "run": run} for a in accounts]
                 + [{"action": "list", "parent": u, "path": [u], "run": run} for u in units]
@@ -86,6 +92,13 @@ class Queue:
 
     def give_back(self, message: dict[str, Any]) -> None:
         (self.dead if message["receives"] >= MAX_RECEIVE_COUNT else self.waiting).append(message)
+
+
+def queue_with_a_start() -> Queue:
+    """The queue with a run's first message in it."""
+    queue = Queue()
+    queue.send([{"action": "start"}])
+    return queue
 
 
 @pytest.fixture
@@ -174,8 +187,7 @@ def test_every_message_delivered_twice_is_done_once_and_the_run_summarized_once(
 ) -> None:
     # GIVEN SQS delivers every message twice (at-least-once), the second copy after the first is done
     organization = Organization()
-    queue = Queue()
-    queue.send([{"action": "start"}])
+    queue = queue_with_a_start()
     while queue.waiting:
         message, _ = queue.receive()
         queue.waiting.insert(0, {**message, "receives": 0})
@@ -189,21 +201,28 @@ def test_every_message_delivered_twice_is_done_once_and_the_run_summarized_once(
     assert summary["totals"]["written"] == 3
 
 
+def stop_at_the_root_page(ledger: Ledger, organization: Organization, *, after_sending: bool) -> Queue:
+    """A run whose root page recorded its children (the sent-marker), then the invocation stopped: after
+    sending them (before the done transaction), or before sending any."""
+    queue = queue_with_a_start()
+    deliver(queue, ledger, organization)  # start -> list r-root
+
+    def stop(children: Sequence[Mapping[str, Any]]) -> None:
+        if after_sending:
+            queue.send(children)
+        raise TimeoutError("the invocation timed out")
+
+    deliver(queue, ledger, organization, send=stop)
+    return queue
+
+
 def test_a_page_redelivered_after_sending_its_children_sends_the_same_children_and_counts_them_once(
     ledger: Ledger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     # GIVEN the root's page is handled: its children counted and sent, then the invocation stops (between
     # sending and the done transaction)
     organization = Organization()
-    queue = Queue()
-    queue.send([{"action": "start"}])
-    deliver(queue, ledger, organization)  # start -> list r-root
-
-    def send_then_crash(children: Sequence[Mapping[str, Any]]) -> None:
-        queue.send(children)
-        raise TimeoutError("the invocation timed out after sending")
-
-    deliver(queue, ledger, organization, send=send_then_crash)
+    queue = stop_at_the_root_page(ledger, organization, after_sending=True)
     assert [m["body"]["key"] for m in queue.waiting] == [
         "apply/111111111111/list/r-root/0",
         "list/ou-pay/0",
@@ -248,8 +267,7 @@ def test_two_finishers_of_one_message_count_it_once_and_one_of_them_summarizes(
 def run_with_a_failing_account(ledger: Ledger) -> tuple[Organization, Queue]:
     """A full run whose account 333333333333 fails at every delivery, drained."""
     organization = Organization(outcomes={"333333333333": coverage.FAILED})
-    queue = Queue()
-    queue.send([{"action": "start"}])
+    queue = queue_with_a_start()
     drain(queue, ledger, organization)
     return organization, queue
 
@@ -298,8 +316,7 @@ def test_a_page_that_keeps_failing_is_counted_incomplete_and_the_run_still_ends(
     ledger: Ledger, capsys: pytest.CaptureFixture[str]
 ) -> None:
     organization = Organization(failing_lists={"ou-pay"})
-    queue = Queue()
-    queue.send([{"action": "start"}])
+    queue = queue_with_a_start()
     drain(queue, ledger, organization)
     (summary,), metrics = printed(capsys)
     assert (summary["incomplete"], summary["totals"]["covered"]) == (1, 1)
@@ -338,3 +355,154 @@ def test_a_transaction_cancelled_by_a_conflict_is_tried_again(fake_time: FakeTim
         assert ledger.finish(Position("run-1", "start"), {}) is True
         stubber.assert_no_pending_responses()
     assert len(fake_time.sleeps) == 1
+
+
+def test_a_conflict_or_throttling_on_a_transaction_is_retried_with_its_one_client_request_token(
+    fake_time: FakeTime,
+) -> None:
+    # GIVEN DynamoDB cancels a finish for a conflict, then for throttling, then commits it (Stubber: moto
+    # does neither, nor keeps tokens)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    ledger = Ledger(client, "ledger", fake_time.deadline(), fake_time.policy(), clock=lambda: EPOCH)
+    tokens: list[str] = []
+    client.meta.events.register(
+        "provide-client-params.dynamodb.TransactWriteItems",
+        lambda params, **_: tokens.append(params["ClientRequestToken"]),
+    )
+    with Stubber(client) as stubber:
+        for reason in ("TransactionConflict", "ThrottlingError"):
+            stubber.add_client_error(
+                "transact_write_items",
+                "TransactionCanceledException",
+                response_meta={},
+                modeled_fields={"CancellationReasons": [{"Code": "None"}, {"Code": reason}]},
+            )
+        stubber.add_response("transact_write_items", {})
+        # WHEN the message is finished THEN it is counted, after two retries carrying the same token (which
+        # DynamoDB answers as the original success when a committed transaction's response was lost)
+        assert ledger.finish(Position("run-1", "start"), {}) is True
+        stubber.assert_no_pending_responses()
+    assert len(fake_time.sleeps) == 2
+    assert len(tokens) == 3 and len(set(tokens)) == 1
+
+
+def test_a_claim_whose_response_was_lost_still_gets_the_summary_once(ledger: Ledger) -> None:
+    # GIVEN a run whose one message is counted
+    position = Position("run-1", "start")
+    ledger.begin(position, stack="Org", reason="schedule")
+    assert ledger.finish(position, {"count/defaults/written": 1}) is True
+    # AND the summary's claim commits in DynamoDB but its response is lost (the connection closes after moto
+    # answered), once
+    lost: list[str] = []
+
+    def lose_the_first_answer(**_: Any) -> None:
+        if not lost:
+            lost.append("claim")
+            raise ConnectionClosedError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+    ledger.client.meta.events.register("after-call.dynamodb.UpdateItem", lose_the_first_answer)
+    # WHEN the claim is made (and retried after the lost response) THEN the claimant gets its summary
+    summary = ledger.claim_summary("run-1")
+    assert lost == ["claim"]
+    assert summary is not None and summary.totals()["written"] == 1
+    # AND nobody else does
+    assert ledger.claim_summary("run-1") is None
+
+
+def test_a_conflict_on_the_claim_is_retried(fake_time: FakeTime) -> None:
+    # GIVEN the claim's UpdateItem meets a transaction on the run's item (Stubber: moto never conflicts)
+    client = boto3.client("dynamodb", region_name="us-east-1")
+    ledger = Ledger(client, "ledger", fake_time.deadline(), fake_time.policy(), clock=lambda: EPOCH)
+    item = {"run": {"S": "run-1"}, "item": {"S": RUN_ITEM}, "pending": {"N": "0"}, "started": {"N": str(EPOCH)}}
+    with Stubber(client) as stubber:
+        stubber.add_client_error("update_item", "TransactionConflictException", response_meta={})
+        stubber.add_response("update_item", {"Attributes": {**item, "summarized": {"N": str(EPOCH)}}})
+        # WHEN the summary is claimed THEN it is tried again and won
+        summary = ledger.claim_summary("run-1")
+        stubber.assert_no_pending_responses()
+    assert summary is not None and summary.run == "run-1"
+    assert len(fake_time.sleeps) == 1
+
+
+def test_a_failing_claim_does_not_deliver_a_counted_message_again(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a hand-over whose summary's claim fails for good, after the message was counted
+    def refuse(params: Mapping[str, Any], **_: Any) -> None:
+        if "claimant" in params.get("UpdateExpression", ""):
+            raise RuntimeError("the claim failed")
+
+    ledger.client.meta.events.register("provide-client-params.dynamodb.UpdateItem", refuse)
+    queue = Queue()
+    queue.send([{"action": "apply", "account": "222222222222", "path": None, "reason": "hand-over"}])
+    # WHEN it is handled THEN it is done (not given back), its account line logged, the failure a warning
+    deliver(queue, ledger, Organization())
+    assert queue.waiting == [] and queue.dead == []
+    assert [line["account"] for line in account_lines(caplog)] == ["222222222222"]
+    assert any("claiming its summary failed" in r.getMessage() for r in caplog.records)
+    assert printed(capsys) == ([], [])
+
+
+@pytest.mark.parametrize("retry_work", ["raises", "returns nothing"])
+def test_children_recorded_before_a_crash_are_sent_whatever_the_retry_s_work_says(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], retry_work: str
+) -> None:
+    # GIVEN the root's page recorded its children (the sent-marker) and the invocation stopped before
+    # sending any of them
+    organization = Organization()
+    queue = stop_at_the_root_page(ledger, organization, after_sending=False)
+    assert [m["body"]["key"] for m in queue.waiting] == ["list/r-root/0"]
+    # AND listing the root now raises at every delivery, or finds nothing
+    if retry_work == "raises":
+        organization.failing_lists.add("r-root")
+    else:
+        organization.units["r-root"] = ([], [])
+    # WHEN everything is delivered
+    drain(queue, ledger, organization)
+    # THEN the recorded children were sent and done, and the run was summarized once, counting every account
+    (summary,), _ = printed(capsys)
+    assert (summary["totals"]["covered"], summary["incomplete"]) == (3, 0)
+    assert queue.dead == []
+
+
+def test_a_message_of_a_run_whose_item_expired_neither_makes_it_again_nor_prints_a_summary(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN a run whose children wait in the queue, and its run item gone (TTL)
+    organization = Organization()
+    queue = queue_with_a_start()
+    deliver(queue, ledger, organization)  # start -> list r-root
+    deliver(queue, ledger, organization)  # list r-root -> apply 111111111111, list ou-pay
+    ledger.client.delete_item(TableName=ledger.table, Key={"run": {"S": "msg-1"}, "item": {"S": RUN_ITEM}})
+    # WHEN the queue is drained
+    drain(queue, ledger, organization)
+    # THEN no run item was made again, no summary printed, and each stray message said so and was done
+    found = ledger.client.get_item(TableName=ledger.table, Key={"run": {"S": "msg-1"}, "item": {"S": RUN_ITEM}})
+    assert "Item" not in found
+    assert printed(capsys) == ([], []) and queue.dead == [] and queue.waiting == []
+    assert any("finished without counting" in r.getMessage() for r in caplog.records)
+
+
+def test_children_with_one_key_are_one_message(ledger: Ledger, capsys: pytest.CaptureFixture[str]) -> None:
+    # GIVEN a page that lists one account twice (two children with one key)
+    organization = Organization()
+    organization.units["r-root"] = (["111111111111", "111111111111"], [])
+    queue = queue_with_a_start()
+    # WHEN the queue is drained THEN the account was sent and counted once and the run ended
+    drain(queue, ledger, organization)
+    assert organization.calls.count("111111111111") == 1
+    (summary,), _ = printed(capsys)
+    assert summary["totals"]["covered"] == 1
+
+
+def test_an_ignored_event_makes_no_run_and_prints_no_summary(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN an event that names no account (its step is empty) WHEN it is handled
+    queue = Queue()
+    queue.send([{"action": "ignored"}])
+    deliver(queue, ledger, Organization())
+    # THEN the message is done, without a run item or a summary
+    found = ledger.client.get_item(TableName=ledger.table, Key={"run": {"S": "msg-1"}, "item": {"S": RUN_ITEM}})
+    assert "Item" not in found
+    assert printed(capsys) == ([], []) and queue.waiting == [] and queue.dead == []
