@@ -4,6 +4,9 @@ item, through the front against a real moto_server."""
 
 from __future__ import annotations
 
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import boto3
@@ -128,5 +131,63 @@ def test_a_transaction_holding_an_item_the_role_may_not_write_is_denied_whole(mo
         assert f"is not authorized to perform: dynamodb:UpdateItem on resource: {TABLE_ARN}" in error["Message"]
         # AND nothing of it was written
         assert "Item" not in own.get_item(TableName="ledger", Key={"run": {"S": "r"}, "item": {"S": "done/start"}})
+    finally:
+        front.stop()
+
+
+def test_a_functions_dynamodb_calls_reach_moto_one_at_a_time_as_dynamodb_makes_a_conditional_write_atomic(
+    moto: MotoServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the IAM front, whose forwarding is slowed so that calls made at once would overlap in moto
+    import localdeploy.iam as iam_module  # noqa: PLC0415 - the module whose forward is slowed
+
+    own = signed_client("dynamodb", moto.endpoint, "testing")
+    if "serialized" not in own.list_tables()["TableNames"]:
+        own.create_table(
+            TableName="serialized", **{k: LEDGER[k] for k in ("KeySchema", "AttributeDefinitions", "BillingMode")}
+        )
+    inside: dict[str, int] = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    real_forward = iam_module.forward
+
+    def slow_forward(*args: Any) -> Any:
+        with lock:
+            inside["now"] += 1
+            inside["most"] = max(inside["most"], inside["now"])
+        time.sleep(0.2)
+        try:
+            return real_forward(*args)
+        finally:
+            with lock:
+                inside["now"] -= 1
+
+    monkeypatch.setattr(iam_module, "forward", slow_forward)
+    allowed = {"Effect": "Allow", "Action": ["dynamodb:UpdateItem"], "Resource": "*"}
+    front = IamFront({"*": moto.endpoint}, registry([allowed]), mapper())
+    front.start()
+    try:
+        key = front.register(ROLE_ARN)
+        claim = {
+            "TableName": "serialized",
+            "Key": {"run": {"S": "r"}, "item": {"S": "run"}},
+            "UpdateExpression": "SET summarized = :now",
+            "ConditionExpression": "attribute_not_exists(summarized)",
+            "ExpressionAttributeValues": {":now": {"N": "1"}},
+        }
+
+        def try_claim() -> bool:
+            try:
+                signed_client("dynamodb", front.endpoint, key).update_item(**claim)
+            except ClientError as error:
+                assert error.response["Error"]["Code"] == "ConditionalCheckFailedException"
+                return False
+            return True
+
+        # WHEN four functions claim the same item at once
+        with ThreadPoolExecutor(4) as pool:
+            won = list(pool.map(lambda _: try_claim(), range(4)))
+        # THEN moto saw one call at a time, and exactly one claim won (DynamoDB's atomic conditional write)
+        assert inside["most"] == 1
+        assert won.count(True) == 1
     finally:
         front.stop()
