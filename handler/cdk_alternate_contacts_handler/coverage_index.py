@@ -151,7 +151,8 @@ def handle_record(
         # A copy of this message was finished; the copy that did may have stopped before claiming the summary.
         _claim_summary(ledger, position)
         return True
-    recorded = ledger.recorded_children(position)
+    # An account's apply sends nothing: reading its sent-marker would be one DynamoDB call per account for nothing.
+    recorded = ledger.recorded_children(position) if position.may_send else None
     if recorded is not None:
         # A copy recorded its children and stopped before finishing: they are sent as recorded, whatever the
         # work would answer now (it only reads, for a message with children).

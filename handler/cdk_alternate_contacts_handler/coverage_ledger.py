@@ -113,13 +113,15 @@ def child_key(parent_key: str, child: Mapping[str, Any]) -> str:
     if child.get("action") == "list":
         return f"list/{child['parent']}/{int(child.get('page') or 0)}"
     if child.get("action") == "apply":
-        return f"apply/{child['account']}/{parent_key}"
+        return f"{APPLY_PREFIX}{child['account']}/{parent_key}"
     digest = hashlib.sha256(json.dumps(child, sort_keys=True).encode()).hexdigest()[:16]
     return f"{child.get('action')}/{digest}/{parent_key}"
 
 
 #: The run's own item, and the key of the message that starts a run (a ``start``, an event, a hand-over).
 RUN_ITEM, ROOT_KEY = "run", "start"
+#: How the key of an account's ``apply`` begins: such a message sends nothing, so it never has a sent-marker.
+APPLY_PREFIX: Final = "apply/"
 
 
 class Written(Enum):
@@ -156,6 +158,12 @@ class Position:
         if isinstance(key, str) and key and isinstance(run, str) and run:
             return cls(run, key)
         return cls(message_id, ROOT_KEY)
+
+    @property
+    def may_send(self) -> bool:
+        """Whether the message can lead to others (a ``start``, a ``list``, a run's first message): only those
+        can have a sent-marker to read."""
+        return not self.key.startswith(APPLY_PREFIX)
 
 
 def _iso(epoch: float) -> str:
