@@ -71,8 +71,9 @@ BATCH_SIZE = 5
 #: per account and shared with the stack's CloudFormation resources.
 MAX_CONCURRENCY = 2
 
-#: Deliveries of one message before it goes to the dead-letter queue.
-MAX_RECEIVE_COUNT = 5
+#: Deliveries of one message before it goes to the dead-letter queue: those that work, then those that only
+#: count a message whose last working delivery ended before counting it (coverage_ledger's documentation).
+MAX_RECEIVE_COUNT = coverage_ledger.WORKING_DELIVERIES + coverage_ledger.COUNTING_DELIVERIES
 
 
 @jsii.implements(IStableStringProducer)

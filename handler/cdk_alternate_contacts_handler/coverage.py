@@ -141,6 +141,7 @@ def apply_account(
         raise StaleRulesError(f"rules {rules.digest[:12]} are not the deployed {deployed[:12]}")
     if account_id in rules.listed:
         return AccountReport(account_id, SKIPPED, why="listed: its CloudFormation resource owns it")
+    rule = ""
     try:
         state = inactive_state(clients.organizations, account_id, deadline=deadline, policy=policy)
         if state is not None:
@@ -165,7 +166,7 @@ def apply_account(
         return report
     except (ContactError, ClientError) as error:
         why = str(error) if isinstance(error, ContactError) else f"{error_code(error)}"
-        return AccountReport(account_id, FAILED, why=why[:200])
+        return AccountReport(account_id, FAILED, rule=rule, why=why[:200])
 
 
 def list_page(

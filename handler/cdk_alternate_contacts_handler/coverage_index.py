@@ -19,10 +19,12 @@ parameters holding the deployed rules' digest and the accounts the stack's other
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import logging
 import os
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Final
@@ -30,7 +32,16 @@ from typing import Any, Final
 from . import coverage
 from .clients import client
 from .coverage_events import account_of, is_event
-from .coverage_ledger import ROOT_KEY, Finished, Ledger, Position, RunSummary, counts_of, summary_lines
+from .coverage_ledger import (
+    COUNTING_DELIVERIES,
+    ROOT_KEY,
+    Finished,
+    Ledger,
+    Position,
+    RunSummary,
+    counts_of,
+    summary_lines,
+)
 from .coverage_rules import RULES_FILE, CoverageRules, parse
 from .retry import Deadline, RetryPolicy
 
@@ -88,21 +99,52 @@ def send(sqs: Any, queue_url: str, messages: Sequence[Mapping[str, Any]]) -> Non
             )
 
 
-def _receive_count(record: Mapping[str, Any]) -> int:
-    attributes = record.get("attributes")
-    count = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, Mapping) else "1"
-    return int(count) if str(count).isdigit() else 1
+@dataclass(frozen=True)
+class Delivery:
+    """Which delivery of its message a record is, against the queue's maxReceiveCount (``None``: no dead-letter
+    queue, every delivery works)."""
+
+    count: int
+    max_receive_count: int | None
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], max_receive_count: int | None) -> Delivery:
+        attributes = record.get("attributes")
+        count = attributes.get("ApproximateReceiveCount", "1") if isinstance(attributes, Mapping) else "1"
+        return cls(int(count) if str(count).isdigit() else 1, max_receive_count)
+
+    @property
+    def working(self) -> int | None:
+        """How many deliveries do the work (the rest only count a message their last working one left)."""
+        if self.max_receive_count is None:
+            return None
+        return max(1, self.max_receive_count - COUNTING_DELIVERIES)
+
+    @property
+    def last_working(self) -> bool:
+        """The last delivery that does the work: a failure of the work is counted here."""
+        return self.working is not None and self.count >= self.working
+
+    @property
+    def counting(self) -> bool:
+        """A delivery after the last working one: it does no work, it only counts the message failed."""
+        return self.working is not None and self.count > self.working
 
 
-def _failed_for_good(body: Mapping[str, Any], error: Exception) -> coverage.AccountReport | None:
-    """The report of a message whose work raised on its last delivery: its account failed (an ``apply``, an
-    account event), or ``None`` for a step without an account (a page, a start: counted incomplete)."""
+def _failed_for_good(
+    body: Mapping[str, Any], why: str, rule_of: Callable[[Sequence[str]], str] | None
+) -> coverage.AccountReport | None:
+    """The report of a message that failed for good: its account failed (an ``apply``, an account event), under
+    its rule when the message carries its path, or ``None`` for a step without an account (a page, a start:
+    counted incomplete)."""
     account = body.get("account") if body.get("action") == "apply" else None
     if is_event(body):
         account = account_of(body)[0]
     if not isinstance(account, str) or not account:
         return None
-    return coverage.AccountReport(account, coverage.FAILED, why=f"{type(error).__name__} on the last delivery")
+    path = body.get("path")
+    rule = rule_of([str(unit) for unit in path]) if rule_of is not None and isinstance(path, list) else ""
+    return coverage.AccountReport(account, coverage.FAILED, rule=rule, why=why)
 
 
 def _print_summary(summary: RunSummary | None) -> None:
@@ -131,26 +173,39 @@ def handle_record(
     *,
     stack: str,
     max_receive_count: int | None,
+    rule_of: Callable[[Sequence[str]], str] | None = None,
 ) -> bool:
     """One record, in the ledger's order (:mod:`.coverage_ledger`); False when it is to be delivered again
-    (or, on its last delivery, left to the dead-letter queue).
+    (or, past its last delivery, moved to the dead-letter queue).
 
     Raises
     ------
     Exception
-        Whatever the work or a call raised: the record is delivered again. On the record's last delivery
-        (``ApproximateReceiveCount`` at the queue's ``maxReceiveCount``) the work's error is counted instead,
-        as a failed account or an incomplete step, so that the run still ends.
+        Whatever the work or a call raised: the record is delivered again. On the record's last working
+        delivery the work's error is counted instead, as a failed account or an incomplete step, so that the
+        run still ends; a counting delivery counts a message its last working delivery left uncounted.
+        ``rule_of`` names the rule a failed account on a known path is counted under.
     """
     body = json.loads(record["body"])
     if not isinstance(body, Mapping):
         raise ValueError("a coverage message is a JSON object")
-    position = Position.of(body, str(record.get("messageId", "")))
+    message_id = str(record.get("messageId", ""))
+    delivery = Delivery.of(record, max_receive_count)
+    position = Position.of(body, message_id)
     finished = ledger.finished_as(position)
-    if finished is Finished.DONE:
+    reason = coverage.reason_of(body)
+    if finished is Finished.FAILED and not delivery.counting:
+        # Counted failed for good, and not one of its counting deliveries: moved back from the dead-letter
+        # queue (a redrive gets a new messageId). Its run ended counting it failed; the redrive is a run of
+        # its own, so that neither run counts anything twice.
+        reason = f"redrive of {position.key} of run {position.run}"
+        position = Position(message_id, ROOT_KEY)
+        finished = ledger.finished_as(position)
+    if finished is not None:
         # A copy of this message was finished; the copy that did may have stopped before claiming the summary.
+        # A message counted failed goes on to the dead-letter queue.
         _claim_summary(ledger, position)
-        return True
+        return finished is Finished.DONE
     # An account's apply sends nothing: reading its sent-marker would be one DynamoDB call per account for nothing.
     recorded = ledger.recorded_children(position) if position.may_send else None
     if recorded is not None:
@@ -160,33 +215,35 @@ def handle_record(
         ledger.finish(position, counts_of(None))
         _claim_summary(ledger, position)
         return True
-    # Finished.FAILED: sent back from the dead-letter queue after the run counted it failed; the work is done
-    # again (its account gets the rules), its counts are the run's already.
-    redriven = finished is Finished.FAILED
-    receive_count = _receive_count(record)
-    last = max_receive_count is not None and receive_count >= max_receive_count
-    try:
-        step = work(body, position.run)
-    except Exception as error:
-        if not last:
-            raise
-        step = coverage.Step(report=_failed_for_good(body, error))
+    if delivery.counting:
+        # Its last working delivery ended before counting it (a timeout, a dying environment): counted failed
+        # now, without the work, and passed on to the dead-letter queue.
+        why = "its last working delivery ended before it was counted"
+        step = coverage.Step(report=_failed_for_good(body, why, rule_of))
         incomplete = step.report is None
     else:
-        incomplete = False
+        try:
+            step = work(body, position.run)
+        except Exception as error:
+            if not delivery.last_working:
+                raise
+            step = coverage.Step(report=_failed_for_good(body, f"{type(error).__name__} on the last delivery", rule_of))
+            incomplete = step.report is None
+        else:
+            incomplete = False
     report = step.report
     if position.key == ROOT_KEY:
         if report is None and not step.send and not incomplete:
             # An ignored event: nothing to do, so no run (and no empty summary).
             logger.info("message %s: nothing to do, deleted without a run", position.run)
             return True
-        ledger.begin(position, stack=stack, reason=coverage.reason_of(body))
-    if report is not None and report.outcome == coverage.FAILED and not last:
+        ledger.begin(position, stack=stack, reason=reason)
+    if report is not None and report.outcome == coverage.FAILED and not delivery.last_working:
         logger.warning(
             "account %s failed (delivery %d of %s): %s; it will be delivered again",
             report.account_id,
-            receive_count,
-            max_receive_count or "unlimited",
+            delivery.count,
+            delivery.working or "unlimited",
             report.why,
         )
         return False
@@ -194,9 +251,8 @@ def handle_record(
         send_children(ledger.record_children(position, step.send))
     failed = incomplete or (report is not None and report.outcome == coverage.FAILED)
     counted = ledger.finish(position, counts_of(report, incomplete=incomplete), failed=failed)
-    if report is not None and (counted or redriven):
-        line = report.log_record(position.run) | ({"redriven": True} if redriven else {})
-        logger.info(json.dumps(line, separators=(",", ":")))
+    if report is not None and counted:
+        logger.info(json.dumps(report.log_record(position.run), separators=(",", ":")))
     _claim_summary(ledger, position)
     return not failed
 
@@ -217,12 +273,19 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
     max_receive_count = int(os.environ.get(Variable.MAX_RECEIVE_COUNT) or 0) or None
     policy = RetryPolicy()
     ledger = Ledger(client("dynamodb", call_timeout), os.environ[Variable.LEDGER_TABLE], deadline, policy)
-    loaded = rules()
     owned_parameter = os.environ.get(Variable.OWNED_PARAMETER)
-    if owned_parameter:
-        # The stack's other resources own these accounts as its listed ones: one read per batch.
-        owned = {a for a in ssm.get_parameter(Name=owned_parameter)["Parameter"]["Value"].split(",") if a != "-"}
-        loaded = dataclasses.replace(loaded, listed=loaded.listed | owned)
+
+    @functools.cache
+    def batch_rules() -> CoverageRules:
+        """The rules, with the accounts the stack's other resources own as listed ones: read once per batch, at
+        its first work, so that a batch whose parameter cannot be read still counts what needs no work."""
+        loaded = rules()
+        if owned_parameter:
+            value = ssm.get_parameter(Name=owned_parameter)["Parameter"]["Value"]
+            owned = {a for a in value.split(",") if a != "-"}
+            loaded = dataclasses.replace(loaded, listed=loaded.listed | owned)
+        return loaded
+
     deployed: list[str | None] = []
 
     def current_digest() -> str | None:
@@ -232,7 +295,13 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
 
     def work(body: Mapping[str, Any], run: str) -> coverage.Step:
         return coverage.handle(
-            clients, loaded, body, deadline=deadline, policy=policy, current_digest=current_digest, new_run=lambda: run
+            clients,
+            batch_rules(),
+            body,
+            deadline=deadline,
+            policy=policy,
+            current_digest=current_digest,
+            new_run=lambda: run,
         )
 
     failures: list[dict[str, str]] = []
@@ -246,6 +315,7 @@ def handler(event: Mapping[str, Any], context: Any) -> dict[str, Any]:
                 lambda children: send(sqs, queue_url, children),
                 stack=stack,
                 max_receive_count=max_receive_count,
+                rule_of=lambda path: rules().rule_of(path),
             )
         except Exception as error:
             logger.warning("message %s: %s; it will be delivered again", message_id, type(error).__name__)

@@ -9,11 +9,13 @@ each message is handled in this order, which holds under SQS's at-least-once del
 partial batch failure, concurrent batches and a crash between any two calls:
 
 1. its done-marker (``done/<key>``) exists: a duplicate, nothing to do (but try step 6: the copy that
-   finished may have crashed before it); unless the marker says it failed for good: then the message comes
-   back from the dead-letter queue (a redrive), and its work is done again outside the run's counts;
-   its sent-marker (``sent/<key>``) exists: a copy recorded its children and stopped before finishing; the
-   recorded children are sent again and the message is finished (steps 4 to 6) without its work, which for
-   a message with children (a page, a start) only reads;
+   finished may have crashed before it); unless the marker says it failed for good: then it is either one
+   of that message's counting deliveries (below), which only passes it on to the dead-letter queue, or a
+   copy moved back from the dead-letter queue (a redrive: SQS gives it a new messageId), which is the first
+   message of a run of its own, so that the ended run's counts stay what they were and the redrive's work
+   is summarized once, on its own; its sent-marker (``sent/<key>``) exists: a copy recorded its children
+   and stopped before finishing; the recorded children are sent again and the message is finished (steps 4
+   to 6) without its work, which for a message with children (a page, a start) only reads;
 2. the work (:func:`.coverage.handle`);
 3. before sending its children: one transaction puts the sent-marker (``sent/<key>``, holding the children,
    condition ``attribute_not_exists``) and adds their number to ``pending``: a retried message never adds
@@ -25,6 +27,14 @@ partial batch failure, concurrent batches and a crash between any two calls:
 6. the summary is claimed with a conditional UpdateItem (``pending = 0 AND (attribute_not_exists(summarized)
    OR claimant = <this claim's token>)``, ReturnValues ALL_NEW): only the winner prints the run's one log
    line and its metrics, also when the response of its committed claim was lost and the call retried.
+
+The queue delivers a message :data:`WORKING_DELIVERIES` times to be worked and :data:`COUNTING_DELIVERIES`
+more (its maxReceiveCount is their sum): a message whose work fails on its last working delivery is counted
+failed there; one whose last working delivery ended before counting it (the function timing out, the
+environment dying) is counted failed by a counting delivery, which does no work. Either way the message then
+goes on to the dead-letter queue and its run still ends. (A second copy of a child, sent again by a parent
+that crashed after sending it, is told from a redrive by nothing: arriving after the first copy failed for
+good, it is worked as a redrive, in a run of its own, which is what a redrive of it would do.)
 
 The run's item is updated (steps 3, 5, 6) only while it exists (``attribute_exists(started)``): a message of
 a run whose item is gone finishes without counting, so a stray message never makes a new run item nor prints
@@ -67,6 +77,11 @@ DEAD_LETTER_RETENTION_DAYS: Final = 14
 #: queue and then in the dead-letter queue, with a margin of three days.
 TTL_ATTRIBUTE: Final = "expires"
 TTL_DAYS: Final = QUEUE_RETENTION_DAYS + DEAD_LETTER_RETENTION_DAYS + 3
+#: Deliveries of a message that do its work (AWS advises a maxReceiveCount of at least 5 for a Lambda event
+#: source, as a throttled invocation uses a delivery up), then deliveries that only count it failed when
+#: the last working one ended before counting it. The queue's maxReceiveCount is their sum.
+WORKING_DELIVERIES: Final = 5
+COUNTING_DELIVERIES: Final = 2
 
 #: Counted outcomes, in the order reports show them, and their metric names.
 OUTCOMES: Final = (coverage.IN_SYNC, coverage.WRITTEN, coverage.DRIFTED, coverage.FAILED, coverage.SKIPPED)
@@ -140,7 +155,7 @@ class Finished(Enum):
     """How a message was finished in its run."""
 
     DONE = "done"  #: its work was done (or it had none): a copy of it is a duplicate
-    FAILED = "failed"  #: counted failed on its last delivery: a copy is a redrive from the dead-letter queue
+    FAILED = "failed"  #: counted failed: a later delivery is a counting one, or a redrive (a new messageId)
 
 
 @dataclass(frozen=True)

@@ -128,3 +128,21 @@ def test_an_account_another_resource_of_the_stack_owns_is_left_to_it(cloud: dict
     account = boto3.client("account", region_name="us-east-1")
     with pytest.raises(account.exceptions.ResourceNotFoundException):
         account.get_alternate_contact(AccountId=cloud["member"], AlternateContactType="SECURITY")
+
+
+def test_a_counting_delivery_counts_its_record_even_when_the_batch_cannot_read_what_the_work_needs(
+    cloud: dict[str, Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the owned-accounts parameter unreadable (deleted), and a batch of a hand-over on its first delivery
+    # and one on a counting delivery (maxReceiveCount 5: the two after the third only count)
+    cloud["ssm"].delete_parameter(Name="/coverage/owned")
+    event = batch(*({"action": "apply", "account": cloud["member"], "path": [], "reason": "hand-over"},) * 2)
+    event["Records"][1]["attributes"]["ApproximateReceiveCount"] = "4"
+    # WHEN the batch is handled
+    answer = coverage_index.handler(event, Context())
+    # THEN both are delivered again (the first to be worked, the second to go on to the dead-letter queue)
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m0"}, {"itemIdentifier": "m1"}]}
+    # AND the counting delivery, which needs no parameter, counted its account failed and ended its run
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
+    (summary,) = [line for line in lines if "summary" in line]
+    assert (summary["run"], summary["rules"]["defaults"]["failed"], summary["reason"]) == ("m1", 1, "hand-over")

@@ -27,11 +27,18 @@ from moto import mock_aws
 
 from cdk_alternate_contacts_handler import coverage
 from cdk_alternate_contacts_handler.coverage_index import handle_record
-from cdk_alternate_contacts_handler.coverage_ledger import RUN_ITEM, Ledger, Position
+from cdk_alternate_contacts_handler.coverage_ledger import COUNTING_DELIVERIES, RUN_ITEM, Ledger, Position
 
 #: 2026-01-01T00:00:00Z
 EPOCH = 1_767_225_600.0
-MAX_RECEIVE_COUNT = 3
+#: The queue's maxReceiveCount: three deliveries that work, then coverage_ledger.COUNTING_DELIVERIES that count.
+MAX_RECEIVE_COUNT = 5
+WORKING = MAX_RECEIVE_COUNT - COUNTING_DELIVERIES
+
+
+class InvocationEnded(BaseException):
+    """The function's timeout, or its environment dying: the invocation ends in the middle of a record."""
+
 
 #: The fake organization: what each parent holds (accounts, units), and each account's rule and outcome.
 UNITS = {"r-root": (["111111111111"], ["ou-pay"]), "ou-pay": (["222222222222", "333333333333"], [])}
@@ -44,12 +51,17 @@ class Organization:
 
     outcomes: dict[str, str] = field(default_factory=dict)
     failing_lists: set[str] = field(default_factory=set)
+    #: Messages (an account, a unit, an action) whose work the invocation's end cuts off, at every delivery.
+    dying: set[str] = field(default_factory=set)
     calls: list[str] = field(default_factory=list)
     units: dict[str, tuple[list[str], list[str]]] = field(default_factory=lambda: dict(UNITS))
 
     def work(self, body: Mapping[str, Any], run: str) -> coverage.Step:
         action = body.get("action")
-        self.calls.append(str(body.get("account") or body.get("parent") or action))
+        name = str(body.get("account") or body.get("parent") or action)
+        self.calls.append(name)
+        if name in self.dying:
+            raise InvocationEnded
         if action == "ignored":  # an event without an account
             return coverage.Step()
         if action == "start":
@@ -59,7 +71,7 @@ class Organization:
                 raise RuntimeError("ListAccountsForParent keeps failing")
             accounts, units = self.units.get(body["parent"], ([], []))
             return coverage.Step(
-                send=[{"action": "apply", "account": a, "path": [], "run": run} for a in accounts]
+                send=[{"action": "apply", "account": a, "path": list(body["path"]), "run": run} for a in accounts]
                 + [{"action": "list", "parent": u, "path": [u], "run": run} for u in units]
             )
         account = str(body["account"])
@@ -93,6 +105,12 @@ class Queue:
     def give_back(self, message: dict[str, Any]) -> None:
         (self.dead if message["receives"] >= MAX_RECEIVE_COUNT else self.waiting).append(message)
 
+    def redrive(self) -> None:
+        """The dead-letter queue moved back, as SQS's redrive does: each message new (a new messageId, its
+        receive count restarted)."""
+        dead, self.dead = self.dead, []
+        self.send([message["body"] for message in dead])
+
 
 def queue_with_a_start() -> Queue:
     """The queue with a run's first message in it."""
@@ -121,9 +139,15 @@ def deliver(
     message, record = queue.receive()
     try:
         done = handle_record(
-            record, ledger, organization.work, send or queue.send, stack="Org", max_receive_count=MAX_RECEIVE_COUNT
+            record,
+            ledger,
+            organization.work,
+            send or queue.send,
+            stack="Org",
+            max_receive_count=MAX_RECEIVE_COUNT,
+            rule_of=lambda path: path[-1] if path else "defaults",
         )
-    except Exception:
+    except (Exception, InvocationEnded):  # the invocation ended: the record is not deleted
         done = False
     if not done:
         queue.give_back(message)
@@ -138,6 +162,17 @@ def printed(capsys: pytest.CaptureFixture[str]) -> tuple[list[dict[str, Any]], l
     """The summary lines and the EMF documents printed so far."""
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     return [line for line in lines if "summary" in line], [line for line in lines if "_aws" in line]
+
+
+#: A rule's row of a summary with nothing counted.
+ZERO = {"covered": 0, "in_sync": 0, "written": 0, "drifted": 0, "failed": 0, "skipped": 0}
+
+
+def run_item(ledger: Ledger, run: str) -> dict[str, Any]:
+    """The run's item in the ledger's table."""
+    key = {"run": {"S": run}, "item": {"S": RUN_ITEM}}
+    item: dict[str, Any] = ledger.client.get_item(TableName=ledger.table, Key=key, ConsistentRead=True)["Item"]
+    return item
 
 
 def account_lines(caplog: pytest.LogCaptureFixture) -> list[dict[str, Any]]:
@@ -278,27 +313,32 @@ def test_an_account_that_keeps_failing_is_counted_on_its_last_delivery_and_left_
     # GIVEN an account whose contacts cannot be written WHEN the queue is drained (the account's message
     # delivered MAX_RECEIVE_COUNT times, then moved to the dead-letter queue)
     organization, queue = run_with_a_failing_account(ledger)
-    # THEN it was tried each time, counted failed once (its last delivery), and the run ended
-    assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT
-    assert [m["body"]["account"] for m in queue.dead] == ["333333333333"]
+    # THEN it was worked on each working delivery, counted failed once (the last of them), the counting
+    # deliveries did no work, and the run ended
+    assert organization.calls.count("333333333333") == WORKING
+    assert [(m["body"]["account"], m["receives"]) for m in queue.dead] == [("333333333333", MAX_RECEIVE_COUNT)]
     (summary,), metrics = printed(capsys)
     assert summary["rules"]["ou-pay"]["failed"] == 1 and summary["totals"]["covered"] == 3
     assert next(d for d in metrics if d.get("Rule") == "ou-pay")["Failed"] == 1
     assert [line["outcome"] for line in account_lines(caplog) if line["account"] == "333333333333"] == ["failed"]
 
 
-def test_a_failed_account_redriven_from_the_dead_letter_queue_is_applied_again_outside_the_runs_counts(
+def test_a_failed_account_redriven_from_the_dead_letter_queue_is_a_run_of_its_own(
     ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
 ) -> None:
     # GIVEN a run that ended with an account failed and left in the dead-letter queue
     organization, queue = run_with_a_failing_account(ledger)
-    (summary,), _ = printed(capsys)
-    # WHEN the cause is fixed and the message is moved back to the queue (SQS's redrive restarts its count)
+    (ended,), _ = printed(capsys)
+    # WHEN the cause is fixed and the dead-letter queue is redriven (each message new: a new messageId)
     organization.outcomes.clear()
-    queue.waiting, queue.dead = [{**queue.dead[0], "receives": 0}], []
+    queue.redrive()
     drain(queue, ledger, organization)
-    # THEN the account is applied and its line says so, and the run, summarized already, is not again
-    assert organization.calls.count("333333333333") == MAX_RECEIVE_COUNT + 1
+    # THEN the account is applied, in a run of its own summarized once, which says what it redrove
+    assert organization.calls.count("333333333333") == WORKING + 1
+    (redriven,), _ = printed(capsys)
+    assert redriven["run"] != ended["run"] and queue.dead == []
+    assert redriven["reason"] == f"redrive of apply/333333333333/list/ou-pay/0 of run {ended['run']}"
+    assert (redriven["rules"], redriven["totals"]["covered"]) == ({"ou-pay": {**ZERO, "covered": 1, "written": 1}}, 1)
     assert account_lines(caplog)[-1] | {"run": ""} == {
         "run": "",
         "account": "333333333333",
@@ -306,10 +346,71 @@ def test_a_failed_account_redriven_from_the_dead_letter_queue_is_applied_again_o
         "outcome": "written",
         "why": "",
         "types": {},
-        "redriven": True,
     }
-    assert printed(capsys) == ([], []) and queue.dead == []
-    assert summary["rules"]["ou-pay"]["failed"] == 1
+    # AND the ended run's counts stay what it reported
+    assert ledger.claim_summary(ended["run"]) is None
+    item = run_item(ledger, ended["run"])
+    assert (item["count/ou-pay/failed"], item["count/ou-pay/written"], item["pending"]) == ({"N": "1"},) * 2 + (
+        {"N": "0"},
+    )
+
+
+def test_a_page_redriven_while_its_run_goes_on_is_counted_in_a_run_of_its_own_not_twice(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a run whose page of ou-pay failed for good (counted incomplete) while its other messages still wait
+    organization = Organization(failing_lists={"ou-pay"})
+    queue = queue_with_a_start()
+    deliver(queue, ledger, organization)  # the start: one page, of the root
+    deliver(queue, ledger, organization)  # the root's page: 111111111111 and the page of ou-pay
+    while any(m["body"].get("parent") == "ou-pay" for m in queue.waiting):
+        message = next(m for m in queue.waiting if m["body"].get("parent") == "ou-pay")
+        queue.waiting.remove(message)
+        queue.waiting.insert(0, message)
+        deliver(queue, ledger, organization)
+    assert [m["body"]["parent"] for m in queue.dead] == ["ou-pay"] and printed(capsys) == ([], [])
+    # WHEN the cause is fixed and the page is redriven before the run's last account is done
+    organization.failing_lists.clear()
+    queue.redrive()
+    drain(queue, ledger, organization)
+    # THEN the run counts the page incomplete and only the account it reached; the redrive, a run of its own,
+    # counts the page's two accounts: no account is counted twice, and each run is summarized once
+    first, second = printed(capsys)[0]
+    runs = {s["reason"].split(" ")[0]: s for s in (first, second)}
+    assert (runs["start"]["incomplete"], runs["start"]["totals"]["covered"]) == (1, 1)
+    assert (runs["redrive"]["incomplete"], runs["redrive"]["rules"]["ou-pay"]["written"]) == (0, 2)
+    assert runs["redrive"]["totals"]["covered"] == 2
+
+
+def test_a_last_working_delivery_cut_off_is_counted_by_a_counting_delivery_and_the_run_still_ends(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    # GIVEN an account whose every working delivery is cut off by the invocation's end (before it is counted)
+    organization = Organization(dying={"333333333333"})
+    queue = queue_with_a_start()
+    # WHEN the queue is drained
+    drain(queue, ledger, organization)
+    # THEN the first counting delivery counts it failed without working it, and the run ends with its summary
+    assert organization.calls.count("333333333333") == WORKING
+    (summary,), _ = printed(capsys)
+    assert (summary["rules"]["ou-pay"]["failed"], summary["rules"]["ou-pay"]["written"]) == (1, 1)
+    (line,) = [line for line in account_lines(caplog) if line["account"] == "333333333333"]
+    assert (line["outcome"], line["why"]) == ("failed", "its last working delivery ended before it was counted")
+    # AND the message goes on to the dead-letter queue for the operator
+    assert [(m["body"]["account"], m["receives"]) for m in queue.dead] == [("333333333333", MAX_RECEIVE_COUNT)]
+
+
+def test_a_start_cut_off_at_every_working_delivery_is_a_run_counted_incomplete(
+    ledger: Ledger, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN a start whose work never finishes (the run's item never made) WHEN the queue is drained
+    organization = Organization(dying={"start"})
+    queue = queue_with_a_start()
+    drain(queue, ledger, organization)
+    # THEN a counting delivery makes the run and counts it incomplete: the run has its one summary
+    (summary,), _ = printed(capsys)
+    assert (summary["reason"], summary["incomplete"], summary["totals"]["covered"]) == ("start", 1, 0)
+    assert organization.calls == ["start"] * WORKING and len(queue.dead) == 1
 
 
 def test_a_page_that_keeps_failing_is_counted_incomplete_and_the_run_still_ends(
